@@ -1,0 +1,210 @@
+//! The one exporter helper: queue → self-metrics → retry → timeout → `Exporter::export`,
+//! the order of the collector's exporterhelper.
+
+pub mod config;
+pub mod queue;
+pub mod retry;
+
+use super::{ExportError, Exporter};
+use crate::component::{ComponentId, Signal};
+use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::pipeline::data::Batch;
+use crate::telemetry::component::ExporterTelemetry;
+use crate::telemetry::logging::RateLimit;
+use async_trait::async_trait;
+use config::{QueueConfig, RetryConfig};
+use queue::{BoundedQueue, PushError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Wraps an `Exporter` for one signal and makes it a pipeline `Consumer`.
+pub struct ExporterHelper {
+    id: ComponentId,
+    signal: Signal,
+    exporter: Arc<dyn Exporter>,
+    telemetry: ExporterTelemetry,
+    retry: RetryConfig,
+    timeout: Option<Duration>,
+    queue: Option<Arc<BoundedQueue>>,
+    block_on_overflow: bool,
+    num_consumers: usize,
+    workers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Turns true at the shutdown deadline: retries stop and what is left counts as failed.
+    abort_tx: watch::Sender<bool>,
+    abort_rx: watch::Receiver<bool>,
+    log_full: RateLimit,
+    log_failed: RateLimit,
+}
+
+/// What `ExporterHelper::new` needs besides the exporter itself.
+pub struct HelperSettings {
+    pub queue: QueueConfig,
+    pub retry: RetryConfig,
+    /// Per-attempt timeout; `None` when the exporter's own client enforces one.
+    pub timeout: Option<Duration>,
+}
+
+impl ExporterHelper {
+    pub fn new(id: ComponentId, signal: Signal, exporter: Arc<dyn Exporter>, telemetry: ExporterTelemetry, s: HelperSettings) -> Arc<Self> {
+        let queue = s.queue.enabled.then(|| Arc::new(BoundedQueue::new(s.queue.queue_size, s.queue.sizer)));
+        if let Some(q) = &queue {
+            telemetry.queue_capacity.set(q.capacity() as i64);
+            telemetry.queue_size.set(0);
+        }
+        let (abort_tx, abort_rx) = watch::channel(false);
+        Arc::new(ExporterHelper {
+            id,
+            signal,
+            exporter,
+            telemetry,
+            retry: s.retry,
+            timeout: s.timeout.filter(|t| !t.is_zero()),
+            queue,
+            block_on_overflow: s.queue.block_on_overflow,
+            num_consumers: s.queue.num_consumers.max(1),
+            workers: std::sync::Mutex::new(Vec::new()),
+            abort_tx,
+            abort_rx,
+            log_full: RateLimit::new(),
+            log_failed: RateLimit::new(),
+        })
+    }
+
+    /// Starts the queue consumers.
+    pub fn start(self: &Arc<Self>) {
+        let Some(q) = &self.queue else { return };
+        let mut ws = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..self.num_consumers {
+            let me = Arc::clone(self);
+            let q = Arc::clone(q);
+            ws.push(tokio::spawn(async move {
+                while let Some(b) = q.pop().await {
+                    me.telemetry.queue_size.set(q.size() as i64);
+                    let _ = me.send(&b).await;
+                }
+            }));
+        }
+    }
+
+    /// Stops accepting, lets the workers drain the queue until `deadline`, then counts whatever
+    /// is left as failed and shuts the exporter down.
+    pub async fn shutdown(&self, deadline: Instant) {
+        if let Some(q) = &self.queue {
+            q.close();
+        }
+        let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        let wait_all = futures::future::join_all(workers);
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(remaining, wait_all).await.is_err() {
+            // Deadline: stop retrying; in-flight sends finish their current attempt and count.
+            let _ = self.abort_tx.send(true);
+        }
+        if let Some(q) = &self.queue {
+            let left = q.take_all();
+            let items: usize = left.iter().map(|b| b.items()).sum();
+            if items > 0 {
+                self.telemetry.send_failed.add(items as u64);
+                tracing::error!(exporter = %self.id, data_type = %self.signal, dropped_items = items,
+                    "Exporting failed. Dropping data: the shutdown deadline passed with data still queued");
+            }
+            self.telemetry.queue_size.set(0);
+        }
+        self.exporter.shutdown().await;
+    }
+
+    /// One batch through retry and timeout; counts it once as sent or failed.
+    async fn send(&self, b: &Batch) -> Result<(), ExportError> {
+        let items = b.items() as u64;
+        let started = Instant::now();
+        let mut backoff = retry::Backoff::new(&self.retry);
+        let mut abort = self.abort_rx.clone();
+        self.telemetry.in_flight.add(1);
+        let result = loop {
+            let attempt = match self.timeout {
+                Some(t) => match tokio::time::timeout(t, self.exporter.export(b)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ExportError::retryable(format!("request timed out after {t:?}"))),
+                },
+                None => self.exporter.export(b).await,
+            };
+            match attempt {
+                Ok(()) => break Ok(()),
+                Err(ExportError::Permanent(m)) => break Err(ExportError::Permanent(format!("not retryable error: {m}"))),
+                Err(ExportError::Retryable { reason, retry_after }) => {
+                    if !self.retry.enabled {
+                        break Err(ExportError::Permanent(reason));
+                    }
+                    let wait = backoff.next(retry_after);
+                    let max = self.retry.max_elapsed_time.0;
+                    if !max.is_zero() && started.elapsed() + wait > max {
+                        break Err(ExportError::Permanent(format!("no more retries left: {reason}")));
+                    }
+                    if *abort.borrow() {
+                        break Err(ExportError::Permanent(format!("shutdown deadline passed while retrying: {reason}")));
+                    }
+                    tracing::info!(exporter = %self.id, data_type = %self.signal, error = %reason, interval = ?wait,
+                        "Exporting failed. Will retry the request after interval.");
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = abort.wait_for(|a| *a) => {}
+                    }
+                }
+            }
+        };
+        self.telemetry.in_flight.add(-1);
+        match &result {
+            Ok(()) => self.telemetry.sent.add(items),
+            Err(e) => {
+                self.telemetry.sent.add(0);
+                self.telemetry.send_failed.add(items);
+                if self.log_failed.allow(5) {
+                    tracing::error!(exporter = %self.id, data_type = %self.signal, error = %e, dropped_items = items,
+                        "Exporting failed. Dropping data.");
+                }
+            }
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Consumer for ExporterHelper {
+    async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError> {
+        let Some(q) = &self.queue else {
+            // No queue: the caller waits for the export and sees its error.
+            return self.send(&batch).await.map_err(|e| match e {
+                ExportError::Retryable { reason, retry_after } => {
+                    ConsumeError::Overloaded { reason, retry_after: retry_after.unwrap_or(Duration::from_secs(1)) }
+                }
+                ExportError::Permanent(m) => ConsumeError::Permanent(m),
+            });
+        };
+        let items = batch.items();
+        let pushed = if self.block_on_overflow { q.push_wait(batch).await } else { q.try_push(batch) };
+        match pushed {
+            Ok(()) => {
+                self.telemetry.queue_size.set(q.size() as i64);
+                Ok(())
+            }
+            Err(e) => {
+                self.telemetry.enqueue_failed.add(items as u64);
+                let reason = match e {
+                    PushError::Full => "sending queue is full",
+                    PushError::TooLarge => "element size too large",
+                    PushError::Closed => "the exporter is shutting down",
+                };
+                if self.log_full.allow(5) {
+                    tracing::warn!(exporter = %self.id, data_type = %self.signal, rejected_items = items, error = reason,
+                        "Exporting failed. Rejecting data.");
+                }
+                Err(match e {
+                    PushError::Closed => ConsumeError::Shutdown,
+                    PushError::TooLarge => ConsumeError::Permanent(reason.into()),
+                    PushError::Full => ConsumeError::overloaded(reason),
+                })
+            }
+        }
+    }
+}

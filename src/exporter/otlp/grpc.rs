@@ -1,0 +1,146 @@
+//! The `otlp` exporter over gRPC (tonic), sending requests encoded in place from the batch.
+
+use super::{encode_request, partial_success, OtlpGrpcConfig};
+use crate::exporter::{ExportError, Exporter};
+use crate::pipeline::data::Batch;
+use crate::receiver::otlp::status::retry_delay;
+use async_trait::async_trait;
+use bytes::{Buf, BufMut, Bytes};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::{Code, Status};
+
+pub struct OtlpGrpcExporter {
+    channel: Channel,
+    metadata: MetadataMap,
+    compression: Option<CompressionEncoding>,
+    log_partial: crate::telemetry::logging::RateLimit,
+}
+
+/// `host:port` plus whether TLS is used, from the endpoint and `tls.insecure`.
+pub fn target(cfg: &OtlpGrpcConfig) -> (String, bool) {
+    let e = cfg.endpoint.trim();
+    if let Some(rest) = e.strip_prefix("http://") {
+        (rest.trim_end_matches('/').to_string(), false)
+    } else if let Some(rest) = e.strip_prefix("https://") {
+        (rest.trim_end_matches('/').to_string(), true)
+    } else {
+        (e.to_string(), !cfg.tls.insecure)
+    }
+}
+
+impl OtlpGrpcExporter {
+    pub fn new(cfg: &OtlpGrpcConfig) -> Result<Self, String> {
+        let (hostport, tls) = target(cfg);
+        let uri = format!("{}://{hostport}", if tls { "https" } else { "http" });
+        let mut ep = Endpoint::from_shared(uri.clone()).map_err(|e| format!("invalid endpoint {uri:?}: {e}"))?;
+        ep = ep.tcp_nodelay(true).connect_timeout(std::time::Duration::from_secs(10));
+        if tls {
+            let mut t = ClientTlsConfig::new().with_webpki_roots();
+            if let Some(pem) = cfg.tls.ca_pem_bytes()? {
+                t = t.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+            }
+            if let Some(name) = &cfg.tls.server_name_override {
+                t = t.domain_name(name.clone());
+            }
+            ep = ep.tls_config(t).map_err(|e| format!("tls: {e}"))?;
+        }
+        let mut metadata = MetadataMap::new();
+        for (k, v) in &cfg.headers {
+            let key = MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes()).map_err(|_| format!("headers: invalid header name {k:?}"))?;
+            // The value is never echoed: it may be a secret.
+            let val = MetadataValue::try_from(v.as_str()).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+            metadata.insert(key, val);
+        }
+        let compression = match cfg.compression.as_str() {
+            "gzip" => Some(CompressionEncoding::Gzip),
+            "zstd" => Some(CompressionEncoding::Zstd),
+            _ => None,
+        };
+        Ok(OtlpGrpcExporter { channel: ep.connect_lazy(), metadata, compression, log_partial: Default::default() })
+    }
+}
+
+const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const METRICS: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+#[async_trait]
+impl Exporter for OtlpGrpcExporter {
+    async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
+        let mut buf = Vec::new();
+        encode_request(batch, &mut buf);
+        let path = match batch {
+            Batch::Traces(_) => TRACES,
+            Batch::Metrics(_) => METRICS,
+            Batch::Logs(_) => LOGS,
+        };
+        let mut client = tonic::client::Grpc::new(self.channel.clone());
+        if let Some(c) = self.compression {
+            client = client.send_compressed(c);
+        }
+        client.ready().await.map_err(|e| ExportError::retryable(format!("connection not ready: {e}")))?;
+        let mut req = tonic::Request::new(Bytes::from(buf));
+        *req.metadata_mut() = self.metadata.clone();
+        match client.unary(req, http::uri::PathAndQuery::from_static(path), RawCodec).await {
+            Ok(resp) => {
+                if let Some((n, msg)) = partial_success(batch, resp.get_ref()) {
+                    if self.log_partial.allow(10) {
+                        tracing::warn!(rejected = n, message = %msg, "Partial success response from the OTLP backend");
+                    }
+                }
+                Ok(())
+            }
+            Err(st) => Err(classify(&st)),
+        }
+    }
+}
+
+/// Retryable codes per the OTLP spec; RESOURCE_EXHAUSTED only with a RetryInfo delay.
+pub fn classify(st: &Status) -> ExportError {
+    let delay = retry_delay(st.details());
+    let reason = format!("rpc error: code = {:?} desc = {}", st.code(), st.message());
+    match st.code() {
+        Code::Cancelled | Code::DeadlineExceeded | Code::Aborted | Code::OutOfRange | Code::Unavailable | Code::DataLoss => {
+            ExportError::Retryable { reason, retry_after: delay }
+        }
+        Code::ResourceExhausted if delay.is_some() => ExportError::Retryable { reason, retry_after: delay },
+        _ => ExportError::Permanent(reason),
+    }
+}
+
+/// Sends pre-encoded request bytes; returns the response bytes.
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+struct RawEncoder;
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = Status;
+    fn encode(&mut self, item: Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        buf.put(item);
+        Ok(())
+    }
+}
+
+struct RawDecoder;
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = Status;
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(buf.copy_to_bytes(buf.remaining())))
+    }
+}

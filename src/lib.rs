@@ -1,0 +1,14 @@
+//! oxidot: an OpenTelemetry collector, a drop-in for the ADOT collector sidecar.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod component;
+pub mod config;
+pub mod exporter;
+pub mod extension;
+pub mod http_client;
+pub mod net;
+pub mod pipeline;
+pub mod processor;
+pub mod receiver;
+pub mod registry;
+pub mod telemetry;

@@ -1,0 +1,107 @@
+//! The oxidot command line: run, validate, components, health.
+
+use anyhow::{anyhow, Context};
+use clap::{Parser, Subcommand};
+use oxidot::config::{self, Config};
+use oxidot::pipeline::lifecycle;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "oxidot", version, about = "oxidot: a small, fast OpenTelemetry collector (drop-in for the ADOT collector)")]
+struct Cli {
+    /// Configuration URI: a path, file:PATH, env:VAR or yaml:INLINE. Repeatable: later ones merge
+    /// over earlier. AOT_CONFIG_CONTENT, when set, is the configuration instead.
+    #[arg(long = "config", global = true, value_name = "URI")]
+    config: Vec<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Checks the configuration (and builds the pipelines) without binding any port; exit 0 or 1.
+    Validate,
+    /// Lists the supported component types.
+    Components,
+    /// Probes a health_check endpoint; exit 0 when it answers 200 (for container health checks).
+    Health {
+        /// The URL (or host:port) to probe.
+        #[arg(long, default_value = "http://localhost:13133/")]
+        endpoint: String,
+        /// Seconds to wait for an answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Components) => {
+            print!("{}", oxidot::registry::components_yaml());
+            Ok(())
+        }
+        Some(Command::Health { endpoint, timeout }) => health(&endpoint, timeout),
+        Some(Command::Validate) => load(&cli.config).and_then(|cfg| {
+            runtime()?.block_on(async {
+                // Build the graph (exporter clients, processors) without starting anything.
+                let reg = oxidot::telemetry::Registry::new();
+                let level = cfg.service.telemetry.metrics.level().map_err(|e| anyhow!(e))?;
+                oxidot::pipeline::graph::build(&cfg, &reg, level).map_err(|e| anyhow!(e))?;
+                Ok(())
+            })
+        }),
+        None => load(&cli.config).and_then(run),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Resolves and validates the configuration, then sets up logging from it.
+fn load(uris: &[String]) -> anyhow::Result<Config> {
+    let env = |k: &str| std::env::var(k).ok();
+    let resolved = config::resolve(uris, &env).map_err(|e| anyhow!(e))?;
+    let cfg = Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
+    oxidot::telemetry::logging::init(&cfg.service.telemetry.logs);
+    tracing::info!(config = %resolved.description, version = env!("CARGO_PKG_VERSION"), "Loaded configuration");
+    for w in resolved.warnings.iter().chain(cfg.warnings.iter()) {
+        tracing::warn!("{w}");
+    }
+    Ok(cfg)
+}
+
+fn run(cfg: Config) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let running = lifecycle::start(&cfg).await.map_err(|e| anyhow!(e))?;
+        lifecycle::wait_for_signal().await;
+        running.shutdown(lifecycle::SHUTDOWN_DEADLINE).await;
+        Ok(())
+    })
+}
+
+fn health(endpoint: &str, timeout: u64) -> anyhow::Result<()> {
+    let url = if endpoint.contains("://") { endpoint.to_string() } else { format!("http://{endpoint}/") };
+    let uri: http::Uri = url.parse().with_context(|| format!("invalid endpoint {url:?}"))?;
+    runtime()?.block_on(async {
+        let client = oxidot::http_client::build(&Default::default()).map_err(|e| anyhow!(e))?;
+        let req = http::Request::get(uri).body(http_body_util::Full::new(bytes::Bytes::new()))?;
+        let resp = tokio::time::timeout(std::time::Duration::from_secs(timeout), client.request(req))
+            .await
+            .map_err(|_| anyhow!("{url}: no answer within {timeout}s"))?
+            .map_err(|e| anyhow!("{url}: {e}"))?;
+        let status = resp.status();
+        use http_body_util::BodyExt;
+        let body = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        println!("{} {}", status.as_u16(), String::from_utf8_lossy(&body).trim());
+        if status.is_success() { Ok(()) } else { Err(anyhow!("{url} is not healthy (HTTP {})", status.as_u16())) }
+    })
+}

@@ -1,0 +1,35 @@
+//! The hand-off between pipeline stages.
+
+use super::data::Batch;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a stage did not take a batch.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConsumeError {
+    /// A queue is full or memory is short: the sender should retry after a while.
+    #[error("{reason}")]
+    Overloaded { reason: String, retry_after: Duration },
+    /// The data can never be accepted: drop it, count it, log it.
+    #[error("{0}")]
+    Permanent(String),
+    /// The collector is shutting down.
+    #[error("the collector is shutting down")]
+    Shutdown,
+}
+
+impl ConsumeError {
+    pub fn overloaded(reason: impl Into<String>) -> Self {
+        ConsumeError::Overloaded { reason: reason.into(), retry_after: Duration::from_secs(1) }
+    }
+}
+
+/// A stage that accepts batches: processors, fan-outs, exporters (through their queue).
+///
+/// Fan-out hands every branch the same `Arc`; a stage that must change the data takes it with
+/// `Arc::unwrap_or_clone`, which copies only when another branch still holds it.
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError>;
+}

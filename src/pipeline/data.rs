@@ -1,0 +1,223 @@
+//! The unit that moves through a pipeline: one signal's resources, decoded once from OTLP.
+
+use crate::component::Signal;
+use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{metric, Metric, ResourceMetrics, ScopeMetrics};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+
+/// A batch of telemetry of one signal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Batch {
+    Traces(Vec<ResourceSpans>),
+    Metrics(Vec<ResourceMetrics>),
+    Logs(Vec<ResourceLogs>),
+}
+
+impl Batch {
+    pub fn signal(&self) -> Signal {
+        match self {
+            Batch::Traces(_) => Signal::Traces,
+            Batch::Metrics(_) => Signal::Metrics,
+            Batch::Logs(_) => Signal::Logs,
+        }
+    }
+
+    pub fn empty(signal: Signal) -> Batch {
+        match signal {
+            Signal::Traces => Batch::Traces(Vec::new()),
+            Signal::Metrics => Batch::Metrics(Vec::new()),
+            Signal::Logs => Batch::Logs(Vec::new()),
+        }
+    }
+
+    /// Items as the collector counts them: spans, metric data points, log records.
+    pub fn items(&self) -> usize {
+        match self {
+            Batch::Traces(rs) => rs.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum(),
+            Batch::Metrics(rm) => rm
+                .iter()
+                .flat_map(|r| &r.scope_metrics)
+                .flat_map(|s| &s.metrics)
+                .map(data_points)
+                .sum(),
+            Batch::Logs(rl) => rl.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum(),
+        }
+    }
+
+    /// Number of resource entries (for the debug exporter's summary).
+    pub fn resources(&self) -> usize {
+        match self {
+            Batch::Traces(r) => r.len(),
+            Batch::Metrics(r) => r.len(),
+            Batch::Logs(r) => r.len(),
+        }
+    }
+
+    /// Moves everything of `other` (same signal) to the end of `self`.
+    /// Returns `other` back when the signals differ.
+    pub fn append(&mut self, other: Batch) -> Result<(), Batch> {
+        match (self, other) {
+            (Batch::Traces(a), Batch::Traces(b)) => a.extend(b),
+            (Batch::Metrics(a), Batch::Metrics(b)) => a.extend(b),
+            (Batch::Logs(a), Batch::Logs(b)) => a.extend(b),
+            (_, other) => return Err(other),
+        }
+        Ok(())
+    }
+
+    /// Removes the first `n` items and returns them as a batch; `self` keeps the rest.
+    /// Resources and scopes that straddle the cut are copied (without their items) to both sides.
+    pub fn split_front(&mut self, n: usize) -> Batch {
+        match self {
+            Batch::Traces(rs) => Batch::Traces(split_resources(rs, n, |r| &mut r.scope_spans, |s: &mut ScopeSpans| {
+                (s.spans.len(), &mut s.spans)
+            })),
+            Batch::Logs(rs) => Batch::Logs(split_resources(rs, n, |r| &mut r.scope_logs, |s: &mut ScopeLogs| {
+                (s.log_records.len(), &mut s.log_records)
+            })),
+            Batch::Metrics(rs) => Batch::Metrics(split_metrics(rs, n)),
+        }
+    }
+}
+
+/// Data points in one metric (a histogram or summary point counts as one).
+pub fn data_points(m: &Metric) -> usize {
+    match &m.data {
+        Some(metric::Data::Gauge(g)) => g.data_points.len(),
+        Some(metric::Data::Sum(s)) => s.data_points.len(),
+        Some(metric::Data::Histogram(h)) => h.data_points.len(),
+        Some(metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(metric::Data::Summary(s)) => s.data_points.len(),
+        None => 0,
+    }
+}
+
+/// Generic split over resource → scope → items for spans and log records.
+fn split_resources<R: Clone + Default, S: Clone, I>(
+    resources: &mut Vec<R>,
+    mut n: usize,
+    scopes: impl Fn(&mut R) -> &mut Vec<S>,
+    items: impl Fn(&mut S) -> (usize, &mut Vec<I>),
+) -> Vec<R> {
+    let mut front = Vec::new();
+    while n > 0 && !resources.is_empty() {
+        let r = &mut resources[0];
+        let total: usize = scopes(r).iter_mut().map(|s| items(s).0).sum();
+        if total <= n {
+            n -= total;
+            front.push(resources.remove(0));
+            continue;
+        }
+        // Cut inside this resource.
+        let mut head = r.clone();
+        scopes(&mut head).clear();
+        let rs = scopes(r);
+        while n > 0 && !rs.is_empty() {
+            let cnt = items(&mut rs[0]).0;
+            if cnt <= n {
+                n -= cnt;
+                scopes(&mut head).push(rs.remove(0));
+            } else {
+                let mut sh = rs[0].clone();
+                let (_, its) = items(&mut rs[0]);
+                let taken: Vec<I> = its.drain(..n).collect();
+                let (_, hits) = items(&mut sh);
+                *hits = taken;
+                scopes(&mut head).push(sh);
+                n = 0;
+            }
+        }
+        front.push(head);
+    }
+    front
+}
+
+fn split_metrics(resources: &mut Vec<ResourceMetrics>, mut n: usize) -> Vec<ResourceMetrics> {
+    let mut front = Vec::new();
+    while n > 0 && !resources.is_empty() {
+        let total: usize = resources[0].scope_metrics.iter().flat_map(|s| &s.metrics).map(data_points).sum();
+        if total <= n {
+            n -= total;
+            front.push(resources.remove(0));
+            continue;
+        }
+        let r = &mut resources[0];
+        let mut head = ResourceMetrics { scope_metrics: Vec::new(), ..r.clone_without_scopes() };
+        while n > 0 && !r.scope_metrics.is_empty() {
+            let cnt: usize = r.scope_metrics[0].metrics.iter().map(data_points).sum();
+            if cnt <= n {
+                n -= cnt;
+                head.scope_metrics.push(r.scope_metrics.remove(0));
+                continue;
+            }
+            let s = &mut r.scope_metrics[0];
+            let mut sh = ScopeMetrics { metrics: Vec::new(), scope: s.scope.clone(), schema_url: s.schema_url.clone() };
+            while n > 0 && !s.metrics.is_empty() {
+                let c = data_points(&s.metrics[0]);
+                if c <= n {
+                    n -= c;
+                    sh.metrics.push(s.metrics.remove(0));
+                } else {
+                    sh.metrics.push(split_metric_points(&mut s.metrics[0], n));
+                    n = 0;
+                }
+            }
+            head.scope_metrics.push(sh);
+        }
+        front.push(head);
+    }
+    front
+}
+
+trait CloneWithoutScopes {
+    fn clone_without_scopes(&self) -> Self;
+}
+
+impl CloneWithoutScopes for ResourceMetrics {
+    fn clone_without_scopes(&self) -> Self {
+        ResourceMetrics { resource: self.resource.clone(), scope_metrics: Vec::new(), schema_url: self.schema_url.clone() }
+    }
+}
+
+/// Moves the first `n` data points of `m` into a new metric with the same descriptor.
+fn split_metric_points(m: &mut Metric, n: usize) -> Metric {
+    let mut head = Metric {
+        name: m.name.clone(),
+        description: m.description.clone(),
+        unit: m.unit.clone(),
+        metadata: m.metadata.clone(),
+        data: None,
+    };
+    head.data = match &mut m.data {
+        Some(metric::Data::Gauge(g)) => {
+            let mut h = g.clone();
+            h.data_points = g.data_points.drain(..n.min(g.data_points.len())).collect();
+            Some(metric::Data::Gauge(h))
+        }
+        Some(metric::Data::Sum(s)) => {
+            let mut h = s.clone();
+            h.data_points = s.data_points.drain(..n.min(s.data_points.len())).collect();
+            Some(metric::Data::Sum(h))
+        }
+        Some(metric::Data::Histogram(s)) => {
+            let mut h = s.clone();
+            h.data_points = s.data_points.drain(..n.min(s.data_points.len())).collect();
+            Some(metric::Data::Histogram(h))
+        }
+        Some(metric::Data::ExponentialHistogram(s)) => {
+            let mut h = s.clone();
+            h.data_points = s.data_points.drain(..n.min(s.data_points.len())).collect();
+            Some(metric::Data::ExponentialHistogram(h))
+        }
+        Some(metric::Data::Summary(s)) => {
+            let mut h = s.clone();
+            h.data_points = s.data_points.drain(..n.min(s.data_points.len())).collect();
+            Some(metric::Data::Summary(h))
+        }
+        None => None,
+    };
+    head
+}
+
+#[cfg(test)]
+mod tests;

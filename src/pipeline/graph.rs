@@ -1,0 +1,152 @@
+//! Builds the running graph from `service.pipelines`: one receiver instance per id (feeding
+//! every pipeline that names it), processors per pipeline, one exporter instance per id and
+//! signal (shared by every pipeline of that signal that names it).
+
+use super::consumer::Consumer;
+use super::fanout::Fanout;
+use crate::component::{ComponentId, PipelineId, Signal};
+use crate::config::service::MetricsLevel;
+use crate::config::Config;
+use crate::exporter::debug::DebugExporter;
+use crate::exporter::helper::{ExporterHelper, HelperSettings};
+use crate::exporter::otlp::grpc::OtlpGrpcExporter;
+use crate::exporter::otlp::http::OtlpHttpExporter;
+use crate::exporter::Exporter;
+use crate::processor::batch::BatchProcessor;
+use crate::receiver::otlp::{OtlpReceiverConfig, SignalConsumers};
+use crate::registry::{ExporterConfig, ProcessorConfig, ReceiverConfig};
+use crate::telemetry::component::ExporterTelemetry;
+use crate::telemetry::names::{LABEL_SERVER_ADDRESS, LABEL_SERVER_PORT, LABEL_URL_PATH};
+use crate::telemetry::Registry;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A receiver with the consumers of every pipeline it feeds.
+pub struct ReceiverNode {
+    pub id: ComponentId,
+    pub config: OtlpReceiverConfig,
+    pub consumers: SignalConsumers,
+}
+
+/// Everything built from the config, ready to start.
+pub struct Graph {
+    pub receivers: Vec<ReceiverNode>,
+    /// Batch processors in pipeline order (front to back), for the shutdown flush.
+    pub processors: Vec<Arc<BatchProcessor>>,
+    pub exporters: Vec<Arc<ExporterHelper>>,
+}
+
+/// Builds the graph; must run inside the tokio runtime (processors start their tasks).
+pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph, String> {
+    let mut exporters: BTreeMap<(ComponentId, Signal), Arc<ExporterHelper>> = BTreeMap::new();
+    let mut processors = Vec::new();
+    let mut receiver_inputs: BTreeMap<ComponentId, BTreeMap<Signal, Vec<Arc<dyn Consumer>>>> = BTreeMap::new();
+
+    for (name, p) in &cfg.service.pipelines {
+        let pid = PipelineId::parse(name).map_err(|e| format!("service::pipelines::{name}: {e}"))?;
+        let signal = pid.signal;
+        let mut branches: Vec<Arc<dyn Consumer>> = Vec::new();
+        for raw in &p.exporters {
+            let id = ComponentId::parse(raw)?;
+            let key = (id.clone(), signal);
+            if !exporters.contains_key(&key) {
+                let ecfg = cfg
+                    .exporters
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, c)| c)
+                    .ok_or_else(|| format!("pipeline {pid} references exporter {id:?} which is not configured"))?;
+                let helper = build_exporter(&id, signal, ecfg, reg).map_err(|e| format!("exporters::{id}: {e}"))?;
+                exporters.insert(key.clone(), helper);
+            }
+            if let Some(h) = exporters.get(&key) {
+                branches.push(Arc::clone(h) as Arc<dyn Consumer>);
+            }
+        }
+        let mut next: Arc<dyn Consumer> = Fanout::of(branches);
+        for raw in p.processors.iter().rev() {
+            let id = ComponentId::parse(raw)?;
+            let pcfg = cfg
+                .processors
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, c)| c)
+                .ok_or_else(|| format!("pipeline {pid} references processor {id:?} which is not configured"))?;
+            next = match pcfg {
+                ProcessorConfig::Batch(b) => {
+                    let bp = BatchProcessor::new(id.clone(), signal, b.clone(), next, reg, level >= MetricsLevel::Normal);
+                    processors.push((pid.clone(), Arc::clone(&bp)));
+                    bp
+                }
+            };
+        }
+        for raw in &p.receivers {
+            let id = ComponentId::parse(raw)?;
+            receiver_inputs.entry(id).or_default().entry(signal).or_default().push(Arc::clone(&next));
+        }
+    }
+
+    let mut receivers = Vec::new();
+    for (id, per_signal) in receiver_inputs {
+        let rcfg = cfg
+            .receivers
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, c)| c)
+            .ok_or_else(|| format!("receiver {id:?} is not configured"))?;
+        let ReceiverConfig::Otlp(config) = rcfg;
+        let mut consumers = SignalConsumers::default();
+        for (signal, list) in per_signal {
+            consumers.set(signal, Fanout::of(list));
+        }
+        receivers.push(ReceiverNode { id, config: config.clone(), consumers });
+    }
+    // Processors were pushed back to front within each pipeline; shut them down front to back.
+    let mut ordered: Vec<Arc<BatchProcessor>> = Vec::new();
+    let mut by_pipeline: BTreeMap<PipelineId, Vec<Arc<BatchProcessor>>> = BTreeMap::new();
+    for (pid, bp) in processors {
+        by_pipeline.entry(pid).or_default().push(bp);
+    }
+    for (_, mut list) in by_pipeline {
+        list.reverse();
+        ordered.extend(list);
+    }
+    Ok(Graph { receivers, processors: ordered, exporters: exporters.into_values().collect() })
+}
+
+fn build_exporter(id: &ComponentId, signal: Signal, cfg: &ExporterConfig, reg: &Registry) -> Result<Arc<ExporterHelper>, String> {
+    let (exporter, settings, extra): (Arc<dyn Exporter>, HelperSettings, Vec<(&'static str, String)>) = match cfg {
+        ExporterConfig::Debug(c) => (
+            Arc::new(DebugExporter::new(id.clone(), c)),
+            HelperSettings { queue: c.sending_queue.clone(), retry: crate::exporter::helper::config::RetryConfig { enabled: false, ..Default::default() }, timeout: None },
+            vec![],
+        ),
+        ExporterConfig::OtlpGrpc(c) => {
+            let (hostport, _) = crate::exporter::otlp::grpc::target(c);
+            let (host, port) = hostport.rsplit_once(':').map(|(h, p)| (h.to_string(), p.to_string())).unwrap_or((hostport.clone(), String::new()));
+            (
+                Arc::new(OtlpGrpcExporter::new(c)?),
+                HelperSettings { queue: c.sending_queue.clone(), retry: c.retry_on_failure.clone(), timeout: Some(c.timeout.0) },
+                vec![(LABEL_SERVER_ADDRESS, host), (LABEL_SERVER_PORT, port)],
+            )
+        }
+        ExporterConfig::OtlpHttp(c) => {
+            let e = OtlpHttpExporter::new(c, signal)?;
+            let u = e.url().clone();
+            let mut extra = vec![(LABEL_SERVER_ADDRESS, u.host().unwrap_or_default().to_string())];
+            if !u.path().is_empty() {
+                extra.push((LABEL_URL_PATH, u.path().to_string()));
+            }
+            if let Some(p) = u.port_u16() {
+                extra.push((LABEL_SERVER_PORT, p.to_string()));
+            }
+            (
+                Arc::new(e),
+                HelperSettings { queue: c.sending_queue.clone(), retry: c.retry_on_failure.clone(), timeout: Some(c.timeout.0) },
+                extra,
+            )
+        }
+    };
+    let telemetry = ExporterTelemetry::new(reg, id, signal, &extra);
+    Ok(ExporterHelper::new(id.clone(), signal, exporter, telemetry, settings))
+}

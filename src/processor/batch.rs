@@ -1,0 +1,250 @@
+//! The `batch` processor, with the collector's semantics: flush when `send_batch_size` items
+//! are pending or `timeout` passed since the first; split at `send_batch_max_size`; flush on
+//! shutdown. Unlike the Go processor it never drops silently: when downstream queues are full it
+//! holds the batch and retries, and its own bounded intake then refuses new data, so the
+//! receiver answers "retry later" to the client.
+
+use crate::component::{ComponentId, Signal};
+use crate::config::{ConfigError, GoDuration};
+use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::pipeline::data::Batch;
+use crate::telemetry::component::BatchTelemetry;
+use crate::telemetry::metrics::{Counter, Registry};
+use crate::telemetry::names::{LABEL_PROCESSOR, PROCESSOR_DROPPED};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+
+/// `processors: batch:` (Go: batchprocessor `createDefaultConfig`).
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    pub timeout: GoDuration,
+    pub send_batch_size: u32,
+    pub send_batch_max_size: u32,
+    pub metadata_keys: Vec<String>,
+    pub metadata_cardinality_limit: u32,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            timeout: GoDuration::from_millis(200),
+            send_batch_size: 8192,
+            send_batch_max_size: 0,
+            metadata_keys: Vec::new(),
+            metadata_cardinality_limit: 1000,
+        }
+    }
+}
+
+impl BatchConfig {
+    pub fn validate(&self, base: &str) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        if self.send_batch_max_size > 0 && self.send_batch_max_size < self.send_batch_size {
+            errs.push(ConfigError::new(
+                format!("{base}::send_batch_max_size"),
+                "send_batch_max_size must be greater or equal to send_batch_size",
+            ));
+        }
+        if !self.metadata_keys.is_empty() {
+            errs.push(ConfigError::new(
+                format!("{base}::metadata_keys"),
+                "batching by client metadata (metadata_keys) is not supported by oxidot yet",
+            ));
+        }
+        errs
+    }
+}
+
+/// Items the intake holds before refusing: several batches' worth, so bursts pass.
+const INTAKE_BATCHES: usize = 8;
+
+/// One batch processor instance (one per pipeline, as in the collector).
+pub struct BatchProcessor {
+    id: ComponentId,
+    tx: mpsc::UnboundedSender<Arc<Batch>>,
+    permits: Arc<Semaphore>,
+    capacity: usize,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    deadline_tx: watch::Sender<Option<Instant>>,
+}
+
+struct Batcher {
+    id: ComponentId,
+    cfg: BatchConfig,
+    next: Arc<dyn Consumer>,
+    permits: Arc<Semaphore>,
+    telemetry: BatchTelemetry,
+    dropped: Counter,
+    deadline_rx: watch::Receiver<Option<Instant>>,
+}
+
+impl BatchProcessor {
+    pub fn new(id: ComponentId, signal: Signal, cfg: BatchConfig, next: Arc<dyn Consumer>, reg: &Registry, metrics_enabled: bool) -> Arc<Self> {
+        let unit = (cfg.send_batch_size.max(cfg.send_batch_max_size) as usize).max(8192);
+        let capacity = unit * INTAKE_BATCHES;
+        let permits = Arc::new(Semaphore::new(capacity));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (deadline_tx, deadline_rx) = watch::channel(None);
+        let batcher = Batcher {
+            id: id.clone(),
+            cfg,
+            next,
+            permits: Arc::clone(&permits),
+            telemetry: BatchTelemetry::new(reg, &id, metrics_enabled),
+            dropped: reg.counter(PROCESSOR_DROPPED.get(signal), "Number of items dropped by the processor.", vec![(LABEL_PROCESSOR, id.to_string())]),
+            deadline_rx,
+        };
+        let task = tokio::spawn(batcher.run(rx));
+        Arc::new(BatchProcessor { id, tx, permits, capacity, task: std::sync::Mutex::new(Some(task)), deadline_tx })
+    }
+
+    /// Stops intake and flushes what is pending; gives up on downstream at `deadline`.
+    pub async fn shutdown(&self, deadline: Instant) {
+        let _ = self.deadline_tx.send(Some(deadline));
+        self.permits.close();
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(t) = task {
+            // The batcher ends when every sender is gone; ours is the last one the graph holds.
+            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100), t).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Consumer for BatchProcessor {
+    async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError> {
+        let items = batch.items();
+        if items == 0 {
+            return Ok(());
+        }
+        let n = items.min(self.capacity) as u32;
+        match Arc::clone(&self.permits).try_acquire_many_owned(n) {
+            Ok(p) => p.forget(),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(ConsumeError::Shutdown),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                return Err(ConsumeError::overloaded(format!(
+                    "processor {} is full: the exporters downstream are not keeping up",
+                    self.id
+                )))
+            }
+        }
+        self.tx.send(batch).map_err(|_| ConsumeError::Shutdown)
+    }
+}
+
+impl Batcher {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Arc<Batch>>) {
+        let mut pending: Option<Batch> = None;
+        let mut pending_items = 0usize;
+        let mut timer: Option<tokio::time::Instant> = None;
+        let immediate = self.cfg.timeout.0.is_zero() || self.cfg.send_batch_size == 0;
+        let mut deadline_rx = self.deadline_rx.clone();
+        let mut closing = false;
+        loop {
+            let sleep_until = timer.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(b) => {
+                        let b = Arc::unwrap_or_clone(b);
+                        pending_items += b.items();
+                        match &mut pending {
+                            Some(p) => { let _ = p.append(b); }
+                            None => pending = Some(b),
+                        }
+                        if timer.is_none() && !immediate {
+                            timer = Some(tokio::time::Instant::now() + self.cfg.timeout.0);
+                        }
+                        while pending_items > 0 && (immediate || pending_items >= self.cfg.send_batch_size as usize) {
+                            pending_items = self.send_some(&mut pending, pending_items, true).await;
+                        }
+                        if pending_items == 0 {
+                            timer = None;
+                        }
+                    }
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(sleep_until), if timer.is_some() => {
+                    while pending_items > 0 {
+                        pending_items = self.send_some(&mut pending, pending_items, false).await;
+                    }
+                    timer = None;
+                }
+                _ = deadline_rx.changed(), if !closing => {
+                    // Shutdown: take what was already accepted, then flush all.
+                    closing = true;
+                    rx.close();
+                }
+            }
+        }
+        while pending_items > 0 {
+            pending_items = self.send_some(&mut pending, pending_items, false).await;
+        }
+    }
+
+    /// Sends up to `send_batch_max_size` items; returns how many remain pending.
+    async fn send_some(&self, pending: &mut Option<Batch>, pending_items: usize, size_trigger: bool) -> usize {
+        let Some(p) = pending.as_mut() else { return 0 };
+        let max = self.cfg.send_batch_max_size as usize;
+        let (out, n, rest) = if max > 0 && pending_items > max {
+            (p.split_front(max), max, pending_items - max)
+        } else {
+            match pending.take() {
+                Some(all) => (all, pending_items, 0),
+                None => return 0,
+            }
+        };
+        let t = &self.telemetry;
+        if let Some(h) = &t.send_size {
+            h.observe(n as u64);
+        }
+        match (size_trigger, &t.size_trigger, &t.timeout_trigger) {
+            (true, Some(c), _) | (false, _, Some(c)) => c.add(1),
+            _ => {}
+        }
+        self.deliver(out, n).await;
+        self.permits.add_permits(n);
+        rest
+    }
+
+    /// Hands a batch downstream, waiting out `Overloaded` until the shutdown deadline.
+    async fn deliver(&self, out: Batch, n: usize) {
+        let batch = Arc::new(out);
+        let mut wait = Duration::from_millis(20);
+        loop {
+            match self.next.consume(Arc::clone(&batch)).await {
+                Ok(()) => return,
+                Err(ConsumeError::Overloaded { .. }) => {
+                    let deadline = *self.deadline_rx.borrow();
+                    if deadline.is_some_and(|d| Instant::now() + wait > d) {
+                        self.drop_items(n, "the shutdown deadline passed while the exporters were full");
+                        return;
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_millis(500));
+                }
+                Err(ConsumeError::Permanent(m)) => {
+                    // The exporter counted and logged it; record the drop here too.
+                    self.drop_items(n, &m);
+                    return;
+                }
+                Err(ConsumeError::Shutdown) => {
+                    self.drop_items(n, "the exporters already shut down");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn drop_items(&self, n: usize, why: &str) {
+        self.dropped.add(n as u64);
+        tracing::error!(processor = %self.id, dropped_items = n, error = why, "Sender failed: dropping data");
+    }
+}
+
+#[cfg(test)]
+mod tests;

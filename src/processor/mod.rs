@@ -1,0 +1,3 @@
+//! Processors: stages between receivers and exporters.
+
+pub mod batch;

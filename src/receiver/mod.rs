@@ -1,0 +1,3 @@
+//! Receivers: where data enters oxidot.
+
+pub mod otlp;

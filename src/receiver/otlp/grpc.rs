@@ -1,0 +1,163 @@
+//! OTLP/gRPC: the three `Export` methods on one h2c listener.
+//!
+//! The service is written against tonic's server primitives with a codec that hands a decode
+//! error to the handler instead of failing inside tonic, so a malformed message is answered
+//! `INVALID_ARGUMENT` and counted like every other refusal.
+
+use super::decode;
+use super::signal::{self, OtlpSignal};
+use super::status;
+use super::{Entries, Entry};
+use crate::component::{ComponentId, Signal};
+use crate::telemetry::logging::RateLimit;
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder};
+use tonic::Status;
+
+/// Shared state of one gRPC listener.
+pub struct GrpcState {
+    pub id: ComponentId,
+    pub entries: Entries,
+    pub max_recv: usize,
+    pub log_bad: RateLimit,
+}
+
+#[derive(Clone)]
+pub struct GrpcService(pub Arc<GrpcState>);
+
+type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const METRICS_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+const LOGS_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFut<Result<Self::Response, Infallible>>;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let st = Arc::clone(&self.0);
+        Box::pin(async move {
+            let signal = match req.uri().path() {
+                TRACES_PATH => Signal::Traces,
+                METRICS_PATH => Signal::Metrics,
+                LOGS_PATH => Signal::Logs,
+                _ => return Ok(unimplemented()),
+            };
+            let Some(entry) = st.entries.get(signal).cloned() else { return Ok(unimplemented()) };
+            let resp = match signal {
+                Signal::Traces => unary::<signal::Traces>(&st, entry.clone(), req).await,
+                Signal::Metrics => unary::<signal::Metrics>(&st, entry.clone(), req).await,
+                Signal::Logs => unary::<signal::Logs>(&st, entry.clone(), req).await,
+            };
+            // Size-limit refusals happen inside tonic's decoder: count them here.
+            let code = resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
+            if matches!(code, Some(8) | Some(11)) {
+                entry.telemetry.record_bad_request();
+                st.log_bad(signal, "message larger than max_recv_msg_size_mib");
+            }
+            Ok(resp)
+        })
+    }
+}
+
+impl GrpcState {
+    fn log_bad(&self, signal: Signal, why: &str) {
+        if self.log_bad.allow(10) {
+            tracing::warn!(receiver = %self.id, transport = "grpc", data_type = %signal, error = why, "Refused a malformed request");
+        }
+    }
+}
+
+fn unimplemented() -> http::Response<tonic::body::Body> {
+    Status::unimplemented("unknown service or method, or no pipeline for this signal").into_http()
+}
+
+async fn unary<S: OtlpSignal>(st: &Arc<GrpcState>, entry: Entry, req: http::Request<Incoming>) -> http::Response<tonic::body::Body> {
+    let mut accept = EnabledCompressionEncodings::default();
+    accept.enable(CompressionEncoding::Gzip);
+    accept.enable(CompressionEncoding::Zstd);
+    let codec = OtlpCodec::<S>(PhantomData);
+    let mut grpc = tonic::server::Grpc::new(codec)
+        .apply_compression_config(accept, EnabledCompressionEncodings::default())
+        .apply_max_message_size_config(Some(st.max_recv), None);
+    grpc.unary(ExportSvc::<S> { st: Arc::clone(st), entry, _s: PhantomData }, req).await
+}
+
+struct ExportSvc<S: OtlpSignal> {
+    st: Arc<GrpcState>,
+    entry: Entry,
+    _s: PhantomData<S>,
+}
+
+impl<S: OtlpSignal> tonic::server::UnaryService<Result<S::Req, String>> for ExportSvc<S> {
+    type Response = S::Resp;
+    type Future = BoxFut<Result<tonic::Response<S::Resp>, Status>>;
+
+    fn call(&mut self, request: tonic::Request<Result<S::Req, String>>) -> Self::Future {
+        let entry = self.entry.clone();
+        let st = Arc::clone(&self.st);
+        Box::pin(async move {
+            let req = match request.into_inner() {
+                Ok(r) => r,
+                Err(e) => {
+                    entry.telemetry.record_bad_request();
+                    st.log_bad(S::SIGNAL, &e);
+                    return Err(Status::invalid_argument(format!("failed to decode the request: {e}")));
+                }
+            };
+            let mut batch = S::into_batch(req);
+            let rejected = decode::reject_invalid(&mut batch);
+            if let Some((n, _)) = &rejected {
+                entry.telemetry.refused.add(*n);
+            }
+            match entry.deliver(batch).await {
+                Ok(()) => Ok(tonic::Response::new(S::response(rejected))),
+                Err(e) => Err(status::grpc_status(&status::from_consume_error(&e))),
+            }
+        })
+    }
+}
+
+/// Encodes responses with prost; decodes requests into `Result` so the handler sees bad input.
+struct OtlpCodec<S>(PhantomData<S>);
+
+impl<S: OtlpSignal> Codec for OtlpCodec<S> {
+    type Encode = S::Resp;
+    type Decode = Result<S::Req, String>;
+    type Encoder = ProstEncoder<S::Resp>;
+    type Decoder = LenientDecoder<S::Req>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstEncoder(PhantomData)
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        LenientDecoder(PhantomData)
+    }
+}
+
+struct ProstEncoder<T>(PhantomData<T>);
+
+impl<T: prost::Message> Encoder for ProstEncoder<T> {
+    type Item = T;
+    type Error = Status;
+    fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        item.encode(buf).map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+struct LenientDecoder<T>(PhantomData<T>);
+
+impl<T: prost::Message + Default> Decoder for LenientDecoder<T> {
+    type Item = Result<T, String>;
+    type Error = Status;
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        Ok(Some(T::decode(buf).map_err(|e| e.to_string())))
+    }
+}

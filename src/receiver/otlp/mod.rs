@@ -1,0 +1,302 @@
+//! The `otlp` receiver: OTLP over gRPC (4317) and HTTP (4318).
+
+pub mod decode;
+pub mod grpc;
+pub mod http;
+pub mod signal;
+pub mod status;
+
+use crate::component::{ComponentId, Signal};
+use crate::config::ConfigError;
+use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::pipeline::data::Batch;
+use crate::telemetry::component::ReceiverTelemetry;
+use crate::telemetry::Registry;
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+use std::sync::Arc;
+
+/// `receivers: otlp:`.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpReceiverConfig {
+    pub protocols: Protocols,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Protocols {
+    pub grpc: Option<GrpcServerConfig>,
+    pub http: Option<HttpServerConfig>,
+}
+
+/// `protocols.grpc` (Go: configgrpc.ServerConfig with the receiver's defaults).
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcServerConfig {
+    pub endpoint: String,
+    pub transport: String,
+    pub max_recv_msg_size_mib: u64,
+    pub max_concurrent_streams: u32,
+    pub read_buffer_size: Option<u64>,
+    pub write_buffer_size: Option<u64>,
+    pub include_metadata: bool,
+    pub keepalive: Option<Value>,
+    pub tls: Option<Value>,
+    pub auth: Option<Value>,
+}
+
+impl Default for GrpcServerConfig {
+    fn default() -> Self {
+        GrpcServerConfig {
+            endpoint: "localhost:4317".into(),
+            transport: "tcp".into(),
+            max_recv_msg_size_mib: 4,
+            max_concurrent_streams: 0,
+            read_buffer_size: None,
+            write_buffer_size: None,
+            include_metadata: false,
+            keepalive: None,
+            tls: None,
+            auth: None,
+        }
+    }
+}
+
+/// `protocols.http` (Go: confighttp.ServerConfig with the receiver's defaults).
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpServerConfig {
+    pub endpoint: String,
+    pub traces_url_path: String,
+    pub metrics_url_path: String,
+    pub logs_url_path: String,
+    pub max_request_body_size: u64,
+    pub include_metadata: bool,
+    pub compression_algorithms: Option<Vec<String>>,
+    pub response_headers: Option<Value>,
+    pub cors: Option<Value>,
+    pub tls: Option<Value>,
+    pub auth: Option<Value>,
+}
+
+impl Default for HttpServerConfig {
+    fn default() -> Self {
+        HttpServerConfig {
+            endpoint: "localhost:4318".into(),
+            traces_url_path: "/v1/traces".into(),
+            metrics_url_path: "/v1/metrics".into(),
+            logs_url_path: "/v1/logs".into(),
+            // confighttp: 20 MiB, applied before and after decompression.
+            max_request_body_size: 20 * 1024 * 1024,
+            include_metadata: false,
+            compression_algorithms: None,
+            response_headers: None,
+            cors: None,
+            tls: None,
+            auth: None,
+        }
+    }
+}
+
+impl OtlpReceiverConfig {
+    pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
+        let mut errs = Vec::new();
+        let mut warns = Vec::new();
+        let p = |k: &str| format!("{base}::protocols::{k}");
+        if self.protocols.grpc.is_none() && self.protocols.http.is_none() {
+            errs.push(ConfigError::new(format!("{base}::protocols"), "must specify at least one protocol when using the OTLP receiver"));
+        }
+        let unsupported = |errs: &mut Vec<ConfigError>, key: String, set: bool| {
+            if set {
+                errs.push(ConfigError::new(key, "is not supported by oxidot yet (remove it, or terminate TLS/auth in front of oxidot)"));
+            }
+        };
+        if let Some(g) = &self.protocols.grpc {
+            unsupported(&mut errs, p("grpc::tls"), g.tls.is_some());
+            unsupported(&mut errs, p("grpc::auth"), g.auth.is_some());
+            if g.transport != "tcp" {
+                errs.push(ConfigError::new(p("grpc::transport"), format!("transport {:?} is not supported (only tcp)", g.transport)));
+            }
+            if g.max_recv_msg_size_mib == 0 {
+                errs.push(ConfigError::new(p("grpc::max_recv_msg_size_mib"), "must be positive"));
+            }
+            if g.keepalive.is_some() {
+                warns.push(format!("{}: keepalive settings are accepted and ignored", p("grpc::keepalive")));
+            }
+        }
+        if let Some(h) = &self.protocols.http {
+            unsupported(&mut errs, p("http::tls"), h.tls.is_some());
+            unsupported(&mut errs, p("http::auth"), h.auth.is_some());
+            if h.cors.is_some() {
+                warns.push(format!("{}: CORS is not implemented yet: browsers will not get CORS headers", p("http::cors")));
+            }
+            if h.response_headers.is_some() {
+                warns.push(format!("{}: response_headers is accepted and ignored", p("http::response_headers")));
+            }
+            if let Some(algs) = &h.compression_algorithms {
+                for a in algs {
+                    if !decode::SUPPORTED_ENCODINGS.contains(&a.as_str()) {
+                        errs.push(ConfigError::new(
+                            p("http::compression_algorithms"),
+                            format!("unsupported compression {a:?} (supported: {})", decode::SUPPORTED_ENCODINGS.join(", ")),
+                        ));
+                    }
+                }
+            }
+            if h.max_request_body_size == 0 {
+                errs.push(ConfigError::new(p("http::max_request_body_size"), "must be positive"));
+            }
+        }
+        (errs, warns)
+    }
+}
+
+/// The consumers a receiver feeds, one per signal that has a pipeline.
+#[derive(Clone, Default)]
+pub struct SignalConsumers {
+    pub traces: Option<Arc<dyn Consumer>>,
+    pub metrics: Option<Arc<dyn Consumer>>,
+    pub logs: Option<Arc<dyn Consumer>>,
+}
+
+impl SignalConsumers {
+    pub fn get(&self, s: Signal) -> Option<&Arc<dyn Consumer>> {
+        match s {
+            Signal::Traces => self.traces.as_ref(),
+            Signal::Metrics => self.metrics.as_ref(),
+            Signal::Logs => self.logs.as_ref(),
+        }
+    }
+
+    pub fn set(&mut self, s: Signal, c: Arc<dyn Consumer>) {
+        match s {
+            Signal::Traces => self.traces = Some(c),
+            Signal::Metrics => self.metrics = Some(c),
+            Signal::Logs => self.logs = Some(c),
+        }
+    }
+}
+
+/// One signal's entry point on one transport: the consumer plus its counters.
+#[derive(Clone)]
+pub struct Entry {
+    pub consumer: Arc<dyn Consumer>,
+    pub telemetry: ReceiverTelemetry,
+}
+
+impl Entry {
+    /// Pushes a decoded request into the pipeline and counts it. Empty requests succeed
+    /// without being forwarded or counted, as in the collector.
+    pub async fn deliver(&self, batch: Batch) -> Result<(), ConsumeError> {
+        let items = batch.items();
+        if items == 0 {
+            return Ok(());
+        }
+        let r = self.consumer.consume(Arc::new(batch)).await;
+        self.telemetry.record(items as u64, r.is_ok());
+        r
+    }
+}
+
+/// Per-transport entries for the three signals.
+#[derive(Clone, Default)]
+pub struct Entries {
+    pub traces: Option<Entry>,
+    pub metrics: Option<Entry>,
+    pub logs: Option<Entry>,
+}
+
+impl Entries {
+    pub fn new(reg: &Registry, id: &ComponentId, transport: &'static str, consumers: &SignalConsumers) -> Entries {
+        let make = |s: Signal| {
+            consumers.get(s).map(|c| Entry { consumer: Arc::clone(c), telemetry: ReceiverTelemetry::new(reg, id, transport, s) })
+        };
+        Entries { traces: make(Signal::Traces), metrics: make(Signal::Metrics), logs: make(Signal::Logs) }
+    }
+
+    pub fn get(&self, s: Signal) -> Option<&Entry> {
+        match s {
+            Signal::Traces => self.traces.as_ref(),
+            Signal::Metrics => self.metrics.as_ref(),
+            Signal::Logs => self.logs.as_ref(),
+        }
+    }
+}
+
+/// Replaces a `localhost` host with 127.0.0.1, as Go's listener binds IPv4 for it.
+pub fn listen_addr(endpoint: &str) -> String {
+    match endpoint.strip_prefix("localhost:") {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => endpoint.to_string(),
+    }
+}
+
+/// Binds the configured protocols and serves them until `stop`; binding errors are returned
+/// before anything is served, so a port in use fails the start.
+pub async fn start(
+    id: &ComponentId,
+    cfg: &OtlpReceiverConfig,
+    consumers: &SignalConsumers,
+    reg: &Registry,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let mut listeners = Vec::new();
+    if let Some(g) = &cfg.protocols.grpc {
+        let l = crate::net::bind(&format!("receiver {id} (grpc)"), &listen_addr(&g.endpoint)).await?;
+        let st = grpc::GrpcState {
+            id: id.clone(),
+            entries: Entries::new(reg, id, "grpc", consumers),
+            max_recv: (g.max_recv_msg_size_mib as usize).saturating_mul(1024 * 1024),
+            log_bad: Default::default(),
+        };
+        listeners.push((l, Proto::Grpc(grpc::GrpcService(Arc::new(st)))));
+    }
+    if let Some(h) = &cfg.protocols.http {
+        let l = crate::net::bind(&format!("receiver {id} (http)"), &listen_addr(&h.endpoint)).await?;
+        let encodings = h
+            .compression_algorithms
+            .clone()
+            .unwrap_or_else(|| decode::SUPPORTED_ENCODINGS.iter().map(|s| s.to_string()).collect());
+        let st = http::HttpState {
+            id: id.clone(),
+            entries: Entries::new(reg, id, "http", consumers),
+            paths: vec![
+                (http::normalize_path(&h.traces_url_path), Signal::Traces),
+                (http::normalize_path(&h.metrics_url_path), Signal::Metrics),
+                (http::normalize_path(&h.logs_url_path), Signal::Logs),
+            ],
+            max_body: h.max_request_body_size,
+            encodings,
+            log_bad: Default::default(),
+        };
+        listeners.push((l, Proto::Http(http::HttpService(Arc::new(st)))));
+    }
+    let drain = std::time::Duration::from_secs(5);
+    let mut tasks = Vec::new();
+    for (l, p) in listeners {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(receiver = %id, endpoint = %addr, protocol = p.name(), "Starting server");
+        }
+        let stop = stop.clone();
+        tasks.push(match p {
+            Proto::Grpc(s) => tokio::spawn(crate::net::serve(l, s, stop, drain)),
+            Proto::Http(s) => tokio::spawn(crate::net::serve(l, s, stop, drain)),
+        });
+    }
+    Ok(tasks)
+}
+
+enum Proto {
+    Grpc(grpc::GrpcService),
+    Http(http::HttpService),
+}
+
+impl Proto {
+    fn name(&self) -> &'static str {
+        match self {
+            Proto::Grpc(_) => "grpc",
+            Proto::Http(_) => "http",
+        }
+    }
+}

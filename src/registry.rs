@@ -1,0 +1,207 @@
+//! THE table of component types: what each kind supports, how its config is parsed and
+//! validated. `oxidot components` prints it; config errors list it.
+
+use crate::component::{ComponentId, Kind, Signal};
+use crate::config::de;
+use crate::config::ConfigError;
+use crate::exporter::debug::DebugConfig;
+use crate::exporter::otlp::{OtlpGrpcConfig, OtlpHttpConfig};
+use crate::extension::health_check::HealthCheckConfig;
+use crate::processor::batch::BatchConfig;
+use crate::receiver::otlp::OtlpReceiverConfig;
+use serde::de::DeserializeOwned;
+use serde_yaml_ng::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReceiverConfig {
+    Otlp(OtlpReceiverConfig),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcessorConfig {
+    Batch(BatchConfig),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExporterConfig {
+    Debug(DebugConfig),
+    OtlpGrpc(OtlpGrpcConfig),
+    OtlpHttp(OtlpHttpConfig),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtensionConfig {
+    HealthCheck(HealthCheckConfig),
+    /// A debug-only extension oxidot accepts and does not run (pprof, zpages): the warning.
+    Ignored(&'static str),
+}
+
+/// One supported component type.
+pub struct TypeInfo {
+    pub kind: Kind,
+    pub name: &'static str,
+    pub signals: &'static [Signal],
+    pub stability: &'static str,
+    pub note: &'static str,
+}
+
+const ALL: &[Signal] = &[Signal::Traces, Signal::Metrics, Signal::Logs];
+
+pub const COMPONENTS: &[TypeInfo] = &[
+    TypeInfo { kind: Kind::Receiver, name: "otlp", signals: ALL, stability: "Beta", note: "OTLP over gRPC and HTTP (protobuf, JSON)" },
+    TypeInfo { kind: Kind::Processor, name: "batch", signals: ALL, stability: "Beta", note: "batches by size and time" },
+    TypeInfo { kind: Kind::Exporter, name: "debug", signals: ALL, stability: "Beta", note: "prints to stderr" },
+    TypeInfo { kind: Kind::Exporter, name: "otlp", signals: ALL, stability: "Beta", note: "OTLP/gRPC (alias: otlp_grpc)" },
+    TypeInfo { kind: Kind::Exporter, name: "otlp_grpc", signals: ALL, stability: "Beta", note: "OTLP/gRPC" },
+    TypeInfo { kind: Kind::Exporter, name: "otlphttp", signals: ALL, stability: "Beta", note: "OTLP/HTTP (alias: otlp_http)" },
+    TypeInfo { kind: Kind::Exporter, name: "otlp_http", signals: ALL, stability: "Beta", note: "OTLP/HTTP" },
+    TypeInfo { kind: Kind::Extension, name: "health_check", signals: &[], stability: "Beta", note: "HTTP health endpoint" },
+    TypeInfo { kind: Kind::Extension, name: "pprof", signals: &[], stability: "Beta", note: "accepted, not run (one warning)" },
+    TypeInfo { kind: Kind::Extension, name: "zpages", signals: &[], stability: "Beta", note: "accepted, not run (one warning)" },
+];
+
+/// Types the Go collector/ADOT have that oxidot plans to build: named in errors as such.
+const PLANNED: &[(Kind, &str, &str)] = &[
+    (Kind::Exporter, "prometheusremotewrite", "metrics by Prometheus remote write"),
+    (Kind::Exporter, "loki", "logs to Grafana Loki"),
+    (Kind::Exporter, "awsxray", "traces to AWS X-Ray"),
+    (Kind::Processor, "resourcedetection", "env, system and ecs resource detection"),
+    (Kind::Processor, "memory_limiter", "memory protection"),
+    (Kind::Processor, "resource", "resource attribute actions"),
+    (Kind::Processor, "attributes", "attribute actions"),
+    (Kind::Extension, "sigv4auth", "AWS SigV4 request signing"),
+];
+
+fn supported(kind: Kind) -> Vec<&'static str> {
+    let mut v: Vec<&str> = COMPONENTS.iter().filter(|c| c.kind == kind).map(|c| c.name).collect();
+    v.sort();
+    v
+}
+
+/// The error for a type oxidot does not have.
+fn unknown_type(kind: Kind, id: &ComponentId) -> ConfigError {
+    let path = format!("{}::{id}", kind.section());
+    if kind == Kind::Exporter && id.type_ == "logging" {
+        return ConfigError::new(path, "the logging exporter has been deprecated, use the debug exporter instead");
+    }
+    if let Some((_, _, what)) = PLANNED.iter().find(|(k, n, _)| *k == kind && *n == id.type_) {
+        return ConfigError::new(
+            path,
+            format!("{} type {:?} ({what}) is not implemented in this version of oxidot yet", kind.word(), id.type_),
+        );
+    }
+    let valid = supported(kind);
+    ConfigError::new(path, format!("unknown type: {:?} for id: {:?} (valid values: [{}])", id.type_, id.to_string(), valid.join(" ")))
+        .with_suggestion(crate::config::error::closest(&id.type_, valid.iter().copied()))
+}
+
+fn decode<T: DeserializeOwned>(kind: Kind, id: &ComponentId, v: &Value) -> Result<T, Vec<ConfigError>> {
+    let ids = id.to_string();
+    de::from_value(v).map_err(|e| vec![ConfigError::from_de(&[kind.section(), &ids], e)])
+}
+
+fn base(kind: Kind, id: &ComponentId) -> String {
+    format!("{}::{id}", kind.section())
+}
+
+/// A parsed component config plus warnings to log once at start.
+pub type Parsed<T> = Result<(T, Vec<String>), Vec<ConfigError>>;
+
+fn done<T>(cfg: T, errs: Vec<ConfigError>, warns: Vec<String>) -> Parsed<T> {
+    if errs.is_empty() { Ok((cfg, warns)) } else { Err(errs) }
+}
+
+pub fn parse_receiver(id: &ComponentId, v: &Value) -> Parsed<ReceiverConfig> {
+    match id.type_.as_str() {
+        "otlp" => {
+            let c: OtlpReceiverConfig = decode(Kind::Receiver, id, v)?;
+            let (e, w) = c.validate(&base(Kind::Receiver, id));
+            done(ReceiverConfig::Otlp(c), e, w)
+        }
+        _ => Err(vec![unknown_type(Kind::Receiver, id)]),
+    }
+}
+
+pub fn parse_processor(id: &ComponentId, v: &Value) -> Parsed<ProcessorConfig> {
+    match id.type_.as_str() {
+        "batch" => {
+            let c: BatchConfig = decode(Kind::Processor, id, v)?;
+            let e = c.validate(&base(Kind::Processor, id));
+            done(ProcessorConfig::Batch(c), e, vec![])
+        }
+        _ => Err(vec![unknown_type(Kind::Processor, id)]),
+    }
+}
+
+pub fn parse_exporter(id: &ComponentId, v: &Value) -> Parsed<ExporterConfig> {
+    let b = base(Kind::Exporter, id);
+    match id.type_.as_str() {
+        "debug" => {
+            let c: DebugConfig = decode(Kind::Exporter, id, v)?;
+            let e = c.validate(&b);
+            done(ExporterConfig::Debug(c), e, vec![])
+        }
+        "otlp" | "otlp_grpc" => {
+            let c: OtlpGrpcConfig = decode(Kind::Exporter, id, v)?;
+            let e = c.validate(&b);
+            done(ExporterConfig::OtlpGrpc(c), e, vec![])
+        }
+        "otlphttp" | "otlp_http" => {
+            let c: OtlpHttpConfig = decode(Kind::Exporter, id, v)?;
+            let e = c.validate(&b);
+            done(ExporterConfig::OtlpHttp(c), e, vec![])
+        }
+        _ => Err(vec![unknown_type(Kind::Exporter, id)]),
+    }
+}
+
+pub fn parse_extension(id: &ComponentId, v: &Value) -> Parsed<ExtensionConfig> {
+    match id.type_.as_str() {
+        "health_check" => {
+            let c: HealthCheckConfig = decode(Kind::Extension, id, v)?;
+            let (e, w) = c.validate(&base(Kind::Extension, id));
+            done(ExtensionConfig::HealthCheck(c), e, w)
+        }
+        // Debug endpoints of the Go runtime; nothing in a pipeline depends on them.
+        "pprof" => Ok((ExtensionConfig::Ignored("pprof is a Go profiling endpoint; oxidot accepts it and does not run it"), vec![])),
+        "zpages" => Ok((ExtensionConfig::Ignored("zpages is a debug page set; oxidot accepts it and does not run it"), vec![])),
+        _ => Err(vec![unknown_type(Kind::Extension, id)]),
+    }
+}
+
+/// Whether `type_` of `kind` can sit in a pipeline of `signal`.
+pub fn supports_signal(kind: Kind, type_: &str, signal: Signal) -> bool {
+    COMPONENTS.iter().any(|c| c.kind == kind && c.name == type_ && c.signals.contains(&signal))
+}
+
+/// The YAML `oxidot components` prints.
+pub fn components_yaml() -> String {
+    let mut out = format!(
+        "buildinfo:\n  command: oxidot\n  description: oxidot, an OpenTelemetry collector in Rust\n  version: {}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for kind in [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Connector, Kind::Extension] {
+        out.push_str(&format!("{}:\n", kind.section()));
+        let mut items: Vec<&TypeInfo> = COMPONENTS.iter().filter(|c| c.kind == kind).collect();
+        items.sort_by_key(|c| c.name);
+        if items.is_empty() {
+            out.push_str("  []\n");
+        }
+        for c in items {
+            out.push_str(&format!("  - name: {}\n    note: {}\n    stability:\n", c.name, c.note));
+            if c.kind == Kind::Extension {
+                out.push_str(&format!("      extension: {}\n", c.stability));
+            } else {
+                for s in c.signals {
+                    out.push_str(&format!("      {}: {}\n", s.as_str(), c.stability));
+                }
+            }
+        }
+    }
+    out.push_str("providers:\n  - scheme: env\n  - scheme: file\n  - scheme: yaml\n");
+    out.push_str("planned:\n");
+    for (k, n, what) in PLANNED {
+        out.push_str(&format!("  - {{kind: {}, name: {n}, what: {what:?}}}\n", k.word()));
+    }
+    out
+}

@@ -1,0 +1,99 @@
+//! Every self-metric name and label key oxidot prints, each matching the Go collector's
+//! (v0.156, printed without `_total` or unit suffixes, as `service.telemetry.metrics` does by
+//! default). Nothing else in the code spells a metric name.
+
+use crate::component::Signal;
+
+// Labels.
+pub const LABEL_RECEIVER: &str = "receiver";
+pub const LABEL_TRANSPORT: &str = "transport";
+pub const LABEL_EXPORTER: &str = "exporter";
+pub const LABEL_PROCESSOR: &str = "processor";
+pub const LABEL_DATA_TYPE: &str = "data_type";
+pub const LABEL_SERVER_ADDRESS: &str = "server_address";
+pub const LABEL_SERVER_PORT: &str = "server_port";
+pub const LABEL_URL_PATH: &str = "url_path";
+pub const LABEL_OUTCOME: &str = "outcome";
+
+/// Per-signal counter names, indexed by signal.
+pub struct SignalNames {
+    pub traces: &'static str,
+    pub metrics: &'static str,
+    pub logs: &'static str,
+}
+
+impl SignalNames {
+    pub fn get(&self, s: Signal) -> &'static str {
+        match s {
+            Signal::Traces => self.traces,
+            Signal::Metrics => self.metrics,
+            Signal::Logs => self.logs,
+        }
+    }
+}
+
+// receiverhelper/obsreport.go
+pub const RECEIVER_ACCEPTED: SignalNames = SignalNames {
+    traces: "otelcol_receiver_accepted_spans",
+    metrics: "otelcol_receiver_accepted_metric_points",
+    logs: "otelcol_receiver_accepted_log_records",
+};
+pub const RECEIVER_REFUSED: SignalNames = SignalNames {
+    traces: "otelcol_receiver_refused_spans",
+    metrics: "otelcol_receiver_refused_metric_points",
+    logs: "otelcol_receiver_refused_log_records",
+};
+pub const RECEIVER_FAILED: SignalNames = SignalNames {
+    traces: "otelcol_receiver_failed_spans",
+    metrics: "otelcol_receiver_failed_metric_points",
+    logs: "otelcol_receiver_failed_log_records",
+};
+/// `otelcol_receiver_requests{outcome=success|refused|failure}` (Go: gate receiverhelper.newReceiverMetrics).
+/// oxidot always prints it: it is where undecodable requests, which carry no countable items, are counted.
+pub const RECEIVER_REQUESTS: &str = "otelcol_receiver_requests";
+
+// exporterhelper/internal/obs_report_sender.go, queue/obs_queue.go
+pub const EXPORTER_SENT: SignalNames = SignalNames {
+    traces: "otelcol_exporter_sent_spans",
+    metrics: "otelcol_exporter_sent_metric_points",
+    logs: "otelcol_exporter_sent_log_records",
+};
+pub const EXPORTER_SEND_FAILED: SignalNames = SignalNames {
+    traces: "otelcol_exporter_send_failed_spans",
+    metrics: "otelcol_exporter_send_failed_metric_points",
+    logs: "otelcol_exporter_send_failed_log_records",
+};
+pub const EXPORTER_ENQUEUE_FAILED: SignalNames = SignalNames {
+    traces: "otelcol_exporter_enqueue_failed_spans",
+    metrics: "otelcol_exporter_enqueue_failed_metric_points",
+    logs: "otelcol_exporter_enqueue_failed_log_records",
+};
+pub const EXPORTER_QUEUE_SIZE: &str = "otelcol_exporter_queue_size";
+pub const EXPORTER_QUEUE_CAPACITY: &str = "otelcol_exporter_queue_capacity";
+pub const EXPORTER_IN_FLIGHT: &str = "otelcol_exporter_in_flight_requests";
+
+// processor/batchprocessor/metadata.yaml
+pub const BATCH_SEND_SIZE: &str = "otelcol_processor_batch_batch_send_size";
+pub const BATCH_SIZE_TRIGGER: &str = "otelcol_processor_batch_batch_size_trigger_send";
+pub const BATCH_TIMEOUT_TRIGGER: &str = "otelcol_processor_batch_timeout_trigger_send";
+pub const BATCH_METADATA_CARDINALITY: &str = "otelcol_processor_batch_metadata_cardinality";
+/// Buckets of the batch size histogram, as the batch processor declares them.
+pub const BATCH_SEND_SIZE_BUCKETS: &[f64] = &[
+    10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0,
+    7000.0, 8000.0, 9000.0, 10000.0, 20000.0, 30000.0, 50000.0, 100000.0,
+];
+
+// service/internal/proctelemetry/process_telemetry.go
+pub const PROCESS_UPTIME: &str = "otelcol_process_uptime";
+pub const PROCESS_CPU_SECONDS: &str = "otelcol_process_cpu_seconds";
+pub const PROCESS_MEMORY_RSS: &str = "otelcol_process_memory_rss";
+
+pub const TARGET_INFO: &str = "target_info";
+
+/// Items a processor had to drop (the batch processor at the shutdown deadline, or on a
+/// permanent downstream error). Names as the collector's processorhelper printed them.
+pub const PROCESSOR_DROPPED: SignalNames = SignalNames {
+    traces: "otelcol_processor_dropped_spans",
+    metrics: "otelcol_processor_dropped_metric_points",
+    logs: "otelcol_processor_dropped_log_records",
+};
