@@ -159,7 +159,12 @@ fn ok_response<S: OtlpSignal>(enc: Encoding, rejected: Option<(u64, String)>) ->
     match enc {
         Encoding::Protobuf => crate::telemetry::server::response(200, "application/x-protobuf", resp.encode_to_vec()),
         Encoding::Json => {
-            let body = serde_json::to_vec(&resp).unwrap_or_else(|_| b"{}".to_vec());
+            // Full success leaves partialSuccess out entirely (not `null`).
+            let mut v = serde_json::to_value(&resp).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.retain(|_, x| !x.is_null());
+            }
+            let body = serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec());
             crate::telemetry::server::response(200, "application/json", body)
         }
     }

@@ -1,0 +1,249 @@
+//! Test support: run the real binary on ephemeral ports, scrape its self-metrics, and
+//! wire-exact sinks (OTLP/gRPC via the generated tonic services, OTLP/HTTP via hyper).
+#![allow(dead_code)]
+
+pub mod sinks;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound then released; the test binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_oxidot"))
+}
+
+/// Ports for one oxidot instance.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub grpc: u16,
+    pub http: u16,
+    pub metrics: u16,
+    pub health: u16,
+}
+
+impl Ports {
+    pub fn new() -> Ports {
+        Ports { grpc: free_port(), http: free_port(), metrics: free_port(), health: free_port() }
+    }
+
+    /// Replaces `$GRPC`, `$HTTP`, `$METRICS`, `$HEALTH` in a config.
+    pub fn fill(&self, yaml: &str) -> String {
+        yaml.replace("$GRPC", &self.grpc.to_string())
+            .replace("$HTTP", &self.http.to_string())
+            .replace("$METRICS", &self.metrics.to_string())
+            .replace("$HEALTH", &self.health.to_string())
+    }
+}
+
+/// A running oxidot process; killed on drop if the test did not stop it.
+pub struct Oxidot {
+    pub child: Option<Child>,
+    pub ports: Ports,
+    pub stderr_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Oxidot {
+    /// Starts oxidot with `yaml` (placeholders filled) and waits until health says ready.
+    pub fn start(yaml: &str) -> Oxidot {
+        Self::start_with(yaml, &[])
+    }
+
+    pub fn start_with(yaml: &str, env: &[(&str, &str)]) -> Oxidot {
+        let ports = Ports::new();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.yaml");
+        std::fs::write(&cfg, ports.fill(yaml)).unwrap();
+        let stderr_path = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&cfg).stdout(Stdio::null()).stderr(stderr).env_remove("AOT_CONFIG_CONTENT");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let mut o = Oxidot { child: Some(child), ports, stderr_path, _dir: dir };
+        o.wait_ready();
+        o
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(c) = self.child.as_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    panic!("oxidot exited early ({st}):\n{}", self.stderr());
+                }
+            }
+            if let Ok((200, _)) = http_get(&format!("127.0.0.1:{}", self.ports.health), "/") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("oxidot did not become ready:\n{}", self.stderr());
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The current self-metrics, `name{labels}` → value.
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        let (code, body) = http_get(&format!("127.0.0.1:{}", self.ports.metrics), "/metrics").unwrap();
+        assert_eq!(code, 200);
+        parse_metrics(&body)
+    }
+
+    /// Sum of every series of `name` whose labels contain all of `labels`.
+    pub fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        sum_metric(&self.metrics(), name, labels)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut c = self.child.take().unwrap();
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(st) = c.try_wait().unwrap() {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!("oxidot did not exit after SIGTERM:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+}
+
+impl Drop for Oxidot {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn parse_metrics(body: &str) -> BTreeMap<String, f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+pub fn sum_metric(m: &BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+    m.iter()
+        .filter(|(k, _)| k.split('{').next() == Some(name))
+        .filter(|(k, _)| labels.iter().all(|(lk, lv)| k.contains(&format!("{lk}=\"{lv}\""))))
+        .map(|(_, v)| *v)
+        .sum()
+}
+
+/// A blocking HTTP/1.1 GET with a 5 s timeout: (status, body).
+pub fn http_get(hostport: &str, path: &str) -> std::io::Result<(u16, String)> {
+    http_request(hostport, "GET", path, &[], &[]).map(|(c, _, b)| (c, String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// A blocking HTTP/1.1 request: (status, headers, body).
+pub fn http_request(hostport: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(hostport)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let hdrs: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .collect();
+    if hdrs.iter().any(|(k, v)| k == "transfer-encoding" && v == "chunked") {
+        body = dechunk(&body);
+    }
+    Ok((status, hdrs, body))
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else { break };
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + n]);
+        b = &b[nl + 2 + n + 2..];
+    }
+    out
+}
+
+/// The Python interpreter with the OpenTelemetry SDK (installed by scripts/test.sh).
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("OXIDOT_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(p.exists(), "the Python OpenTelemetry SDK is missing: run scripts/test.sh (it installs it into .venv)");
+    p
+}
+
+/// Runs the SDK client script; returns its JSON summary.
+pub fn run_sdk(protocol: &str, endpoint: &str, spans: u32, logs: u32, service: &str) -> serde_json::Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/sdk_client.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args([protocol, endpoint, &spans.to_string(), &logs.to_string(), "--service", service])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "SDK client failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(out.stdout.trim_ascii()).unwrap()
+}
+
+/// Polls `f` until it is true or `secs` pass.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+/// Runs `oxidot` with args (and env), returning (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).env_remove("AOT_CONFIG_CONTENT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}

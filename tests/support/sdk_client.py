@@ -1,0 +1,100 @@
+"""Sends spans, metrics and logs through the real OpenTelemetry Python SDK to oxidot.
+
+Usage: sdk_client.py PROTOCOL ENDPOINT SPANS LOGS [--service NAME]
+PROTOCOL is grpc or http. Prints one JSON line describing what was sent, then exits once every
+exporter flushed (non-zero exit if an export failed).
+"""
+import argparse
+import json
+import logging
+import sys
+
+from opentelemetry import metrics, trace
+from opentelemetry._logs import set_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExportResult
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricExportResult, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
+
+p = argparse.ArgumentParser()
+p.add_argument("protocol", choices=["grpc", "http"])
+p.add_argument("endpoint")
+p.add_argument("spans", type=int)
+p.add_argument("logs", type=int)
+p.add_argument("--service", default="sdk-test")
+a = p.parse_args()
+
+if a.protocol == "grpc":
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    kw = dict(endpoint=a.endpoint, insecure=True)
+    span_exp, metric_exp, log_exp = OTLPSpanExporter(**kw), OTLPMetricExporter(**kw), OTLPLogExporter(**kw)
+else:
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    base = a.endpoint.rstrip("/")
+    span_exp = OTLPSpanExporter(endpoint=base + "/v1/traces")
+    metric_exp = OTLPMetricExporter(endpoint=base + "/v1/metrics")
+    log_exp = OTLPLogExporter(endpoint=base + "/v1/logs")
+
+failures = []
+
+
+def watch(exp, name, ok):
+    orig = exp.export
+
+    def export(*args, **kwargs):
+        r = orig(*args, **kwargs)
+        if r != ok:
+            failures.append(name)
+        return r
+
+    exp.export = export
+
+
+watch(span_exp, "traces", SpanExportResult.SUCCESS)
+watch(metric_exp, "metrics", MetricExportResult.SUCCESS)
+watch(log_exp, "logs", LogRecordExportResult.SUCCESS)
+
+resource = Resource.create({"service.name": a.service, "service.namespace": "oxidot-tests"})
+tp = TracerProvider(resource=resource)
+tp.add_span_processor(BatchSpanProcessor(span_exp))
+reader = PeriodicExportingMetricReader(metric_exp, export_interval_millis=60_000)
+mp = MeterProvider(resource=resource, metric_readers=[reader])
+lp = LoggerProvider(resource=resource)
+lp.add_log_record_processor(BatchLogRecordProcessor(log_exp))
+set_logger_provider(lp)
+log = logging.getLogger("sdk-test")
+log.propagate = False
+log.addHandler(LoggingHandler(level=logging.INFO, logger_provider=lp))
+log.setLevel(logging.INFO)
+
+tracer = tp.get_tracer("oxidot.tests")
+meter = mp.get_meter("oxidot.tests")
+counter = meter.create_counter("http_request_count", description="requests")
+trace_ids = []
+for i in range(a.spans):
+    with tracer.start_as_current_span(f"span-{i}") as sp:
+        sp.set_attribute("i", i)
+        trace_ids.append(format(sp.get_span_context().trace_id, "032x"))
+        counter.add(1, {"endpoint": f"/items/{i % 3}", "method": "GET"})
+for i in range(a.logs):
+    log.error("log record %d", i)
+
+tp.force_flush()
+lp.force_flush()
+reader.force_flush()
+tp.shutdown()
+lp.shutdown()
+mp.shutdown()
+# Three counter series (endpoint /items/0,1,2) when spans >= 3.
+points = min(a.spans, 3)
+print(json.dumps({"spans": a.spans, "logs": a.logs, "points": points, "trace_ids": trace_ids, "failures": failures}))
+sys.exit(1 if failures else 0)
