@@ -172,9 +172,10 @@ pub fn http_request(hostport: &str, method: &str, path: &str, headers: &[(&str, 
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes())?;
-    s.write_all(body)?;
+    // The server may answer (413) and close before reading an oversized body: keep the answer.
+    let _ = s.write_all(body);
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
+    let _ = s.read_to_end(&mut raw);
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
