@@ -188,7 +188,7 @@ pub fn components_yaml() -> String {
             out.push_str("  []\n");
         }
         for c in items {
-            out.push_str(&format!("  - name: {}\n    note: {}\n    stability:\n", c.name, c.note));
+            out.push_str(&format!("  - name: {}\n    note: {:?}\n    stability:\n", c.name, c.note));
             if c.kind == Kind::Extension {
                 out.push_str(&format!("      extension: {}\n", c.stability));
             } else {

@@ -15,6 +15,7 @@ use crate::component::{ComponentId, Kind, PipelineId};
 use crate::registry::{self, ExporterConfig, ExtensionConfig, ProcessorConfig, ReceiverConfig};
 use serde_yaml_ng::Value;
 use source::Source;
+use std::collections::HashSet;
 
 /// The configuration after sources were read, merged and expanded.
 pub struct Resolved {
@@ -131,12 +132,14 @@ impl Config {
         };
         warnings.extend(service.validate(errors));
         let cfg = Config { receivers, processors, exporters, extensions, service, warnings };
-        cfg.check_references(errors);
+        cfg.check_references(&raw_ids(root), errors);
         Some(cfg)
     }
 
     /// Every id a pipeline or `service.extensions` names must be defined, with the right signal.
-    fn check_references(&self, errors: &mut Vec<ConfigError>) {
+    fn check_references(&self, raw: &HashSet<(Kind, ComponentId)>, errors: &mut Vec<ConfigError>) {
+        // Written in the YAML but not parsed: its own error was reported already.
+        let failed = |kind: Kind, id: &ComponentId| raw.contains(&(kind, id.clone()));
         let defined = |kind: Kind, id: &ComponentId| -> bool {
             match kind {
                 Kind::Receiver => self.receivers.iter().any(|(i, _)| i == id),
@@ -148,7 +151,7 @@ impl Config {
         };
         for (i, raw) in self.service.extensions.iter().enumerate() {
             match ComponentId::parse(raw) {
-                Ok(id) if defined(Kind::Extension, &id) => {}
+                Ok(id) if defined(Kind::Extension, &id) || failed(Kind::Extension, &id) => {}
                 Ok(id) => errors.push(ConfigError::new(
                     format!("service::extensions::{i}"),
                     format!("references extension {:?} which is not configured", id.to_string()),
@@ -193,6 +196,9 @@ impl Config {
                         ));
                     }
                     if !defined(kind, &id) {
+                        if failed(kind, &id) {
+                            continue;
+                        }
                         errors.push(ConfigError::new(
                             path,
                             format!("references {} {:?} which is not configured", kind.word(), id.to_string()),
@@ -209,6 +215,21 @@ impl Config {
             }
         }
     }
+}
+
+/// Every component id written in the YAML, parsed or not.
+fn raw_ids(root: &Value) -> HashSet<(Kind, ComponentId)> {
+    let mut out = HashSet::new();
+    for kind in [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Extension, Kind::Connector] {
+        if let Some(Value::Mapping(m)) = root.get(kind.section()) {
+            for k in m.keys() {
+                if let Ok(id) = ComponentId::parse(&expand::key_text(k)) {
+                    out.insert((kind, id));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Parses one component section (`receivers:` ...) into typed configs, collecting errors.
