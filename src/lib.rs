@@ -1,5 +1,8 @@
 //! oxidot: an OpenTelemetry collector, a drop-in for the ADOT collector sidecar.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod component;
 pub mod config;
@@ -12,3 +15,17 @@ pub mod processor;
 pub mod receiver;
 pub mod registry;
 pub mod telemetry;
+
+#[cfg(test)]
+pub(crate) mod tests_util {
+    /// Polls `f` for up to 5 s.
+    pub async fn wait(f: impl Fn() -> bool) -> bool {
+        for _ in 0..500 {
+            if f() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        f()
+    }
+}

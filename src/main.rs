@@ -7,7 +7,11 @@ use oxidot::pipeline::lifecycle;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "oxidot", version, about = "oxidot: a small, fast OpenTelemetry collector (drop-in for the ADOT collector)")]
+#[command(
+    name = "oxidot",
+    version,
+    about = "oxidot: a small, fast OpenTelemetry collector (drop-in for the ADOT collector)"
+)]
 struct Cli {
     /// Configuration URI: a path, file:PATH, env:VAR or yaml:INLINE. Repeatable: later ones merge
     /// over earlier. AOT_CONFIG_CONTENT, when set, is the configuration instead.
@@ -46,7 +50,12 @@ fn main() -> ExitCode {
             runtime()?.block_on(async {
                 // Build the graph (exporter clients, processors) without starting anything.
                 let reg = oxidot::telemetry::Registry::new();
-                let level = cfg.service.telemetry.metrics.level().map_err(|e| anyhow!(e))?;
+                let level = cfg
+                    .service
+                    .telemetry
+                    .metrics
+                    .level()
+                    .map_err(|e| anyhow!(e))?;
                 oxidot::pipeline::graph::build(&cfg, &reg, level).map_err(|e| anyhow!(e))?;
                 Ok(())
             })
@@ -63,7 +72,10 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Resolves and validates the configuration, then sets up logging from it.
@@ -89,19 +101,39 @@ fn run(cfg: Config) -> anyhow::Result<()> {
 }
 
 fn health(endpoint: &str, timeout: u64) -> anyhow::Result<()> {
-    let url = if endpoint.contains("://") { endpoint.to_string() } else { format!("http://{endpoint}/") };
-    let uri: http::Uri = url.parse().with_context(|| format!("invalid endpoint {url:?}"))?;
+    let url = if endpoint.contains("://") {
+        endpoint.to_string()
+    } else {
+        format!("http://{endpoint}/")
+    };
+    let uri: http::Uri = url
+        .parse()
+        .with_context(|| format!("invalid endpoint {url:?}"))?;
     runtime()?.block_on(async {
         let client = oxidot::http_client::build(&Default::default()).map_err(|e| anyhow!(e))?;
         let req = http::Request::get(uri).body(http_body_util::Full::new(bytes::Bytes::new()))?;
-        let resp = tokio::time::timeout(std::time::Duration::from_secs(timeout), client.request(req))
-            .await
-            .map_err(|_| anyhow!("{url}: no answer within {timeout}s"))?
-            .map_err(|e| anyhow!("{url}: {e}"))?;
+        let resp =
+            tokio::time::timeout(std::time::Duration::from_secs(timeout), client.request(req))
+                .await
+                .map_err(|_| anyhow!("{url}: no answer within {timeout}s"))?
+                .map_err(|e| anyhow!("{url}: {e}"))?;
         let status = resp.status();
         use http_body_util::BodyExt;
-        let body = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-        println!("{} {}", status.as_u16(), String::from_utf8_lossy(&body).trim());
-        if status.is_success() { Ok(()) } else { Err(anyhow!("{url} is not healthy (HTTP {})", status.as_u16())) }
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        println!(
+            "{} {}",
+            status.as_u16(),
+            String::from_utf8_lossy(&body).trim()
+        );
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(anyhow!("{url} is not healthy (HTTP {})", status.as_u16()))
+        }
     })
 }

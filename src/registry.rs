@@ -31,7 +31,7 @@ pub enum ExporterConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExtensionConfig {
-    HealthCheck(HealthCheckConfig),
+    HealthCheck(Box<HealthCheckConfig>),
     /// A debug-only extension oxidot accepts and does not run (pprof, zpages): the warning.
     Ignored(&'static str),
 }
@@ -48,24 +48,92 @@ pub struct TypeInfo {
 const ALL: &[Signal] = &[Signal::Traces, Signal::Metrics, Signal::Logs];
 
 pub const COMPONENTS: &[TypeInfo] = &[
-    TypeInfo { kind: Kind::Receiver, name: "otlp", signals: ALL, stability: "Beta", note: "OTLP over gRPC and HTTP (protobuf, JSON)" },
-    TypeInfo { kind: Kind::Processor, name: "batch", signals: ALL, stability: "Beta", note: "batches by size and time" },
-    TypeInfo { kind: Kind::Exporter, name: "debug", signals: ALL, stability: "Beta", note: "prints to stderr" },
-    TypeInfo { kind: Kind::Exporter, name: "otlp", signals: ALL, stability: "Beta", note: "OTLP/gRPC (alias: otlp_grpc)" },
-    TypeInfo { kind: Kind::Exporter, name: "otlp_grpc", signals: ALL, stability: "Beta", note: "OTLP/gRPC" },
-    TypeInfo { kind: Kind::Exporter, name: "otlphttp", signals: ALL, stability: "Beta", note: "OTLP/HTTP (alias: otlp_http)" },
-    TypeInfo { kind: Kind::Exporter, name: "otlp_http", signals: ALL, stability: "Beta", note: "OTLP/HTTP" },
-    TypeInfo { kind: Kind::Extension, name: "health_check", signals: &[], stability: "Beta", note: "HTTP health endpoint" },
-    TypeInfo { kind: Kind::Extension, name: "pprof", signals: &[], stability: "Beta", note: "accepted, not run (one warning)" },
-    TypeInfo { kind: Kind::Extension, name: "zpages", signals: &[], stability: "Beta", note: "accepted, not run (one warning)" },
+    TypeInfo {
+        kind: Kind::Receiver,
+        name: "otlp",
+        signals: ALL,
+        stability: "Beta",
+        note: "OTLP over gRPC and HTTP (protobuf, JSON)",
+    },
+    TypeInfo {
+        kind: Kind::Processor,
+        name: "batch",
+        signals: ALL,
+        stability: "Beta",
+        note: "batches by size and time",
+    },
+    TypeInfo {
+        kind: Kind::Exporter,
+        name: "debug",
+        signals: ALL,
+        stability: "Beta",
+        note: "prints to stderr",
+    },
+    TypeInfo {
+        kind: Kind::Exporter,
+        name: "otlp",
+        signals: ALL,
+        stability: "Beta",
+        note: "OTLP/gRPC (alias: otlp_grpc)",
+    },
+    TypeInfo {
+        kind: Kind::Exporter,
+        name: "otlp_grpc",
+        signals: ALL,
+        stability: "Beta",
+        note: "OTLP/gRPC",
+    },
+    TypeInfo {
+        kind: Kind::Exporter,
+        name: "otlphttp",
+        signals: ALL,
+        stability: "Beta",
+        note: "OTLP/HTTP (alias: otlp_http)",
+    },
+    TypeInfo {
+        kind: Kind::Exporter,
+        name: "otlp_http",
+        signals: ALL,
+        stability: "Beta",
+        note: "OTLP/HTTP",
+    },
+    TypeInfo {
+        kind: Kind::Extension,
+        name: "health_check",
+        signals: &[],
+        stability: "Beta",
+        note: "HTTP health endpoint",
+    },
+    TypeInfo {
+        kind: Kind::Extension,
+        name: "pprof",
+        signals: &[],
+        stability: "Beta",
+        note: "accepted, not run (one warning)",
+    },
+    TypeInfo {
+        kind: Kind::Extension,
+        name: "zpages",
+        signals: &[],
+        stability: "Beta",
+        note: "accepted, not run (one warning)",
+    },
 ];
 
 /// Types the Go collector/ADOT have that oxidot plans to build: named in errors as such.
 const PLANNED: &[(Kind, &str, &str)] = &[
-    (Kind::Exporter, "prometheusremotewrite", "metrics by Prometheus remote write"),
+    (
+        Kind::Exporter,
+        "prometheusremotewrite",
+        "metrics by Prometheus remote write",
+    ),
     (Kind::Exporter, "loki", "logs to Grafana Loki"),
     (Kind::Exporter, "awsxray", "traces to AWS X-Ray"),
-    (Kind::Processor, "resourcedetection", "env, system and ecs resource detection"),
+    (
+        Kind::Processor,
+        "resourcedetection",
+        "env, system and ecs resource detection",
+    ),
     (Kind::Processor, "memory_limiter", "memory protection"),
     (Kind::Processor, "resource", "resource attribute actions"),
     (Kind::Processor, "attributes", "attribute actions"),
@@ -73,7 +141,11 @@ const PLANNED: &[(Kind, &str, &str)] = &[
 ];
 
 fn supported(kind: Kind) -> Vec<&'static str> {
-    let mut v: Vec<&str> = COMPONENTS.iter().filter(|c| c.kind == kind).map(|c| c.name).collect();
+    let mut v: Vec<&str> = COMPONENTS
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| c.name)
+        .collect();
     v.sort();
     v
 }
@@ -82,20 +154,45 @@ fn supported(kind: Kind) -> Vec<&'static str> {
 fn unknown_type(kind: Kind, id: &ComponentId) -> ConfigError {
     let path = format!("{}::{id}", kind.section());
     if kind == Kind::Exporter && id.type_ == "logging" {
-        return ConfigError::new(path, "the logging exporter has been deprecated, use the debug exporter instead");
-    }
-    if let Some((_, _, what)) = PLANNED.iter().find(|(k, n, _)| *k == kind && *n == id.type_) {
         return ConfigError::new(
             path,
-            format!("{} type {:?} ({what}) is not implemented in this version of oxidot yet", kind.word(), id.type_),
+            "the logging exporter has been deprecated, use the debug exporter instead",
+        );
+    }
+    if let Some((_, _, what)) = PLANNED
+        .iter()
+        .find(|(k, n, _)| *k == kind && *n == id.type_)
+    {
+        return ConfigError::new(
+            path,
+            format!(
+                "{} type {:?} ({what}) is not implemented in this version of oxidot yet",
+                kind.word(),
+                id.type_
+            ),
         );
     }
     let valid = supported(kind);
-    ConfigError::new(path, format!("unknown type: {:?} for id: {:?} (valid values: [{}])", id.type_, id.to_string(), valid.join(" ")))
-        .with_suggestion(crate::config::error::closest(&id.type_, valid.iter().copied()))
+    ConfigError::new(
+        path,
+        format!(
+            "unknown type: {:?} for id: {:?} (valid values: [{}])",
+            id.type_,
+            id.to_string(),
+            valid.join(" ")
+        ),
+    )
+    .with_suggestion(crate::config::error::closest(
+        &id.type_,
+        valid.iter().copied(),
+    ))
 }
 
-fn decode<T: DeserializeOwned>(kind: Kind, id: &ComponentId, v: &Value) -> Result<T, Vec<ConfigError>> {
+fn decode<T: DeserializeOwned>(
+    kind: Kind,
+    id: &ComponentId,
+    v: &Value,
+) -> Result<T, Vec<ConfigError>> {
     let ids = id.to_string();
     de::from_value(v).map_err(|e| vec![ConfigError::from_de(&[kind.section(), &ids], e)])
 }
@@ -108,7 +205,11 @@ fn base(kind: Kind, id: &ComponentId) -> String {
 pub type Parsed<T> = Result<(T, Vec<String>), Vec<ConfigError>>;
 
 fn done<T>(cfg: T, errs: Vec<ConfigError>, warns: Vec<String>) -> Parsed<T> {
-    if errs.is_empty() { Ok((cfg, warns)) } else { Err(errs) }
+    if errs.is_empty() {
+        Ok((cfg, warns))
+    } else {
+        Err(errs)
+    }
 }
 
 pub fn parse_receiver(id: &ComponentId, v: &Value) -> Parsed<ReceiverConfig> {
@@ -160,18 +261,30 @@ pub fn parse_extension(id: &ComponentId, v: &Value) -> Parsed<ExtensionConfig> {
         "health_check" => {
             let c: HealthCheckConfig = decode(Kind::Extension, id, v)?;
             let (e, w) = c.validate(&base(Kind::Extension, id));
-            done(ExtensionConfig::HealthCheck(c), e, w)
+            done(ExtensionConfig::HealthCheck(Box::new(c)), e, w)
         }
         // Debug endpoints of the Go runtime; nothing in a pipeline depends on them.
-        "pprof" => Ok((ExtensionConfig::Ignored("pprof is a Go profiling endpoint; oxidot accepts it and does not run it"), vec![])),
-        "zpages" => Ok((ExtensionConfig::Ignored("zpages is a debug page set; oxidot accepts it and does not run it"), vec![])),
+        "pprof" => Ok((
+            ExtensionConfig::Ignored(
+                "pprof is a Go profiling endpoint; oxidot accepts it and does not run it",
+            ),
+            vec![],
+        )),
+        "zpages" => Ok((
+            ExtensionConfig::Ignored(
+                "zpages is a debug page set; oxidot accepts it and does not run it",
+            ),
+            vec![],
+        )),
         _ => Err(vec![unknown_type(Kind::Extension, id)]),
     }
 }
 
 /// Whether `type_` of `kind` can sit in a pipeline of `signal`.
 pub fn supports_signal(kind: Kind, type_: &str, signal: Signal) -> bool {
-    COMPONENTS.iter().any(|c| c.kind == kind && c.name == type_ && c.signals.contains(&signal))
+    COMPONENTS
+        .iter()
+        .any(|c| c.kind == kind && c.name == type_ && c.signals.contains(&signal))
 }
 
 /// The YAML `oxidot components` prints.
@@ -180,7 +293,13 @@ pub fn components_yaml() -> String {
         "buildinfo:\n  command: oxidot\n  description: oxidot, an OpenTelemetry collector in Rust\n  version: {}\n",
         env!("CARGO_PKG_VERSION")
     );
-    for kind in [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Connector, Kind::Extension] {
+    for kind in [
+        Kind::Receiver,
+        Kind::Processor,
+        Kind::Exporter,
+        Kind::Connector,
+        Kind::Extension,
+    ] {
         out.push_str(&format!("{}:\n", kind.section()));
         let mut items: Vec<&TypeInfo> = COMPONENTS.iter().filter(|c| c.kind == kind).collect();
         items.sort_by_key(|c| c.name);
@@ -188,7 +307,10 @@ pub fn components_yaml() -> String {
             out.push_str("  []\n");
         }
         for c in items {
-            out.push_str(&format!("  - name: {}\n    note: {:?}\n    stability:\n", c.name, c.note));
+            out.push_str(&format!(
+                "  - name: {}\n    note: {:?}\n    stability:\n",
+                c.name, c.note
+            ));
             if c.kind == Kind::Extension {
                 out.push_str(&format!("      extension: {}\n", c.stability));
             } else {
@@ -201,7 +323,10 @@ pub fn components_yaml() -> String {
     out.push_str("providers:\n  - scheme: env\n  - scheme: file\n  - scheme: yaml\n");
     out.push_str("planned:\n");
     for (k, n, what) in PLANNED {
-        out.push_str(&format!("  - {{kind: {}, name: {n}, what: {what:?}}}\n", k.word()));
+        out.push_str(&format!(
+            "  - {{kind: {}, name: {n}, what: {what:?}}}\n",
+            k.word()
+        ));
     }
     out
 }

@@ -155,7 +155,10 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDe<'a> {
                 }
             }
             Value::String(s) => visitor.visit_str(s),
-            Value::Sequence(seq) => visitor.visit_seq(SeqDe { it: seq.iter(), i: 0 }),
+            Value::Sequence(seq) => visitor.visit_seq(SeqDe {
+                it: seq.iter(),
+                i: 0,
+            }),
             Value::Mapping(m) => visitor.visit_map(MapDe::new(m)),
             Value::Tagged(_) => Err(self.wrong("a plain value")),
         }
@@ -175,7 +178,12 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDe<'a> {
     int_method!(deserialize_i32, visit_i32, i32, "an integer");
     int_method!(deserialize_i64, visit_i64, i64, "an integer");
     int_method!(deserialize_u8, visit_u8, u8, "a non-negative integer");
-    int_method!(deserialize_u16, visit_u16, u16, "a non-negative integer (0-65535)");
+    int_method!(
+        deserialize_u16,
+        visit_u16,
+        u16,
+        "a non-negative integer (0-65535)"
+    );
     int_method!(deserialize_u32, visit_u32, u32, "a non-negative integer");
     int_method!(deserialize_u64, visit_u64, u64, "a non-negative integer");
 
@@ -252,13 +260,23 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDe<'a> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.untag() {
-            Value::Null => visitor.visit_seq(SeqDe { it: [].iter(), i: 0 }),
-            Value::Sequence(seq) => visitor.visit_seq(SeqDe { it: seq.iter(), i: 0 }),
+            Value::Null => visitor.visit_seq(SeqDe {
+                it: [].iter(),
+                i: 0,
+            }),
+            Value::Sequence(seq) => visitor.visit_seq(SeqDe {
+                it: seq.iter(),
+                i: 0,
+            }),
             _ => Err(self.wrong("a list")),
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -317,7 +335,10 @@ struct SeqDe<'a> {
 
 impl<'de, 'a> de::SeqAccess<'de> for SeqDe<'a> {
     type Error = DeError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.it.next() {
             Some(v) => {
                 let i = self.i;
@@ -349,7 +370,10 @@ impl<'a> MapDe<'a> {
 
 impl<'de, 'a> de::MapAccess<'de> for MapDe<'a> {
     type Error = DeError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.it.next() {
             Some((k, v)) => {
                 self.key = scalar_text(k).unwrap_or_else(|| "?".to_string());
@@ -424,6 +448,9 @@ mod tests {
     fn type_errors_have_path() {
         let e = from_value::<Outer>(&yaml("http: {port: big}")).unwrap_err();
         assert_eq!(e.path, vec!["http", "port"]);
-        assert!(e.to_string().contains("expected a non-negative integer"), "{e}");
+        assert!(
+            e.to_string().contains("expected a non-negative integer"),
+            "{e}"
+        );
     }
 }

@@ -47,9 +47,10 @@ impl ConfigError {
                 ConfigError::new(path, format!("unknown key {key:?} ({valid})"))
                     .with_suggestion(suggestion)
             }
-            DeErrorKind::MissingKey(k) => {
-                ConfigError::new(format!("{path}::{k}").trim_start_matches("::").to_string(), "required key is missing")
-            }
+            DeErrorKind::MissingKey(k) => ConfigError::new(
+                format!("{path}::{k}").trim_start_matches("::").to_string(),
+                "required key is missing",
+            ),
             DeErrorKind::Message(m) => ConfigError::new(path, m),
         }
     }
@@ -117,7 +118,10 @@ mod tests {
     #[test]
     fn suggests_close_keys_only() {
         let keys = ["endpoint", "headers", "timeout"];
-        assert_eq!(closest("endpint", keys.iter().copied()).as_deref(), Some("endpoint"));
+        assert_eq!(
+            closest("endpint", keys.iter().copied()).as_deref(),
+            Some("endpoint")
+        );
         assert_eq!(closest("zzz", keys.iter().copied()), None);
     }
 }

@@ -6,6 +6,7 @@
 use serde_yaml_ng::Value;
 
 /// The result of expanding one config tree: the new tree and warnings to log.
+#[derive(Debug)]
 pub struct Expanded {
     pub value: Value,
     pub warnings: Vec<String>,
@@ -105,7 +106,9 @@ fn expand_str(
                 .ok_or_else(|| err(format!("unterminated reference in {s:?}: missing '}}'")))?;
             let inner = &rest[..end];
             if inner.contains('$') {
-                return Err(err(format!("invalid reference ${{{inner}}}: '$' is not allowed inside")));
+                return Err(err(format!(
+                    "invalid reference ${{{inner}}}: '$' is not allowed inside"
+                )));
             }
             let (scheme, opaque) = match inner.split_once(':') {
                 Some((sch, o)) => (sch, o),
@@ -198,14 +201,38 @@ mod tests {
 
     #[test]
     fn expands_forms() {
-        assert_eq!(x("a: ${env:HOST}:${PORT}"), serde_yaml_ng::from_str::<Value>("a: collector:4317").unwrap());
-        assert_eq!(x("a: ${env:PORT}"), serde_yaml_ng::from_str::<Value>("a: 4317").unwrap());
-        assert_eq!(x("a: ${env:NOPE:-x.y}"), serde_yaml_ng::from_str::<Value>("a: x.y").unwrap());
-        assert_eq!(x("a: ${env:EMPTY:-x}"), serde_yaml_ng::from_str::<Value>("a: ''").unwrap());
-        assert_eq!(x("a: ${env:NOPE}"), serde_yaml_ng::from_str::<Value>("a: null").unwrap());
-        assert_eq!(x("a: $$5 and $${env:HOST}"), serde_yaml_ng::from_str::<Value>("a: '$5 and ${env:HOST}'").unwrap());
-        assert_eq!(x("a: $HOST"), serde_yaml_ng::from_str::<Value>("a: $HOST").unwrap());
-        assert_eq!(x("${env:HOST}: v"), serde_yaml_ng::from_str::<Value>("${env:HOST}: v").unwrap());
+        assert_eq!(
+            x("a: ${env:HOST}:${PORT}"),
+            serde_yaml_ng::from_str::<Value>("a: collector:4317").unwrap()
+        );
+        assert_eq!(
+            x("a: ${env:PORT}"),
+            serde_yaml_ng::from_str::<Value>("a: 4317").unwrap()
+        );
+        assert_eq!(
+            x("a: ${env:NOPE:-x.y}"),
+            serde_yaml_ng::from_str::<Value>("a: x.y").unwrap()
+        );
+        assert_eq!(
+            x("a: ${env:EMPTY:-x}"),
+            serde_yaml_ng::from_str::<Value>("a: ''").unwrap()
+        );
+        assert_eq!(
+            x("a: ${env:NOPE}"),
+            serde_yaml_ng::from_str::<Value>("a: null").unwrap()
+        );
+        assert_eq!(
+            x("a: $$5 and $${env:HOST}"),
+            serde_yaml_ng::from_str::<Value>("a: '$5 and ${env:HOST}'").unwrap()
+        );
+        assert_eq!(
+            x("a: $HOST"),
+            serde_yaml_ng::from_str::<Value>("a: $HOST").unwrap()
+        );
+        assert_eq!(
+            x("${env:HOST}: v"),
+            serde_yaml_ng::from_str::<Value>("${env:HOST}: v").unwrap()
+        );
     }
 
     #[test]
@@ -219,8 +246,14 @@ mod tests {
         assert_eq!(e.path, vec!["e", "x"]);
         assert!(e.message.contains("unsupported scheme"));
         let bad: Value = serde_yaml_ng::from_str("e: '${1A}'").unwrap();
-        assert!(expand(&bad, &env).unwrap_err().message.contains("invalid name"));
+        assert!(expand(&bad, &env)
+            .unwrap_err()
+            .message
+            .contains("invalid name"));
         let bad: Value = serde_yaml_ng::from_str("e: '${A'").unwrap();
-        assert!(expand(&bad, &env).unwrap_err().message.contains("unterminated"));
+        assert!(expand(&bad, &env)
+            .unwrap_err()
+            .message
+            .contains("unterminated"));
     }
 }

@@ -31,25 +31,33 @@ pub struct Resolved {
 /// in order (later ones merge over earlier), else the embedded default.
 pub fn resolve(uris: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, String> {
     let mut warnings = Vec::new();
-    let sources: Vec<Source> = match env(source::AOT_CONFIG_CONTENT).filter(|c| !c.trim().is_empty()) {
-        Some(text) => {
-            if !uris.is_empty() {
-                warnings.push(format!(
-                    "{} is set: it is the configuration, and --config {} is ignored",
-                    source::AOT_CONFIG_CONTENT,
-                    uris.join(" --config ")
-                ));
+    let sources: Vec<Source> =
+        match env(source::AOT_CONFIG_CONTENT).filter(|c| !c.trim().is_empty()) {
+            Some(text) => {
+                if !uris.is_empty() {
+                    warnings.push(format!(
+                        "{} is set: it is the configuration, and --config {} is ignored",
+                        source::AOT_CONFIG_CONTENT,
+                        uris.join(" --config ")
+                    ));
+                }
+                let origin = format!("env:{}", source::AOT_CONFIG_CONTENT);
+                vec![Source {
+                    value: source::parse(&origin, &text)?,
+                    origin,
+                }]
             }
-            let origin = format!("env:{}", source::AOT_CONFIG_CONTENT);
-            vec![Source { value: source::parse(&origin, &text)?, origin }]
-        }
-        None if uris.is_empty() => vec![source::embedded_default()?],
-        None => uris
-            .iter()
-            .map(|u| source::load_uri(u, env))
-            .collect::<Result<Vec<_>, _>>()?,
-    };
-    let description = sources.iter().map(|s| s.origin.as_str()).collect::<Vec<_>>().join(" + ");
+            None if uris.is_empty() => vec![source::embedded_default()?],
+            None => uris
+                .iter()
+                .map(|u| source::load_uri(u, env))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+    let description = sources
+        .iter()
+        .map(|s| s.origin.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ");
     let mut merged = Value::Mapping(Default::default());
     for s in &sources {
         source::merge_into(&mut merged, s.value.clone());
@@ -59,7 +67,12 @@ pub fn resolve(uris: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<
         format!("{origin}: {}: {}", e.path.join("::"), e.message)
     })?;
     warnings.extend(expanded.warnings);
-    Ok(Resolved { sources, value: expanded.value, warnings, description })
+    Ok(Resolved {
+        sources,
+        value: expanded.value,
+        warnings,
+        description,
+    })
 }
 
 /// The validated configuration, every component typed.
@@ -74,7 +87,14 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-const TOP_LEVEL: &[&str] = &["receivers", "processors", "exporters", "extensions", "connectors", "service"];
+const TOP_LEVEL: &[&str] = &[
+    "receivers",
+    "processors",
+    "exporters",
+    "extensions",
+    "connectors",
+    "service",
+];
 
 impl Config {
     /// Types and validates the resolved tree; every error is located and reported at once.
@@ -82,7 +102,12 @@ impl Config {
         let mut errors = Vec::new();
         let cfg = Self::build(&r.value, &mut errors);
         for e in &mut errors {
-            let path: Vec<String> = e.path.split("::").filter(|s| !s.is_empty()).map(String::from).collect();
+            let path: Vec<String> = e
+                .path
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
             e.origin = source::origin_of(&r.sources, &path).to_string();
         }
         match cfg {
@@ -99,24 +124,56 @@ impl Config {
                 errors.push(
                     ConfigError::new(
                         key.clone(),
-                        format!("unknown top-level key {key:?} (valid keys: {})", TOP_LEVEL.join(", ")),
+                        format!(
+                            "unknown top-level key {key:?} (valid keys: {})",
+                            TOP_LEVEL.join(", ")
+                        ),
                     )
                     .with_suggestion(error::closest(&key, TOP_LEVEL.iter().copied())),
                 );
             }
         }
         let mut warnings = Vec::new();
-        let receivers = section(root, Kind::Receiver, errors, &mut warnings, registry::parse_receiver);
-        let processors = section(root, Kind::Processor, errors, &mut warnings, registry::parse_processor);
-        let exporters = section(root, Kind::Exporter, errors, &mut warnings, registry::parse_exporter);
-        let extensions = section(root, Kind::Extension, errors, &mut warnings, registry::parse_extension);
+        let receivers = section(
+            root,
+            Kind::Receiver,
+            errors,
+            &mut warnings,
+            registry::parse_receiver,
+        );
+        let processors = section(
+            root,
+            Kind::Processor,
+            errors,
+            &mut warnings,
+            registry::parse_processor,
+        );
+        let exporters = section(
+            root,
+            Kind::Exporter,
+            errors,
+            &mut warnings,
+            registry::parse_exporter,
+        );
+        let extensions = section(
+            root,
+            Kind::Extension,
+            errors,
+            &mut warnings,
+            registry::parse_extension,
+        );
         // No connector type is supported yet: any entry is an error naming it.
-        let _: Vec<(ComponentId, ())> = section(root, Kind::Connector, errors, &mut warnings, |id, _| {
-            Err(vec![ConfigError::new(
-                format!("connectors::{id}"),
-                format!("unknown type: {:?} for id {:?} (oxidot supports no connector yet)", id.type_, id.to_string()),
-            )])
-        });
+        let _: Vec<(ComponentId, ())> =
+            section(root, Kind::Connector, errors, &mut warnings, |id, _| {
+                Err(vec![ConfigError::new(
+                    format!("connectors::{id}"),
+                    format!(
+                        "unknown type: {:?} for id {:?} (oxidot supports no connector yet)",
+                        id.type_,
+                        id.to_string()
+                    ),
+                )])
+            });
         for (id, e) in &extensions {
             if let ExtensionConfig::Ignored(what) = e {
                 warnings.push(format!("extension {id:?}: {what}"));
@@ -131,7 +188,14 @@ impl Config {
             }
         };
         warnings.extend(service.validate(errors));
-        let cfg = Config { receivers, processors, exporters, extensions, service, warnings };
+        let cfg = Config {
+            receivers,
+            processors,
+            exporters,
+            extensions,
+            service,
+            warnings,
+        };
         cfg.check_references(&raw_ids(root), errors);
         Some(cfg)
     }
@@ -154,7 +218,10 @@ impl Config {
                 Ok(id) if defined(Kind::Extension, &id) || failed(Kind::Extension, &id) => {}
                 Ok(id) => errors.push(ConfigError::new(
                     format!("service::extensions::{i}"),
-                    format!("references extension {:?} which is not configured", id.to_string()),
+                    format!(
+                        "references extension {:?} which is not configured",
+                        id.to_string()
+                    ),
                 )),
                 Err(m) => errors.push(ConfigError::new(format!("service::extensions::{i}"), m)),
             }
@@ -166,7 +233,9 @@ impl Config {
             ));
         }
         for (name, p) in &self.service.pipelines {
-            let Ok(pid) = PipelineId::parse(name) else { continue };
+            let Ok(pid) = PipelineId::parse(name) else {
+                continue;
+            };
             for (kind, list) in [
                 (Kind::Receiver, &p.receivers),
                 (Kind::Processor, &p.processors),
@@ -192,7 +261,11 @@ impl Config {
                     if !seen.insert(id.clone()) {
                         errors.push(ConfigError::new(
                             path.clone(),
-                            format!("references {} {:?} multiple times", kind.word(), id.to_string()),
+                            format!(
+                                "references {} {:?} multiple times",
+                                kind.word(),
+                                id.to_string()
+                            ),
                         ));
                     }
                     if !defined(kind, &id) {
@@ -201,14 +274,23 @@ impl Config {
                         }
                         errors.push(ConfigError::new(
                             path,
-                            format!("references {} {:?} which is not configured", kind.word(), id.to_string()),
+                            format!(
+                                "references {} {:?} which is not configured",
+                                kind.word(),
+                                id.to_string()
+                            ),
                         ));
                         continue;
                     }
                     if !registry::supports_signal(kind, &id.type_, pid.signal) {
                         errors.push(ConfigError::new(
                             path,
-                            format!("{} {:?} does not support {}", kind.word(), id.to_string(), pid.signal),
+                            format!(
+                                "{} {:?} does not support {}",
+                                kind.word(),
+                                id.to_string(),
+                                pid.signal
+                            ),
                         ));
                     }
                 }
@@ -220,7 +302,13 @@ impl Config {
 /// Every component id written in the YAML, parsed or not.
 fn raw_ids(root: &Value) -> HashSet<(Kind, ComponentId)> {
     let mut out = HashSet::new();
-    for kind in [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Extension, Kind::Connector] {
+    for kind in [
+        Kind::Receiver,
+        Kind::Processor,
+        Kind::Exporter,
+        Kind::Extension,
+        Kind::Connector,
+    ] {
         if let Some(Value::Mapping(m)) = root.get(kind.section()) {
             for k in m.keys() {
                 if let Ok(id) = ComponentId::parse(&expand::key_text(k)) {
@@ -241,12 +329,17 @@ fn section<T>(
     parse: impl Fn(&ComponentId, &Value) -> registry::Parsed<T>,
 ) -> Vec<(ComponentId, T)> {
     let mut out = Vec::new();
-    let Some(v) = root.get(kind.section()) else { return out };
+    let Some(v) = root.get(kind.section()) else {
+        return out;
+    };
     let map = match v {
         Value::Null => return out,
         Value::Mapping(m) => m,
         _ => {
-            errors.push(ConfigError::new(kind.section(), "expected a map of component ids to their settings"));
+            errors.push(ConfigError::new(
+                kind.section(),
+                "expected a map of component ids to their settings",
+            ));
             return out;
         }
     };

@@ -47,10 +47,16 @@ impl DebugConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         if self.verbosity == Verbosity::None {
-            errs.push(ConfigError::new(format!("{base}::verbosity"), "verbosity level \"None\" is not supported (use basic, normal or detailed)"));
+            errs.push(ConfigError::new(
+                format!("{base}::verbosity"),
+                "verbosity level \"None\" is not supported (use basic, normal or detailed)",
+            ));
         }
         if self.output_paths.is_some() {
-            errs.push(ConfigError::new(format!("{base}::output_paths"), "output_paths is not supported by oxidot: the debug exporter writes to stderr"));
+            errs.push(ConfigError::new(
+                format!("{base}::output_paths"),
+                "output_paths is not supported by oxidot: the debug exporter writes to stderr",
+            ));
         }
         self.sending_queue.validate(base, &mut errs);
         errs
@@ -64,7 +70,10 @@ pub struct DebugExporter {
 
 impl DebugExporter {
     pub fn new(id: ComponentId, cfg: &DebugConfig) -> Self {
-        DebugExporter { id, verbosity: cfg.verbosity }
+        DebugExporter {
+            id,
+            verbosity: cfg.verbosity,
+        }
     }
 }
 
@@ -74,12 +83,20 @@ impl Exporter for DebugExporter {
         let items = batch.items();
         let res = batch.resources();
         match batch {
-            Batch::Traces(_) => tracing::info!(exporter = %self.id, "resource spans" = res, spans = items, "Traces"),
+            Batch::Traces(_) => {
+                tracing::info!(exporter = %self.id, "resource spans" = res, spans = items, "Traces")
+            }
             Batch::Metrics(rm) => {
-                let metrics: usize = rm.iter().flat_map(|r| &r.scope_metrics).map(|s| s.metrics.len()).sum();
+                let metrics: usize = rm
+                    .iter()
+                    .flat_map(|r| &r.scope_metrics)
+                    .map(|s| s.metrics.len())
+                    .sum();
                 tracing::info!(exporter = %self.id, "resource metrics" = res, metrics = metrics, "data points" = items, "Metrics")
             }
-            Batch::Logs(_) => tracing::info!(exporter = %self.id, "resource logs" = res, "log records" = items, "Logs"),
+            Batch::Logs(_) => {
+                tracing::info!(exporter = %self.id, "resource logs" = res, "log records" = items, "Logs")
+            }
         }
         if self.verbosity != Verbosity::Basic {
             let text = render(batch, self.verbosity == Verbosity::Detailed);
@@ -97,10 +114,21 @@ fn any_text(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> Str
         Some(Value::IntValue(i)) => i.to_string(),
         Some(Value::DoubleValue(d)) => d.to_string(),
         Some(Value::BytesValue(b)) => hex::encode(b),
-        Some(Value::ArrayValue(a)) => format!("[{}]", a.values.iter().map(|x| any_text(&Some(x.clone()))).collect::<Vec<_>>().join(", ")),
+        Some(Value::ArrayValue(a)) => format!(
+            "[{}]",
+            a.values
+                .iter()
+                .map(|x| any_text(&Some(x.clone())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Some(Value::KvlistValue(kv)) => format!(
             "{{{}}}",
-            kv.values.iter().map(|k| format!("{}: {}", k.key, any_text(&k.value))).collect::<Vec<_>>().join(", ")
+            kv.values
+                .iter()
+                .map(|k| format!("{}: {}", k.key, any_text(&k.value)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Some(Value::StringValueStrindex(i)) => format!("strindex:{i}"),
         None => String::new(),
@@ -108,7 +136,10 @@ fn any_text(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> Str
 }
 
 fn attrs(a: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> String {
-    a.iter().map(|k| format!("{}={}", k.key, any_text(&k.value))).collect::<Vec<_>>().join(" ")
+    a.iter()
+        .map(|k| format!("{}={}", k.key, any_text(&k.value)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `normal`: one line per span / data point group / log record; `detailed`: with attributes.
@@ -118,12 +149,29 @@ fn render(batch: &Batch, detailed: bool) -> String {
         Batch::Traces(rs) => {
             for (i, r) in rs.iter().enumerate() {
                 if detailed {
-                    let _ = writeln!(out, "ResourceSpans #{i} {}", attrs(r.resource.as_ref().map_or(&[][..], |r| &r.attributes)));
+                    let _ = writeln!(
+                        out,
+                        "ResourceSpans #{i} {}",
+                        attrs(r.resource.as_ref().map_or(&[][..], |r| &r.attributes))
+                    );
                 }
                 for s in r.scope_spans.iter().flat_map(|s| &s.spans) {
-                    let _ = write!(out, "{} {} {}", s.name, hex::encode(&s.trace_id), hex::encode(&s.span_id));
+                    let _ = write!(
+                        out,
+                        "{} {} {}",
+                        s.name,
+                        hex::encode(&s.trace_id),
+                        hex::encode(&s.span_id)
+                    );
                     if detailed {
-                        let _ = write!(out, " kind={} start={} end={} {}", s.kind, s.start_time_unix_nano, s.end_time_unix_nano, attrs(&s.attributes));
+                        let _ = write!(
+                            out,
+                            " kind={} start={} end={} {}",
+                            s.kind,
+                            s.start_time_unix_nano,
+                            s.end_time_unix_nano,
+                            attrs(&s.attributes)
+                        );
                     }
                     out.push('\n');
                 }
@@ -132,22 +180,42 @@ fn render(batch: &Batch, detailed: bool) -> String {
         Batch::Metrics(rm) => {
             for (i, r) in rm.iter().enumerate() {
                 if detailed {
-                    let _ = writeln!(out, "ResourceMetrics #{i} {}", attrs(r.resource.as_ref().map_or(&[][..], |r| &r.attributes)));
+                    let _ = writeln!(
+                        out,
+                        "ResourceMetrics #{i} {}",
+                        attrs(r.resource.as_ref().map_or(&[][..], |r| &r.attributes))
+                    );
                 }
                 for m in r.scope_metrics.iter().flat_map(|s| &s.metrics) {
-                    let _ = writeln!(out, "{} {} points={}", m.name, m.unit, crate::pipeline::data::data_points(m));
+                    let _ = writeln!(
+                        out,
+                        "{} {} points={}",
+                        m.name,
+                        m.unit,
+                        crate::pipeline::data::data_points(m)
+                    );
                 }
             }
         }
         Batch::Logs(rl) => {
             for (i, r) in rl.iter().enumerate() {
                 if detailed {
-                    let _ = writeln!(out, "ResourceLog #{i} {}", attrs(r.resource.as_ref().map_or(&[][..], |r| &r.attributes)));
+                    let _ = writeln!(
+                        out,
+                        "ResourceLog #{i} {}",
+                        attrs(r.resource.as_ref().map_or(&[][..], |r| &r.attributes))
+                    );
                 }
                 for l in r.scope_logs.iter().flat_map(|s| &s.log_records) {
                     let _ = write!(out, "{} {}", l.severity_text, any_text(&l.body));
                     if detailed {
-                        let _ = write!(out, " trace_id={} span_id={} {}", hex::encode(&l.trace_id), hex::encode(&l.span_id), attrs(&l.attributes));
+                        let _ = write!(
+                            out,
+                            " trace_id={} span_id={} {}",
+                            hex::encode(&l.trace_id),
+                            hex::encode(&l.span_id),
+                            attrs(&l.attributes)
+                        );
                     }
                     out.push('\n');
                 }

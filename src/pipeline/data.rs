@@ -33,14 +33,22 @@ impl Batch {
     /// Items as the collector counts them: spans, metric data points, log records.
     pub fn items(&self) -> usize {
         match self {
-            Batch::Traces(rs) => rs.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum(),
+            Batch::Traces(rs) => rs
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum(),
             Batch::Metrics(rm) => rm
                 .iter()
                 .flat_map(|r| &r.scope_metrics)
                 .flat_map(|s| &s.metrics)
                 .map(data_points)
                 .sum(),
-            Batch::Logs(rl) => rl.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum(),
+            Batch::Logs(rl) => rl
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .map(|s| s.log_records.len())
+                .sum(),
         }
     }
 
@@ -69,12 +77,18 @@ impl Batch {
     /// Resources and scopes that straddle the cut are copied (without their items) to both sides.
     pub fn split_front(&mut self, n: usize) -> Batch {
         match self {
-            Batch::Traces(rs) => Batch::Traces(split_resources(rs, n, |r| &mut r.scope_spans, |s: &mut ScopeSpans| {
-                (s.spans.len(), &mut s.spans)
-            })),
-            Batch::Logs(rs) => Batch::Logs(split_resources(rs, n, |r| &mut r.scope_logs, |s: &mut ScopeLogs| {
-                (s.log_records.len(), &mut s.log_records)
-            })),
+            Batch::Traces(rs) => Batch::Traces(split_resources(
+                rs,
+                n,
+                |r| &mut r.scope_spans,
+                |s: &mut ScopeSpans| (s.spans.len(), &mut s.spans),
+            )),
+            Batch::Logs(rs) => Batch::Logs(split_resources(
+                rs,
+                n,
+                |r| &mut r.scope_logs,
+                |s: &mut ScopeLogs| (s.log_records.len(), &mut s.log_records),
+            )),
             Batch::Metrics(rs) => Batch::Metrics(split_metrics(rs, n)),
         }
     }
@@ -135,14 +149,22 @@ fn split_resources<R: Clone + Default, S: Clone, I>(
 fn split_metrics(resources: &mut Vec<ResourceMetrics>, mut n: usize) -> Vec<ResourceMetrics> {
     let mut front = Vec::new();
     while n > 0 && !resources.is_empty() {
-        let total: usize = resources[0].scope_metrics.iter().flat_map(|s| &s.metrics).map(data_points).sum();
+        let total: usize = resources[0]
+            .scope_metrics
+            .iter()
+            .flat_map(|s| &s.metrics)
+            .map(data_points)
+            .sum();
         if total <= n {
             n -= total;
             front.push(resources.remove(0));
             continue;
         }
         let r = &mut resources[0];
-        let mut head = ResourceMetrics { scope_metrics: Vec::new(), ..r.clone_without_scopes() };
+        let mut head = ResourceMetrics {
+            scope_metrics: Vec::new(),
+            ..r.clone_without_scopes()
+        };
         while n > 0 && !r.scope_metrics.is_empty() {
             let cnt: usize = r.scope_metrics[0].metrics.iter().map(data_points).sum();
             if cnt <= n {
@@ -151,7 +173,11 @@ fn split_metrics(resources: &mut Vec<ResourceMetrics>, mut n: usize) -> Vec<Reso
                 continue;
             }
             let s = &mut r.scope_metrics[0];
-            let mut sh = ScopeMetrics { metrics: Vec::new(), scope: s.scope.clone(), schema_url: s.schema_url.clone() };
+            let mut sh = ScopeMetrics {
+                metrics: Vec::new(),
+                scope: s.scope.clone(),
+                schema_url: s.schema_url.clone(),
+            };
             while n > 0 && !s.metrics.is_empty() {
                 let c = data_points(&s.metrics[0]);
                 if c <= n {
@@ -175,7 +201,11 @@ trait CloneWithoutScopes {
 
 impl CloneWithoutScopes for ResourceMetrics {
     fn clone_without_scopes(&self) -> Self {
-        ResourceMetrics { resource: self.resource.clone(), scope_metrics: Vec::new(), schema_url: self.schema_url.clone() }
+        ResourceMetrics {
+            resource: self.resource.clone(),
+            scope_metrics: Vec::new(),
+            schema_url: self.schema_url.clone(),
+        }
     }
 }
 

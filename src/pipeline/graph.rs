@@ -40,10 +40,12 @@ pub struct Graph {
 pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph, String> {
     let mut exporters: BTreeMap<(ComponentId, Signal), Arc<ExporterHelper>> = BTreeMap::new();
     let mut processors = Vec::new();
-    let mut receiver_inputs: BTreeMap<ComponentId, BTreeMap<Signal, Vec<Arc<dyn Consumer>>>> = BTreeMap::new();
+    let mut receiver_inputs: BTreeMap<ComponentId, BTreeMap<Signal, Vec<Arc<dyn Consumer>>>> =
+        BTreeMap::new();
 
     for (name, p) in &cfg.service.pipelines {
-        let pid = PipelineId::parse(name).map_err(|e| format!("service::pipelines::{name}: {e}"))?;
+        let pid =
+            PipelineId::parse(name).map_err(|e| format!("service::pipelines::{name}: {e}"))?;
         let signal = pid.signal;
         let mut branches: Vec<Arc<dyn Consumer>> = Vec::new();
         for raw in &p.exporters {
@@ -55,8 +57,11 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
                     .iter()
                     .find(|(i, _)| *i == id)
                     .map(|(_, c)| c)
-                    .ok_or_else(|| format!("pipeline {pid} references exporter {id:?} which is not configured"))?;
-                let helper = build_exporter(&id, signal, ecfg, reg).map_err(|e| format!("exporters::{id}: {e}"))?;
+                    .ok_or_else(|| {
+                        format!("pipeline {pid} references exporter {id:?} which is not configured")
+                    })?;
+                let helper = build_exporter(&id, signal, ecfg, reg)
+                    .map_err(|e| format!("exporters::{id}: {e}"))?;
                 exporters.insert(key.clone(), helper);
             }
             if let Some(h) = exporters.get(&key) {
@@ -71,10 +76,19 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
                 .iter()
                 .find(|(i, _)| *i == id)
                 .map(|(_, c)| c)
-                .ok_or_else(|| format!("pipeline {pid} references processor {id:?} which is not configured"))?;
+                .ok_or_else(|| {
+                    format!("pipeline {pid} references processor {id:?} which is not configured")
+                })?;
             next = match pcfg {
                 ProcessorConfig::Batch(b) => {
-                    let bp = BatchProcessor::new(id.clone(), signal, b.clone(), next, reg, level >= MetricsLevel::Normal);
+                    let bp = BatchProcessor::new(
+                        id.clone(),
+                        signal,
+                        b.clone(),
+                        next,
+                        reg,
+                        level >= MetricsLevel::Normal,
+                    );
                     processors.push((pid.clone(), Arc::clone(&bp)));
                     bp
                 }
@@ -82,7 +96,12 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
         }
         for raw in &p.receivers {
             let id = ComponentId::parse(raw)?;
-            receiver_inputs.entry(id).or_default().entry(signal).or_default().push(Arc::clone(&next));
+            receiver_inputs
+                .entry(id)
+                .or_default()
+                .entry(signal)
+                .or_default()
+                .push(Arc::clone(&next));
         }
     }
 
@@ -99,7 +118,11 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
         for (signal, list) in per_signal {
             consumers.set(signal, Fanout::of(list));
         }
-        receivers.push(ReceiverNode { id, config: config.clone(), consumers });
+        receivers.push(ReceiverNode {
+            id,
+            config: config.clone(),
+            consumers,
+        });
     }
     // Processors were pushed back to front within each pipeline; shut them down front to back.
     let mut ordered: Vec<Arc<BatchProcessor>> = Vec::new();
@@ -111,29 +134,59 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
         list.reverse();
         ordered.extend(list);
     }
-    Ok(Graph { receivers, processors: ordered, exporters: exporters.into_values().collect() })
+    Ok(Graph {
+        receivers,
+        processors: ordered,
+        exporters: exporters.into_values().collect(),
+    })
 }
 
-fn build_exporter(id: &ComponentId, signal: Signal, cfg: &ExporterConfig, reg: &Registry) -> Result<Arc<ExporterHelper>, String> {
-    let (exporter, settings, extra): (Arc<dyn Exporter>, HelperSettings, Vec<(&'static str, String)>) = match cfg {
+fn build_exporter(
+    id: &ComponentId,
+    signal: Signal,
+    cfg: &ExporterConfig,
+    reg: &Registry,
+) -> Result<Arc<ExporterHelper>, String> {
+    let (exporter, settings, extra): (
+        Arc<dyn Exporter>,
+        HelperSettings,
+        Vec<(&'static str, String)>,
+    ) = match cfg {
         ExporterConfig::Debug(c) => (
             Arc::new(DebugExporter::new(id.clone(), c)),
-            HelperSettings { queue: c.sending_queue.clone(), retry: crate::exporter::helper::config::RetryConfig { enabled: false, ..Default::default() }, timeout: None },
+            HelperSettings {
+                queue: c.sending_queue.clone(),
+                retry: crate::exporter::helper::config::RetryConfig {
+                    enabled: false,
+                    ..Default::default()
+                },
+                timeout: None,
+            },
             vec![],
         ),
         ExporterConfig::OtlpGrpc(c) => {
             let (hostport, _) = crate::exporter::otlp::grpc::target(c);
-            let (host, port) = hostport.rsplit_once(':').map(|(h, p)| (h.to_string(), p.to_string())).unwrap_or((hostport.clone(), String::new()));
+            let (host, port) = hostport
+                .rsplit_once(':')
+                .map(|(h, p)| (h.to_string(), p.to_string()))
+                .unwrap_or((hostport.clone(), String::new()));
             (
                 Arc::new(OtlpGrpcExporter::new(c)?),
-                HelperSettings { queue: c.sending_queue.clone(), retry: c.retry_on_failure.clone(), timeout: Some(c.timeout.0) },
+                HelperSettings {
+                    queue: c.sending_queue.clone(),
+                    retry: c.retry_on_failure.clone(),
+                    timeout: Some(c.timeout.0),
+                },
                 vec![(LABEL_SERVER_ADDRESS, host), (LABEL_SERVER_PORT, port)],
             )
         }
         ExporterConfig::OtlpHttp(c) => {
             let e = OtlpHttpExporter::new(c, signal)?;
             let u = e.url().clone();
-            let mut extra = vec![(LABEL_SERVER_ADDRESS, u.host().unwrap_or_default().to_string())];
+            let mut extra = vec![(
+                LABEL_SERVER_ADDRESS,
+                u.host().unwrap_or_default().to_string(),
+            )];
             if !u.path().is_empty() {
                 extra.push((LABEL_URL_PATH, u.path().to_string()));
             }
@@ -142,11 +195,21 @@ fn build_exporter(id: &ComponentId, signal: Signal, cfg: &ExporterConfig, reg: &
             }
             (
                 Arc::new(e),
-                HelperSettings { queue: c.sending_queue.clone(), retry: c.retry_on_failure.clone(), timeout: Some(c.timeout.0) },
+                HelperSettings {
+                    queue: c.sending_queue.clone(),
+                    retry: c.retry_on_failure.clone(),
+                    timeout: Some(c.timeout.0),
+                },
                 extra,
             )
         }
     };
     let telemetry = ExporterTelemetry::new(reg, id, signal, &extra);
-    Ok(ExporterHelper::new(id.clone(), signal, exporter, telemetry, settings))
+    Ok(ExporterHelper::new(
+        id.clone(),
+        signal,
+        exporter,
+        telemetry,
+        settings,
+    ))
 }

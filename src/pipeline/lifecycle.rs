@@ -37,14 +37,28 @@ pub struct Running {
 pub async fn start(cfg: &Config) -> Result<Running, String> {
     let started_at = Instant::now();
     let reg = Registry::new();
-    let level = cfg.service.telemetry.metrics.level().map_err(|e| format!("service::telemetry::metrics: {e}"))?;
-    let endpoint = cfg.service.telemetry.metrics.endpoint().map_err(|e| format!("service::telemetry::metrics: {e}"))?;
+    let level = cfg
+        .service
+        .telemetry
+        .metrics
+        .level()
+        .map_err(|e| format!("service::telemetry::metrics: {e}"))?;
+    let endpoint = cfg
+        .service
+        .telemetry
+        .metrics
+        .endpoint()
+        .map_err(|e| format!("service::telemetry::metrics: {e}"))?;
     let (server_stop, server_rx) = watch::channel(false);
     let mut server_tasks = Vec::new();
     let mut metrics_addr = None;
 
     if let Some(ep) = endpoint.filter(|_| level != MetricsLevel::None) {
-        let l = server::bind("service::telemetry::metrics", &crate::receiver::otlp::listen_addr(&ep.address)).await?;
+        let l = server::bind(
+            "service::telemetry::metrics",
+            &crate::receiver::otlp::listen_addr(&ep.address),
+        )
+        .await?;
         metrics_addr = l.local_addr().ok();
         let r = Arc::clone(&reg);
         let with_suffixes = ep.with_suffixes;
@@ -78,13 +92,28 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
     health.set(Status::Starting);
     let mut health_addr = None;
     for raw in &cfg.service.extensions {
-        let Ok(id) = crate::component::ComponentId::parse(raw) else { continue };
-        match cfg.extensions.iter().find(|(i, _)| *i == id).map(|(_, c)| c) {
+        let Ok(id) = crate::component::ComponentId::parse(raw) else {
+            continue;
+        };
+        match cfg
+            .extensions
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, c)| c)
+        {
             Some(ExtensionConfig::HealthCheck(h)) => {
-                let l = server::bind(&format!("extension {id}"), &crate::receiver::otlp::listen_addr(&h.endpoint)).await?;
+                let l = server::bind(
+                    &format!("extension {id}"),
+                    &crate::receiver::otlp::listen_addr(&h.endpoint),
+                )
+                .await?;
                 health_addr = l.local_addr().ok();
                 tracing::info!(extension = %id, endpoint = ?health_addr, "Starting health_check extension");
-                server_tasks.push(tokio::spawn(server::serve(l, health_check::handler(h, Arc::clone(&health)), server_rx.clone())));
+                server_tasks.push(tokio::spawn(server::serve(
+                    l,
+                    health_check::handler(h, Arc::clone(&health)),
+                    server_rx.clone(),
+                )));
             }
             Some(ExtensionConfig::Ignored(_)) | None => {}
         }
@@ -97,7 +126,15 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
     let (receiver_stop, receiver_rx) = watch::channel(false);
     let mut receiver_tasks = Vec::new();
     for r in &graph.receivers {
-        match crate::receiver::otlp::start(&r.id, &r.config, &r.consumers, &reg, receiver_rx.clone()).await {
+        match crate::receiver::otlp::start(
+            &r.id,
+            &r.config,
+            &r.consumers,
+            &reg,
+            receiver_rx.clone(),
+        )
+        .await
+        {
             Ok(t) => receiver_tasks.extend(t),
             Err(e) => {
                 let _ = receiver_stop.send(true);
@@ -108,7 +145,16 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
     }
     health.set(Status::Ready);
     tracing::info!("Everything is ready. Begin running and processing data.");
-    Ok(Running { graph, health, receiver_stop, receiver_tasks, server_stop, server_tasks, metrics_addr, health_addr })
+    Ok(Running {
+        graph,
+        health,
+        receiver_stop,
+        receiver_tasks,
+        server_stop,
+        server_tasks,
+        metrics_addr,
+        health_addr,
+    })
 }
 
 impl Running {
@@ -119,7 +165,8 @@ impl Running {
         self.health.set(Status::Stopping);
         let _ = self.receiver_stop.send(true);
         for t in self.receiver_tasks {
-            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), t).await;
+            let _ =
+                tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), t).await;
         }
         for p in &self.graph.processors {
             p.shutdown(deadline).await;
@@ -160,5 +207,12 @@ pub async fn wait_for_signal() {
 fn random_uuid() -> String {
     let b: [u8; 16] = rand::random();
     let h = hex::encode(b);
-    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }

@@ -84,7 +84,14 @@ struct Batcher {
 }
 
 impl BatchProcessor {
-    pub fn new(id: ComponentId, signal: Signal, cfg: BatchConfig, next: Arc<dyn Consumer>, reg: &Registry, metrics_enabled: bool) -> Arc<Self> {
+    pub fn new(
+        id: ComponentId,
+        signal: Signal,
+        cfg: BatchConfig,
+        next: Arc<dyn Consumer>,
+        reg: &Registry,
+        metrics_enabled: bool,
+    ) -> Arc<Self> {
         let unit = (cfg.send_batch_size.max(cfg.send_batch_max_size) as usize).max(8192);
         let capacity = unit * INTAKE_BATCHES;
         let permits = Arc::new(Semaphore::new(capacity));
@@ -96,11 +103,22 @@ impl BatchProcessor {
             next,
             permits: Arc::clone(&permits),
             telemetry: BatchTelemetry::new(reg, &id, metrics_enabled),
-            dropped: reg.counter(PROCESSOR_DROPPED.get(signal), "Number of items dropped by the processor.", vec![(LABEL_PROCESSOR, id.to_string())]),
+            dropped: reg.counter(
+                PROCESSOR_DROPPED.get(signal),
+                "Number of items dropped by the processor.",
+                vec![(LABEL_PROCESSOR, id.to_string())],
+            ),
             deadline_rx,
         };
         let task = tokio::spawn(batcher.run(rx));
-        Arc::new(BatchProcessor { id, tx, permits, capacity, task: std::sync::Mutex::new(Some(task)), deadline_tx })
+        Arc::new(BatchProcessor {
+            id,
+            tx,
+            permits,
+            capacity,
+            task: std::sync::Mutex::new(Some(task)),
+            deadline_tx,
+        })
     }
 
     /// Stops intake and flushes what is pending; gives up on downstream at `deadline`.
@@ -110,7 +128,11 @@ impl BatchProcessor {
         let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(t) = task {
             // The batcher ends when every sender is gone; ours is the last one the graph holds.
-            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100), t).await;
+            let _ = tokio::time::timeout(
+                deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100),
+                t,
+            )
+            .await;
         }
     }
 }
@@ -146,7 +168,8 @@ impl Batcher {
         let mut deadline_rx = self.deadline_rx.clone();
         let mut closing = false;
         loop {
-            let sleep_until = timer.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            let sleep_until =
+                timer.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(b) => {
@@ -187,7 +210,12 @@ impl Batcher {
     }
 
     /// Sends up to `send_batch_max_size` items; returns how many remain pending.
-    async fn send_some(&self, pending: &mut Option<Batch>, pending_items: usize, size_trigger: bool) -> usize {
+    async fn send_some(
+        &self,
+        pending: &mut Option<Batch>,
+        pending_items: usize,
+        size_trigger: bool,
+    ) -> usize {
         let Some(p) = pending.as_mut() else { return 0 };
         let max = self.cfg.send_batch_max_size as usize;
         let (out, n, rest) = if max > 0 && pending_items > max {
@@ -221,7 +249,10 @@ impl Batcher {
                 Err(ConsumeError::Overloaded { .. }) => {
                     let deadline = *self.deadline_rx.borrow();
                     if deadline.is_some_and(|d| Instant::now() + wait > d) {
-                        self.drop_items(n, "the shutdown deadline passed while the exporters were full");
+                        self.drop_items(
+                            n,
+                            "the shutdown deadline passed while the exporters were full",
+                        );
                         return;
                     }
                     tokio::time::sleep(wait).await;

@@ -4,12 +4,12 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use std::convert::Infallible;
-use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub type Handler = Arc<dyn Fn(&Request<hyper::body::Incoming>) -> Response<Full<Bytes>> + Send + Sync>;
+pub type Handler =
+    Arc<dyn Fn(&Request<hyper::body::Incoming>) -> Response<Full<Bytes>> + Send + Sync>;
 
 /// Binds `addr`; a port in use or a bad address is an error naming both.
 pub async fn bind(what: &str, addr: &str) -> Result<TcpListener, String> {
@@ -19,23 +19,21 @@ pub async fn bind(what: &str, addr: &str) -> Result<TcpListener, String> {
 }
 
 /// Serves `handler` on `listener` until `stop` turns true; returns when the accept loop ends.
-pub fn serve(listener: TcpListener, handler: Handler, mut stop: watch::Receiver<bool>) -> impl Future<Output = ()> {
-    async move {
-        loop {
-            tokio::select! {
-                _ = stop.wait_for(|s| *s) => break,
-                acc = listener.accept() => {
-                    let Ok((stream, _)) = acc else { continue };
-                    let h = Arc::clone(&handler);
-                    tokio::spawn(async move {
-                        let svc = hyper::service::service_fn(move |req| {
-                            let resp = h(&req);
-                            async move { Ok::<_, Infallible>(resp) }
-                        });
-                        let io = hyper_util::rt::TokioIo::new(stream);
-                        let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+pub async fn serve(listener: TcpListener, handler: Handler, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            acc = listener.accept() => {
+                let Ok((stream, _)) = acc else { continue };
+                let h = Arc::clone(&handler);
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        let resp = h(&req);
+                        async move { Ok::<_, Infallible>(resp) }
                     });
-                }
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+                });
             }
         }
     }
@@ -44,7 +42,8 @@ pub fn serve(listener: TcpListener, handler: Handler, mut stop: watch::Receiver<
 /// A response with a body and content type.
 pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *r.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
         r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
     }

@@ -1,6 +1,6 @@
 //! Test support: run the real binary on ephemeral ports, scrape its self-metrics, and
 //! wire-exact sinks (OTLP/gRPC via the generated tonic services, OTLP/HTTP via hyper).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::type_complexity)]
 
 pub mod sinks;
 
@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 
 /// A free loopback port (bound then released; the test binds it right after).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn bin() -> PathBuf {
@@ -31,7 +35,12 @@ pub struct Ports {
 
 impl Ports {
     pub fn new() -> Ports {
-        Ports { grpc: free_port(), http: free_port(), metrics: free_port(), health: free_port() }
+        Ports {
+            grpc: free_port(),
+            http: free_port(),
+            metrics: free_port(),
+            health: free_port(),
+        }
     }
 
     /// Replaces `$GRPC`, `$HTTP`, `$METRICS`, `$HEALTH` in a config.
@@ -65,12 +74,21 @@ impl Oxidot {
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut cmd = Command::new(bin());
-        cmd.arg("--config").arg(&cfg).stdout(Stdio::null()).stderr(stderr).env_remove("AOT_CONFIG_CONTENT");
+        cmd.arg("--config")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .env_remove("AOT_CONFIG_CONTENT");
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
-        let mut o = Oxidot { child: Some(child), ports, stderr_path, _dir: dir };
+        let mut o = Oxidot {
+            child: Some(child),
+            ports,
+            stderr_path,
+            _dir: dir,
+        };
         o.wait_ready();
         o
     }
@@ -97,7 +115,8 @@ impl Oxidot {
 
     /// The current self-metrics, `name{labels}` → value.
     pub fn metrics(&self) -> BTreeMap<String, f64> {
-        let (code, body) = http_get(&format!("127.0.0.1:{}", self.ports.metrics), "/metrics").unwrap();
+        let (code, body) =
+            http_get(&format!("127.0.0.1:{}", self.ports.metrics), "/metrics").unwrap();
         assert_eq!(code, 200);
         parse_metrics(&body)
     }
@@ -151,18 +170,29 @@ pub fn parse_metrics(body: &str) -> BTreeMap<String, f64> {
 pub fn sum_metric(m: &BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
     m.iter()
         .filter(|(k, _)| k.split('{').next() == Some(name))
-        .filter(|(k, _)| labels.iter().all(|(lk, lv)| k.contains(&format!("{lk}=\"{lv}\""))))
+        .filter(|(k, _)| {
+            labels
+                .iter()
+                .all(|(lk, lv)| k.contains(&format!("{lk}=\"{lv}\"")))
+        })
         .map(|(_, v)| *v)
         .sum()
 }
 
 /// A blocking HTTP/1.1 GET with a 5 s timeout: (status, body).
 pub fn http_get(hostport: &str, path: &str) -> std::io::Result<(u16, String)> {
-    http_request(hostport, "GET", path, &[], &[]).map(|(c, _, b)| (c, String::from_utf8_lossy(&b).into_owned()))
+    http_request(hostport, "GET", path, &[], &[])
+        .map(|(c, _, b)| (c, String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// A blocking HTTP/1.1 request: (status, headers, body).
-pub fn http_request(hostport: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+pub fn http_request(
+    hostport: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(hostport)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -176,15 +206,28 @@ pub fn http_request(hostport: &str, method: &str, path: &str, headers: &[(&str, 
     let _ = s.write_all(body);
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let hdrs: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        })
         .collect();
-    if hdrs.iter().any(|(k, v)| k == "transfer-encoding" && v == "chunked") {
+    if hdrs
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v == "chunked")
+    {
         body = dechunk(&body);
     }
     Ok((status, hdrs, body))
@@ -192,8 +235,7 @@ pub fn http_request(hostport: &str, method: &str, path: &str, headers: &[(&str, 
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
         let n = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
         if n == 0 {
             break;
@@ -210,19 +252,40 @@ pub fn python() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(p.exists(), "the Python OpenTelemetry SDK is missing: run scripts/test.sh (it installs it into .venv)");
+    assert!(
+        p.exists(),
+        "the Python OpenTelemetry SDK is missing: run scripts/test.sh (it installs it into .venv)"
+    );
     p
 }
 
 /// Runs the SDK client script; returns its JSON summary.
-pub fn run_sdk(protocol: &str, endpoint: &str, spans: u32, logs: u32, service: &str) -> serde_json::Value {
+pub fn run_sdk(
+    protocol: &str,
+    endpoint: &str,
+    spans: u32,
+    logs: u32,
+    service: &str,
+) -> serde_json::Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/sdk_client.py");
     let out = Command::new(python())
         .arg(script)
-        .args([protocol, endpoint, &spans.to_string(), &logs.to_string(), "--service", service])
+        .args([
+            protocol,
+            endpoint,
+            &spans.to_string(),
+            &logs.to_string(),
+            "--service",
+            service,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "SDK client failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "SDK client failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(out.stdout.trim_ascii()).unwrap()
 }
 
@@ -246,5 +309,9 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -47,8 +47,17 @@ pub struct HelperSettings {
 }
 
 impl ExporterHelper {
-    pub fn new(id: ComponentId, signal: Signal, exporter: Arc<dyn Exporter>, telemetry: ExporterTelemetry, s: HelperSettings) -> Arc<Self> {
-        let queue = s.queue.enabled.then(|| Arc::new(BoundedQueue::new(s.queue.queue_size, s.queue.sizer)));
+    pub fn new(
+        id: ComponentId,
+        signal: Signal,
+        exporter: Arc<dyn Exporter>,
+        telemetry: ExporterTelemetry,
+        s: HelperSettings,
+    ) -> Arc<Self> {
+        let queue = s
+            .queue
+            .enabled
+            .then(|| Arc::new(BoundedQueue::new(s.queue.queue_size, s.queue.sizer)));
         if let Some(q) = &queue {
             telemetry.queue_capacity.set(q.capacity() as i64);
             telemetry.queue_size.set(0);
@@ -94,7 +103,8 @@ impl ExporterHelper {
         if let Some(q) = &self.queue {
             q.close();
         }
-        let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        let workers: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
         let wait_all = futures::future::join_all(workers);
         let remaining = deadline.saturating_duration_since(Instant::now());
         if tokio::time::timeout(remaining, wait_all).await.is_err() {
@@ -125,24 +135,35 @@ impl ExporterHelper {
             let attempt = match self.timeout {
                 Some(t) => match tokio::time::timeout(t, self.exporter.export(b)).await {
                     Ok(r) => r,
-                    Err(_) => Err(ExportError::retryable(format!("request timed out after {t:?}"))),
+                    Err(_) => Err(ExportError::retryable(format!(
+                        "request timed out after {t:?}"
+                    ))),
                 },
                 None => self.exporter.export(b).await,
             };
             match attempt {
                 Ok(()) => break Ok(()),
-                Err(ExportError::Permanent(m)) => break Err(ExportError::Permanent(format!("not retryable error: {m}"))),
-                Err(ExportError::Retryable { reason, retry_after }) => {
+                Err(ExportError::Permanent(m)) => {
+                    break Err(ExportError::Permanent(format!("not retryable error: {m}")))
+                }
+                Err(ExportError::Retryable {
+                    reason,
+                    retry_after,
+                }) => {
                     if !self.retry.enabled {
                         break Err(ExportError::Permanent(reason));
                     }
                     let wait = backoff.next(retry_after);
                     let max = self.retry.max_elapsed_time.0;
                     if !max.is_zero() && started.elapsed() + wait > max {
-                        break Err(ExportError::Permanent(format!("no more retries left: {reason}")));
+                        break Err(ExportError::Permanent(format!(
+                            "no more retries left: {reason}"
+                        )));
                     }
                     if *abort.borrow() {
-                        break Err(ExportError::Permanent(format!("shutdown deadline passed while retrying: {reason}")));
+                        break Err(ExportError::Permanent(format!(
+                            "shutdown deadline passed while retrying: {reason}"
+                        )));
                     }
                     tracing::info!(exporter = %self.id, data_type = %self.signal, error = %reason, interval = ?wait,
                         "Exporting failed. Will retry the request after interval.");
@@ -175,14 +196,22 @@ impl Consumer for ExporterHelper {
         let Some(q) = &self.queue else {
             // No queue: the caller waits for the export and sees its error.
             return self.send(&batch).await.map_err(|e| match e {
-                ExportError::Retryable { reason, retry_after } => {
-                    ConsumeError::Overloaded { reason, retry_after: retry_after.unwrap_or(Duration::from_secs(1)) }
-                }
+                ExportError::Retryable {
+                    reason,
+                    retry_after,
+                } => ConsumeError::Overloaded {
+                    reason,
+                    retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
+                },
                 ExportError::Permanent(m) => ConsumeError::Permanent(m),
             });
         };
         let items = batch.items();
-        let pushed = if self.block_on_overflow { q.push_wait(batch).await } else { q.try_push(batch) };
+        let pushed = if self.block_on_overflow {
+            q.push_wait(batch).await
+        } else {
+            q.try_push(batch)
+        };
         match pushed {
             Ok(()) => {
                 self.telemetry.queue_size.set(q.size() as i64);

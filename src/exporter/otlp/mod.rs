@@ -112,7 +112,10 @@ fn check_compression(base: &str, c: &str, allowed: &[&str], errs: &mut Vec<Confi
     if !allowed.contains(&c) {
         errs.push(ConfigError::new(
             format!("{base}::compression"),
-            format!("unsupported compression type {c:?} (supported: {})", allowed.join(", ")),
+            format!(
+                "unsupported compression type {c:?} (supported: {})",
+                allowed.join(", ")
+            ),
         ));
     }
 }
@@ -130,9 +133,17 @@ impl OtlpGrpcConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         if self.endpoint.trim().is_empty() {
-            errs.push(ConfigError::new(format!("{base}::endpoint"), "requires a non-empty \"endpoint\""));
+            errs.push(ConfigError::new(
+                format!("{base}::endpoint"),
+                "requires a non-empty \"endpoint\"",
+            ));
         }
-        check_compression(base, &self.compression, &["", "none", "gzip", "zstd"], &mut errs);
+        check_compression(
+            base,
+            &self.compression,
+            &["", "none", "gzip", "zstd"],
+            &mut errs,
+        );
         check_auth(base, &self.auth, &mut errs);
         self.tls.validate(base, &mut errs);
         self.sending_queue.validate(base, &mut errs);
@@ -144,11 +155,21 @@ impl OtlpGrpcConfig {
 impl OtlpHttpConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
         let mut errs = Vec::new();
-        if self.endpoint.is_empty() && (self.traces_endpoint.is_empty() || self.metrics_endpoint.is_empty() || self.logs_endpoint.is_empty()) {
+        if self.endpoint.is_empty()
+            && (self.traces_endpoint.is_empty()
+                || self.metrics_endpoint.is_empty()
+                || self.logs_endpoint.is_empty())
+        {
             // Go requires endpoint unless every signal endpoint is set; the graph checks the
             // signal actually used, so only an entirely empty config fails here.
-            if self.traces_endpoint.is_empty() && self.metrics_endpoint.is_empty() && self.logs_endpoint.is_empty() {
-                errs.push(ConfigError::new(format!("{base}::endpoint"), "at least one endpoint must be specified"));
+            if self.traces_endpoint.is_empty()
+                && self.metrics_endpoint.is_empty()
+                && self.logs_endpoint.is_empty()
+            {
+                errs.push(ConfigError::new(
+                    format!("{base}::endpoint"),
+                    "at least one endpoint must be specified",
+                ));
             }
         }
         for (k, v) in [
@@ -157,13 +178,24 @@ impl OtlpHttpConfig {
             ("metrics_endpoint", &self.metrics_endpoint),
             ("logs_endpoint", &self.logs_endpoint),
         ] {
-            if !v.is_empty() && !(v.starts_with("http://") || v.starts_with("https://")) {
-                errs.push(ConfigError::new(format!("{base}::{k}"), format!("invalid URL {v:?}: must start with http:// or https://")));
+            if !(v.is_empty() || v.starts_with("http://") || v.starts_with("https://")) {
+                errs.push(ConfigError::new(
+                    format!("{base}::{k}"),
+                    format!("invalid URL {v:?}: must start with http:// or https://"),
+                ));
             }
         }
-        check_compression(base, &self.compression, &["", "none", "gzip", "zstd", "snappy", "deflate", "zlib"], &mut errs);
+        check_compression(
+            base,
+            &self.compression,
+            &["", "none", "gzip", "zstd", "snappy", "deflate", "zlib"],
+            &mut errs,
+        );
         if !matches!(self.encoding.as_str(), "proto" | "json") {
-            errs.push(ConfigError::new(format!("{base}::encoding"), format!("invalid encoding {:?} (valid: proto, json)", self.encoding)));
+            errs.push(ConfigError::new(
+                format!("{base}::encoding"),
+                format!("invalid encoding {:?} (valid: proto, json)", self.encoding),
+            ));
         }
         check_auth(base, &self.auth, &mut errs);
         self.tls.validate(base, &mut errs);
@@ -177,9 +209,15 @@ impl OtlpHttpConfig {
 pub fn encode_request(batch: &Batch, buf: &mut Vec<u8>) {
     // Each Export*ServiceRequest has one field: repeated resource entries, tag 1.
     match batch {
-        Batch::Traces(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
-        Batch::Metrics(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
-        Batch::Logs(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
+        Batch::Traces(rs) => rs
+            .iter()
+            .for_each(|r| prost::encoding::message::encode(1, r, buf)),
+        Batch::Metrics(rs) => rs
+            .iter()
+            .for_each(|r| prost::encoding::message::encode(1, r, buf)),
+        Batch::Logs(rs) => rs
+            .iter()
+            .for_each(|r| prost::encoding::message::encode(1, r, buf)),
     }
 }
 
@@ -202,7 +240,9 @@ pub fn encode_request_json(batch: &Batch) -> Vec<u8> {
     }
     let r = match batch {
         Batch::Traces(rs) => serde_json::to_vec(&T { resource_spans: rs }),
-        Batch::Metrics(rs) => serde_json::to_vec(&M { resource_metrics: rs }),
+        Batch::Metrics(rs) => serde_json::to_vec(&M {
+            resource_metrics: rs,
+        }),
         Batch::Logs(rs) => serde_json::to_vec(&L { resource_logs: rs }),
     };
     r.unwrap_or_default()
@@ -212,11 +252,18 @@ pub fn encode_request_json(batch: &Batch) -> Vec<u8> {
 pub fn partial_success(batch: &Batch, body: &[u8]) -> Option<(i64, String)> {
     use opentelemetry_proto::tonic::collector::{logs::v1 as l, metrics::v1 as m, trace::v1 as t};
     let (n, msg) = match batch {
-        Batch::Traces(_) => t::ExportTraceServiceResponse::decode(body).ok()?.partial_success.map(|p| (p.rejected_spans, p.error_message))?,
-        Batch::Metrics(_) => {
-            m::ExportMetricsServiceResponse::decode(body).ok()?.partial_success.map(|p| (p.rejected_data_points, p.error_message))?
-        }
-        Batch::Logs(_) => l::ExportLogsServiceResponse::decode(body).ok()?.partial_success.map(|p| (p.rejected_log_records, p.error_message))?,
+        Batch::Traces(_) => t::ExportTraceServiceResponse::decode(body)
+            .ok()?
+            .partial_success
+            .map(|p| (p.rejected_spans, p.error_message))?,
+        Batch::Metrics(_) => m::ExportMetricsServiceResponse::decode(body)
+            .ok()?
+            .partial_success
+            .map(|p| (p.rejected_data_points, p.error_message))?,
+        Batch::Logs(_) => l::ExportLogsServiceResponse::decode(body)
+            .ok()?
+            .partial_success
+            .map(|p| (p.rejected_log_records, p.error_message))?,
     };
     (n > 0 || !msg.is_empty()).then_some((n, msg))
 }
@@ -230,11 +277,22 @@ mod tests {
     #[test]
     fn in_place_encoding_equals_prost_encoding() {
         let rs = vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans { spans: vec![Span { name: "a".into(), trace_id: vec![1; 16], span_id: vec![2; 8], ..Default::default() }], ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    name: "a".into(),
+                    trace_id: vec![1; 16],
+                    span_id: vec![2; 8],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
             ..Default::default()
         }];
         let mut buf = Vec::new();
         encode_request(&Batch::Traces(rs.clone()), &mut buf);
-        assert_eq!(buf, ExportTraceServiceRequest { resource_spans: rs }.encode_to_vec());
+        assert_eq!(
+            buf,
+            ExportTraceServiceRequest { resource_spans: rs }.encode_to_vec()
+        );
     }
 }

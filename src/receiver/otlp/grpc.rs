@@ -16,7 +16,9 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
-use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder};
+use tonic::codec::{
+    Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder,
+};
 use tonic::Status;
 
 /// Shared state of one gRPC listener.
@@ -50,14 +52,20 @@ impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
                 LOGS_PATH => Signal::Logs,
                 _ => return Ok(unimplemented()),
             };
-            let Some(entry) = st.entries.get(signal).cloned() else { return Ok(unimplemented()) };
+            let Some(entry) = st.entries.get(signal).cloned() else {
+                return Ok(unimplemented());
+            };
             let resp = match signal {
                 Signal::Traces => unary::<signal::Traces>(&st, entry.clone(), req).await,
                 Signal::Metrics => unary::<signal::Metrics>(&st, entry.clone(), req).await,
                 Signal::Logs => unary::<signal::Logs>(&st, entry.clone(), req).await,
             };
             // Size-limit refusals happen inside tonic's decoder: count them here.
-            let code = resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
+            let code = resp
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i32>().ok());
             if matches!(code, Some(8) | Some(11)) {
                 entry.telemetry.record_bad_request();
                 st.log_bad(signal, "message larger than max_recv_msg_size_mib");
@@ -79,7 +87,11 @@ fn unimplemented() -> http::Response<tonic::body::Body> {
     Status::unimplemented("unknown service or method, or no pipeline for this signal").into_http()
 }
 
-async fn unary<S: OtlpSignal>(st: &Arc<GrpcState>, entry: Entry, req: http::Request<Incoming>) -> http::Response<tonic::body::Body> {
+async fn unary<S: OtlpSignal>(
+    st: &Arc<GrpcState>,
+    entry: Entry,
+    req: http::Request<Incoming>,
+) -> http::Response<tonic::body::Body> {
     let mut accept = EnabledCompressionEncodings::default();
     accept.enable(CompressionEncoding::Gzip);
     accept.enable(CompressionEncoding::Zstd);
@@ -87,7 +99,15 @@ async fn unary<S: OtlpSignal>(st: &Arc<GrpcState>, entry: Entry, req: http::Requ
     let mut grpc = tonic::server::Grpc::new(codec)
         .apply_compression_config(accept, EnabledCompressionEncodings::default())
         .apply_max_message_size_config(Some(st.max_recv), None);
-    grpc.unary(ExportSvc::<S> { st: Arc::clone(st), entry, _s: PhantomData }, req).await
+    grpc.unary(
+        ExportSvc::<S> {
+            st: Arc::clone(st),
+            entry,
+            _s: PhantomData,
+        },
+        req,
+    )
+    .await
 }
 
 struct ExportSvc<S: OtlpSignal> {
@@ -109,7 +129,9 @@ impl<S: OtlpSignal> tonic::server::UnaryService<Result<S::Req, String>> for Expo
                 Err(e) => {
                     entry.telemetry.record_bad_request();
                     st.log_bad(S::SIGNAL, &e);
-                    return Err(Status::invalid_argument(format!("failed to decode the request: {e}")));
+                    return Err(Status::invalid_argument(format!(
+                        "failed to decode the request: {e}"
+                    )));
                 }
             };
             let mut batch = S::into_batch(req);
@@ -148,7 +170,8 @@ impl<T: prost::Message> Encoder for ProstEncoder<T> {
     type Item = T;
     type Error = Status;
     fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        item.encode(buf).map_err(|e| Status::internal(e.to_string()))
+        item.encode(buf)
+            .map_err(|e| Status::internal(e.to_string()))
     }
 }
 

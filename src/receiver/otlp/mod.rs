@@ -105,7 +105,10 @@ impl OtlpReceiverConfig {
         let mut warns = Vec::new();
         let p = |k: &str| format!("{base}::protocols::{k}");
         if self.protocols.grpc.is_none() && self.protocols.http.is_none() {
-            errs.push(ConfigError::new(format!("{base}::protocols"), "must specify at least one protocol when using the OTLP receiver"));
+            errs.push(ConfigError::new(
+                format!("{base}::protocols"),
+                "must specify at least one protocol when using the OTLP receiver",
+            ));
         }
         let unsupported = |errs: &mut Vec<ConfigError>, key: String, set: bool| {
             if set {
@@ -116,36 +119,57 @@ impl OtlpReceiverConfig {
             unsupported(&mut errs, p("grpc::tls"), g.tls.is_some());
             unsupported(&mut errs, p("grpc::auth"), g.auth.is_some());
             if g.transport != "tcp" {
-                errs.push(ConfigError::new(p("grpc::transport"), format!("transport {:?} is not supported (only tcp)", g.transport)));
+                errs.push(ConfigError::new(
+                    p("grpc::transport"),
+                    format!("transport {:?} is not supported (only tcp)", g.transport),
+                ));
             }
             if g.max_recv_msg_size_mib == 0 {
-                errs.push(ConfigError::new(p("grpc::max_recv_msg_size_mib"), "must be positive"));
+                errs.push(ConfigError::new(
+                    p("grpc::max_recv_msg_size_mib"),
+                    "must be positive",
+                ));
             }
             if g.keepalive.is_some() {
-                warns.push(format!("{}: keepalive settings are accepted and ignored", p("grpc::keepalive")));
+                warns.push(format!(
+                    "{}: keepalive settings are accepted and ignored",
+                    p("grpc::keepalive")
+                ));
             }
         }
         if let Some(h) = &self.protocols.http {
             unsupported(&mut errs, p("http::tls"), h.tls.is_some());
             unsupported(&mut errs, p("http::auth"), h.auth.is_some());
             if h.cors.is_some() {
-                warns.push(format!("{}: CORS is not implemented yet: browsers will not get CORS headers", p("http::cors")));
+                warns.push(format!(
+                    "{}: CORS is not implemented yet: browsers will not get CORS headers",
+                    p("http::cors")
+                ));
             }
             if h.response_headers.is_some() {
-                warns.push(format!("{}: response_headers is accepted and ignored", p("http::response_headers")));
+                warns.push(format!(
+                    "{}: response_headers is accepted and ignored",
+                    p("http::response_headers")
+                ));
             }
             if let Some(algs) = &h.compression_algorithms {
                 for a in algs {
                     if !decode::SUPPORTED_ENCODINGS.contains(&a.as_str()) {
                         errs.push(ConfigError::new(
                             p("http::compression_algorithms"),
-                            format!("unsupported compression {a:?} (supported: {})", decode::SUPPORTED_ENCODINGS.join(", ")),
+                            format!(
+                                "unsupported compression {a:?} (supported: {})",
+                                decode::SUPPORTED_ENCODINGS.join(", ")
+                            ),
                         ));
                     }
                 }
             }
             if h.max_request_body_size == 0 {
-                errs.push(ConfigError::new(p("http::max_request_body_size"), "must be positive"));
+                errs.push(ConfigError::new(
+                    p("http::max_request_body_size"),
+                    "must be positive",
+                ));
             }
         }
         (errs, warns)
@@ -208,11 +232,23 @@ pub struct Entries {
 }
 
 impl Entries {
-    pub fn new(reg: &Registry, id: &ComponentId, transport: &'static str, consumers: &SignalConsumers) -> Entries {
+    pub fn new(
+        reg: &Registry,
+        id: &ComponentId,
+        transport: &'static str,
+        consumers: &SignalConsumers,
+    ) -> Entries {
         let make = |s: Signal| {
-            consumers.get(s).map(|c| Entry { consumer: Arc::clone(c), telemetry: ReceiverTelemetry::new(reg, id, transport, s) })
+            consumers.get(s).map(|c| Entry {
+                consumer: Arc::clone(c),
+                telemetry: ReceiverTelemetry::new(reg, id, transport, s),
+            })
         };
-        Entries { traces: make(Signal::Traces), metrics: make(Signal::Metrics), logs: make(Signal::Logs) }
+        Entries {
+            traces: make(Signal::Traces),
+            metrics: make(Signal::Metrics),
+            logs: make(Signal::Logs),
+        }
     }
 
     pub fn get(&self, s: Signal) -> Option<&Entry> {
@@ -243,7 +279,8 @@ pub async fn start(
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     let mut listeners = Vec::new();
     if let Some(g) = &cfg.protocols.grpc {
-        let l = crate::net::bind(&format!("receiver {id} (grpc)"), &listen_addr(&g.endpoint)).await?;
+        let l =
+            crate::net::bind(&format!("receiver {id} (grpc)"), &listen_addr(&g.endpoint)).await?;
         let st = grpc::GrpcState {
             id: id.clone(),
             entries: Entries::new(reg, id, "grpc", consumers),
@@ -253,11 +290,14 @@ pub async fn start(
         listeners.push((l, Proto::Grpc(grpc::GrpcService(Arc::new(st)))));
     }
     if let Some(h) = &cfg.protocols.http {
-        let l = crate::net::bind(&format!("receiver {id} (http)"), &listen_addr(&h.endpoint)).await?;
-        let encodings = h
-            .compression_algorithms
-            .clone()
-            .unwrap_or_else(|| decode::SUPPORTED_ENCODINGS.iter().map(|s| s.to_string()).collect());
+        let l =
+            crate::net::bind(&format!("receiver {id} (http)"), &listen_addr(&h.endpoint)).await?;
+        let encodings = h.compression_algorithms.clone().unwrap_or_else(|| {
+            decode::SUPPORTED_ENCODINGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
         let st = http::HttpState {
             id: id.clone(),
             entries: Entries::new(reg, id, "http", consumers),

@@ -2,11 +2,15 @@
 
 use crate::component::Signal;
 use crate::pipeline::data::Batch;
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 
 /// One OTLP signal's service types.
 pub trait OtlpSignal: Send + Sync + 'static {
@@ -31,7 +35,10 @@ impl OtlpSignal for Traces {
     }
     fn response(rejected: Option<(u64, String)>) -> Self::Resp {
         ExportTraceServiceResponse {
-            partial_success: rejected.map(|(n, m)| ExportTracePartialSuccess { rejected_spans: n as i64, error_message: m }),
+            partial_success: rejected.map(|(n, m)| ExportTracePartialSuccess {
+                rejected_spans: n as i64,
+                error_message: m,
+            }),
         }
     }
 }
@@ -45,7 +52,10 @@ impl OtlpSignal for Metrics {
     }
     fn response(rejected: Option<(u64, String)>) -> Self::Resp {
         ExportMetricsServiceResponse {
-            partial_success: rejected.map(|(n, m)| ExportMetricsPartialSuccess { rejected_data_points: n as i64, error_message: m }),
+            partial_success: rejected.map(|(n, m)| ExportMetricsPartialSuccess {
+                rejected_data_points: n as i64,
+                error_message: m,
+            }),
         }
     }
 }
@@ -59,7 +69,10 @@ impl OtlpSignal for Logs {
     }
     fn response(rejected: Option<(u64, String)>) -> Self::Resp {
         ExportLogsServiceResponse {
-            partial_success: rejected.map(|(n, m)| ExportLogsPartialSuccess { rejected_log_records: n as i64, error_message: m }),
+            partial_success: rejected.map(|(n, m)| ExportLogsPartialSuccess {
+                rejected_log_records: n as i64,
+                error_message: m,
+            }),
         }
     }
 }
