@@ -55,11 +55,17 @@ impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
             let Some(entry) = st.entries.get(signal).cloned() else {
                 return Ok(unimplemented());
             };
-            let resp = match signal {
+            let mut resp = match signal {
                 Signal::Traces => unary::<signal::Traces>(&st, entry.clone(), req).await,
                 Signal::Metrics => unary::<signal::Metrics>(&st, entry.clone(), req).await,
                 Signal::Logs => unary::<signal::Logs>(&st, entry.clone(), req).await,
             };
+            // tonic answers an over-limit message with OUT_OF_RANGE, which the OTLP spec makes
+            // retryable: clients would resend it forever. Say RESOURCE_EXHAUSTED (not retryable).
+            if resp.headers().get("grpc-status").map(|v| v.as_bytes()) == Some(b"11") {
+                resp.headers_mut()
+                    .insert("grpc-status", http::HeaderValue::from_static("8"));
+            }
             // Size-limit refusals happen inside tonic's decoder: count them here.
             let code = resp
                 .headers()
