@@ -89,26 +89,18 @@ impl ComponentId {
             return Err(format!("the part before / should not be empty in id {s:?}"));
         }
         if !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!(
-                "invalid character(s) in type {t:?} of id {s:?}: use letters, digits and _"
-            ));
+            return Err(format!("invalid character(s) in type {t:?} of id {s:?}: use letters, digits and _"));
         }
         if let Some(n) = n {
             if n.is_empty() {
                 return Err(format!("the part after / should not be empty in id {s:?}"));
             }
         }
-        Ok(ComponentId {
-            type_: t.to_string(),
-            name: n.map(str::to_string),
-        })
+        Ok(ComponentId { type_: t.to_string(), name: n.map(str::to_string) })
     }
 
     pub fn new(type_: &str) -> ComponentId {
-        ComponentId {
-            type_: type_.to_string(),
-            name: None,
-        }
+        ComponentId { type_: type_.to_string(), name: None }
     }
 }
 
@@ -132,15 +124,9 @@ impl PipelineId {
     pub fn parse(s: &str) -> Result<PipelineId, String> {
         let id = ComponentId::parse(s)?;
         let signal = Signal::parse(&id.type_).ok_or_else(|| {
-            format!(
-                "pipeline {s:?}: the signal must be one of traces, metrics, logs (got {:?})",
-                id.type_
-            )
+            format!("pipeline {s:?}: the signal must be one of traces, metrics, logs (got {:?})", id.type_)
         })?;
-        Ok(PipelineId {
-            signal,
-            name: id.name,
-        })
+        Ok(PipelineId { signal, name: id.name })
     }
 }
 

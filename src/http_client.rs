@@ -31,16 +31,10 @@ impl TlsClientConfig {
     pub fn validate(&self, base: &str, errors: &mut Vec<ConfigError>) {
         let p = |k: &str| format!("{base}::tls::{k}");
         if self.cert_file.is_some() != self.key_file.is_some() {
-            errors.push(ConfigError::new(
-                p("cert_file"),
-                "cert_file and key_file must be set together",
-            ));
+            errors.push(ConfigError::new(p("cert_file"), "cert_file and key_file must be set together"));
         }
         if self.ca_pem.is_some() {
-            errors.push(ConfigError::new(
-                p("ca_pem"),
-                "ca_pem is not supported by oxidot yet: use ca_file",
-            ));
+            errors.push(ConfigError::new(p("ca_pem"), "ca_pem is not supported by oxidot yet: use ca_file"));
         }
         if self.insecure_skip_verify {
             errors.push(ConfigError::new(
@@ -48,11 +42,7 @@ impl TlsClientConfig {
                 "insecure_skip_verify is not supported by oxidot yet",
             ));
         }
-        for (k, v) in [
-            ("ca_file", &self.ca_file),
-            ("cert_file", &self.cert_file),
-            ("key_file", &self.key_file),
-        ] {
+        for (k, v) in [("ca_file", &self.ca_file), ("cert_file", &self.cert_file), ("key_file", &self.key_file)] {
             if let Some(f) = v {
                 if !std::path::Path::new(f).exists() {
                     errors.push(ConfigError::new(p(k), format!("file {f:?} does not exist")));
@@ -64,18 +54,14 @@ impl TlsClientConfig {
     /// PEM bytes of `ca_file`, if set.
     pub fn ca_pem_bytes(&self) -> Result<Option<Vec<u8>>, String> {
         match &self.ca_file {
-            Some(f) => std::fs::read(f)
-                .map(Some)
-                .map_err(|e| format!("cannot read tls::ca_file {f:?}: {e}")),
+            Some(f) => std::fs::read(f).map(Some).map_err(|e| format!("cannot read tls::ca_file {f:?}: {e}")),
             None => Ok(None),
         }
     }
 }
 
-pub type HttpClient = Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    Full<Bytes>,
->;
+pub type HttpClient =
+    Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
 
 /// An HTTP client trusting the web PKI roots plus `tls.ca_file`.
 pub fn build(tls: &TlsClientConfig) -> Result<HttpClient, String> {
@@ -102,9 +88,7 @@ pub fn build(tls: &TlsClientConfig) -> Result<HttpClient, String> {
             let key = rustls_pemfile::private_key(&mut &key[..])
                 .map_err(|e| format!("tls::key_file: {e}"))?
                 .ok_or("tls::key_file: no private key found")?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("tls: {e}"))?
+            builder.with_client_auth_cert(certs, key).map_err(|e| format!("tls: {e}"))?
         }
         _ => builder.with_no_client_auth(),
     };
@@ -117,9 +101,7 @@ pub fn build(tls: &TlsClientConfig) -> Result<HttpClient, String> {
         .enable_http1()
         .enable_http2()
         .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(std::time::Duration::from_secs(90))
-        .build(https))
+    Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(std::time::Duration::from_secs(90)).build(https))
 }
 
 /// Parses `Retry-After` (seconds or an HTTP date) into a delay.

@@ -1,9 +1,7 @@
 //! oxidot: an OpenTelemetry collector, a drop-in for the ADOT collector sidecar.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod alloc;
 pub mod component;
 pub mod config;
 pub mod exporter;

@@ -6,6 +6,9 @@ use oxidot::config::{self, Config};
 use oxidot::pipeline::lifecycle;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOC: oxidot::alloc::CountingAlloc = oxidot::alloc::CountingAlloc;
+
 #[derive(Parser)]
 #[command(
     name = "oxidot",
@@ -39,6 +42,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    oxidot::alloc::mark_installed();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Components) => {
@@ -50,12 +54,7 @@ fn main() -> ExitCode {
             runtime()?.block_on(async {
                 // Build the graph (exporter clients, processors) without starting anything.
                 let reg = oxidot::telemetry::Registry::new();
-                let level = cfg
-                    .service
-                    .telemetry
-                    .metrics
-                    .level()
-                    .map_err(|e| anyhow!(e))?;
+                let level = cfg.service.telemetry.metrics.level().map_err(|e| anyhow!(e))?;
                 oxidot::pipeline::graph::build(&cfg, &reg, level).map_err(|e| anyhow!(e))?;
                 Ok(())
             })
@@ -72,10 +71,7 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 /// Resolves and validates the configuration, then sets up logging from it.
@@ -101,35 +97,19 @@ fn run(cfg: Config) -> anyhow::Result<()> {
 }
 
 fn health(endpoint: &str, timeout: u64) -> anyhow::Result<()> {
-    let url = if endpoint.contains("://") {
-        endpoint.to_string()
-    } else {
-        format!("http://{endpoint}/")
-    };
-    let uri: http::Uri = url
-        .parse()
-        .with_context(|| format!("invalid endpoint {url:?}"))?;
+    let url = if endpoint.contains("://") { endpoint.to_string() } else { format!("http://{endpoint}/") };
+    let uri: http::Uri = url.parse().with_context(|| format!("invalid endpoint {url:?}"))?;
     runtime()?.block_on(async {
         let client = oxidot::http_client::build(&Default::default()).map_err(|e| anyhow!(e))?;
         let req = http::Request::get(uri).body(http_body_util::Full::new(bytes::Bytes::new()))?;
-        let resp =
-            tokio::time::timeout(std::time::Duration::from_secs(timeout), client.request(req))
-                .await
-                .map_err(|_| anyhow!("{url}: no answer within {timeout}s"))?
-                .map_err(|e| anyhow!("{url}: {e}"))?;
+        let resp = tokio::time::timeout(std::time::Duration::from_secs(timeout), client.request(req))
+            .await
+            .map_err(|_| anyhow!("{url}: no answer within {timeout}s"))?
+            .map_err(|e| anyhow!("{url}: {e}"))?;
         let status = resp.status();
         use http_body_util::BodyExt;
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
-        println!(
-            "{} {}",
-            status.as_u16(),
-            String::from_utf8_lossy(&body).trim()
-        );
+        let body = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        println!("{} {}", status.as_u16(), String::from_utf8_lossy(&body).trim());
         if status.is_success() {
             Ok(())
         } else {

@@ -11,23 +11,13 @@ use tokio::sync::watch;
 
 /// Binds `addr`; a port in use or a bad address is an error naming both.
 pub async fn bind(what: &str, addr: &str) -> Result<TcpListener, String> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("{what}: cannot listen on {addr}: {e}"))
+    TcpListener::bind(addr).await.map_err(|e| format!("{what}: cannot listen on {addr}: {e}"))
 }
 
 /// Accepts connections until `stop` is true, then lets open requests finish (up to `drain`).
-pub async fn serve<S, B>(
-    listener: TcpListener,
-    service: S,
-    mut stop: watch::Receiver<bool>,
-    drain: Duration,
-) where
-    S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+pub async fn serve<S, B>(listener: TcpListener, service: S, mut stop: watch::Receiver<bool>, drain: Duration)
+where
+    S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     B: hyper::body::Body + Send + 'static,

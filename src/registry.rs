@@ -7,7 +7,11 @@ use crate::config::ConfigError;
 use crate::exporter::debug::DebugConfig;
 use crate::exporter::otlp::{OtlpGrpcConfig, OtlpHttpConfig};
 use crate::extension::health_check::HealthCheckConfig;
+use crate::processor::attributes::AttributesConfig;
 use crate::processor::batch::BatchConfig;
+use crate::processor::memory_limiter::MemoryLimiterConfig;
+use crate::processor::resource::ResourceConfig;
+use crate::processor::resourcedetection::ResourceDetectionConfig;
 use crate::receiver::otlp::OtlpReceiverConfig;
 use serde::de::DeserializeOwned;
 use serde_yaml_ng::Value;
@@ -20,6 +24,10 @@ pub enum ReceiverConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProcessorConfig {
     Batch(BatchConfig),
+    MemoryLimiter(MemoryLimiterConfig),
+    ResourceDetection(Box<ResourceDetectionConfig>),
+    Resource(ResourceConfig),
+    Attributes(AttributesConfig),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,105 +55,39 @@ pub struct TypeInfo {
 
 const ALL: &[Signal] = &[Signal::Traces, Signal::Metrics, Signal::Logs];
 
+const fn t(kind: Kind, name: &'static str, signals: &'static [Signal], note: &'static str) -> TypeInfo {
+    TypeInfo { kind, name, signals, stability: "Beta", note }
+}
+
+#[rustfmt::skip]
 pub const COMPONENTS: &[TypeInfo] = &[
-    TypeInfo {
-        kind: Kind::Receiver,
-        name: "otlp",
-        signals: ALL,
-        stability: "Beta",
-        note: "OTLP over gRPC and HTTP (protobuf, JSON)",
-    },
-    TypeInfo {
-        kind: Kind::Processor,
-        name: "batch",
-        signals: ALL,
-        stability: "Beta",
-        note: "batches by size and time",
-    },
-    TypeInfo {
-        kind: Kind::Exporter,
-        name: "debug",
-        signals: ALL,
-        stability: "Beta",
-        note: "prints to stderr",
-    },
-    TypeInfo {
-        kind: Kind::Exporter,
-        name: "otlp",
-        signals: ALL,
-        stability: "Beta",
-        note: "OTLP/gRPC (alias: otlp_grpc)",
-    },
-    TypeInfo {
-        kind: Kind::Exporter,
-        name: "otlp_grpc",
-        signals: ALL,
-        stability: "Beta",
-        note: "OTLP/gRPC",
-    },
-    TypeInfo {
-        kind: Kind::Exporter,
-        name: "otlphttp",
-        signals: ALL,
-        stability: "Beta",
-        note: "OTLP/HTTP (alias: otlp_http)",
-    },
-    TypeInfo {
-        kind: Kind::Exporter,
-        name: "otlp_http",
-        signals: ALL,
-        stability: "Beta",
-        note: "OTLP/HTTP",
-    },
-    TypeInfo {
-        kind: Kind::Extension,
-        name: "health_check",
-        signals: &[],
-        stability: "Beta",
-        note: "HTTP health endpoint",
-    },
-    TypeInfo {
-        kind: Kind::Extension,
-        name: "pprof",
-        signals: &[],
-        stability: "Beta",
-        note: "accepted, not run (one warning)",
-    },
-    TypeInfo {
-        kind: Kind::Extension,
-        name: "zpages",
-        signals: &[],
-        stability: "Beta",
-        note: "accepted, not run (one warning)",
-    },
+    t(Kind::Receiver, "otlp", ALL, "OTLP over gRPC and HTTP (protobuf, JSON)"),
+    t(Kind::Processor, "batch", ALL, "batches by size and time"),
+    t(Kind::Processor, "memory_limiter", ALL, "refuses data above a memory limit"),
+    t(Kind::Processor, "resourcedetection", ALL, "detectors env, system, ecs"),
+    t(Kind::Processor, "resource", ALL, "actions on resource attributes"),
+    t(Kind::Processor, "attributes", ALL, "actions on span, log record and data point attributes"),
+    t(Kind::Exporter, "debug", ALL, "prints to stderr"),
+    t(Kind::Exporter, "otlp", ALL, "OTLP/gRPC (alias: otlp_grpc)"),
+    t(Kind::Exporter, "otlp_grpc", ALL, "OTLP/gRPC"),
+    t(Kind::Exporter, "otlphttp", ALL, "OTLP/HTTP (alias: otlp_http)"),
+    t(Kind::Exporter, "otlp_http", ALL, "OTLP/HTTP"),
+    t(Kind::Extension, "health_check", &[], "HTTP health endpoint"),
+    t(Kind::Extension, "pprof", &[], "accepted, not run (one warning)"),
+    t(Kind::Extension, "zpages", &[], "accepted, not run (one warning)"),
 ];
 
 /// Types the Go collector/ADOT have that oxidot plans to build: named in errors as such.
+#[rustfmt::skip]
 const PLANNED: &[(Kind, &str, &str)] = &[
-    (
-        Kind::Exporter,
-        "prometheusremotewrite",
-        "metrics by Prometheus remote write",
-    ),
+    (Kind::Exporter, "prometheusremotewrite", "metrics by Prometheus remote write"),
     (Kind::Exporter, "loki", "logs to Grafana Loki"),
     (Kind::Exporter, "awsxray", "traces to AWS X-Ray"),
-    (
-        Kind::Processor,
-        "resourcedetection",
-        "env, system and ecs resource detection",
-    ),
-    (Kind::Processor, "memory_limiter", "memory protection"),
-    (Kind::Processor, "resource", "resource attribute actions"),
-    (Kind::Processor, "attributes", "attribute actions"),
     (Kind::Extension, "sigv4auth", "AWS SigV4 request signing"),
 ];
 
 fn supported(kind: Kind) -> Vec<&'static str> {
-    let mut v: Vec<&str> = COMPONENTS
-        .iter()
-        .filter(|c| c.kind == kind)
-        .map(|c| c.name)
-        .collect();
+    let mut v: Vec<&str> = COMPONENTS.iter().filter(|c| c.kind == kind).map(|c| c.name).collect();
     v.sort();
     v
 }
@@ -154,45 +96,23 @@ fn supported(kind: Kind) -> Vec<&'static str> {
 fn unknown_type(kind: Kind, id: &ComponentId) -> ConfigError {
     let path = format!("{}::{id}", kind.section());
     if kind == Kind::Exporter && id.type_ == "logging" {
-        return ConfigError::new(
-            path,
-            "the logging exporter has been deprecated, use the debug exporter instead",
-        );
+        return ConfigError::new(path, "the logging exporter has been deprecated, use the debug exporter instead");
     }
-    if let Some((_, _, what)) = PLANNED
-        .iter()
-        .find(|(k, n, _)| *k == kind && *n == id.type_)
-    {
+    if let Some((_, _, what)) = PLANNED.iter().find(|(k, n, _)| *k == kind && *n == id.type_) {
         return ConfigError::new(
             path,
-            format!(
-                "{} type {:?} ({what}) is not implemented in this version of oxidot yet",
-                kind.word(),
-                id.type_
-            ),
+            format!("{} type {:?} ({what}) is not implemented in this version of oxidot yet", kind.word(), id.type_),
         );
     }
     let valid = supported(kind);
     ConfigError::new(
         path,
-        format!(
-            "unknown type: {:?} for id: {:?} (valid values: [{}])",
-            id.type_,
-            id.to_string(),
-            valid.join(" ")
-        ),
+        format!("unknown type: {:?} for id: {:?} (valid values: [{}])", id.type_, id.to_string(), valid.join(" ")),
     )
-    .with_suggestion(crate::config::error::closest(
-        &id.type_,
-        valid.iter().copied(),
-    ))
+    .with_suggestion(crate::config::error::closest(&id.type_, valid.iter().copied()))
 }
 
-fn decode<T: DeserializeOwned>(
-    kind: Kind,
-    id: &ComponentId,
-    v: &Value,
-) -> Result<T, Vec<ConfigError>> {
+fn decode<T: DeserializeOwned>(kind: Kind, id: &ComponentId, v: &Value) -> Result<T, Vec<ConfigError>> {
     let ids = id.to_string();
     de::from_value(v).map_err(|e| vec![ConfigError::from_de(&[kind.section(), &ids], e)])
 }
@@ -230,6 +150,26 @@ pub fn parse_processor(id: &ComponentId, v: &Value) -> Parsed<ProcessorConfig> {
             let e = c.validate(&base(Kind::Processor, id));
             done(ProcessorConfig::Batch(c), e, vec![])
         }
+        "memory_limiter" => {
+            let c: MemoryLimiterConfig = decode(Kind::Processor, id, v)?;
+            let e = c.validate(&base(Kind::Processor, id));
+            done(ProcessorConfig::MemoryLimiter(c), e, vec![])
+        }
+        "resourcedetection" => {
+            let c: ResourceDetectionConfig = decode(Kind::Processor, id, v)?;
+            let (e, w) = c.validate(&base(Kind::Processor, id));
+            done(ProcessorConfig::ResourceDetection(Box::new(c)), e, w)
+        }
+        "resource" => {
+            let c: ResourceConfig = decode(Kind::Processor, id, v)?;
+            let e = c.validate(&base(Kind::Processor, id));
+            done(ProcessorConfig::Resource(c), e, vec![])
+        }
+        "attributes" => {
+            let c: AttributesConfig = decode(Kind::Processor, id, v)?;
+            let e = c.validate(&base(Kind::Processor, id));
+            done(ProcessorConfig::Attributes(c), e, vec![])
+        }
         _ => Err(vec![unknown_type(Kind::Processor, id)]),
     }
 }
@@ -265,26 +205,19 @@ pub fn parse_extension(id: &ComponentId, v: &Value) -> Parsed<ExtensionConfig> {
         }
         // Debug endpoints of the Go runtime; nothing in a pipeline depends on them.
         "pprof" => Ok((
-            ExtensionConfig::Ignored(
-                "pprof is a Go profiling endpoint; oxidot accepts it and does not run it",
-            ),
+            ExtensionConfig::Ignored("pprof is a Go profiling endpoint; oxidot accepts it and does not run it"),
             vec![],
         )),
-        "zpages" => Ok((
-            ExtensionConfig::Ignored(
-                "zpages is a debug page set; oxidot accepts it and does not run it",
-            ),
-            vec![],
-        )),
+        "zpages" => {
+            Ok((ExtensionConfig::Ignored("zpages is a debug page set; oxidot accepts it and does not run it"), vec![]))
+        }
         _ => Err(vec![unknown_type(Kind::Extension, id)]),
     }
 }
 
 /// Whether `type_` of `kind` can sit in a pipeline of `signal`.
 pub fn supports_signal(kind: Kind, type_: &str, signal: Signal) -> bool {
-    COMPONENTS
-        .iter()
-        .any(|c| c.kind == kind && c.name == type_ && c.signals.contains(&signal))
+    COMPONENTS.iter().any(|c| c.kind == kind && c.name == type_ && c.signals.contains(&signal))
 }
 
 /// The YAML `oxidot components` prints.
@@ -293,13 +226,7 @@ pub fn components_yaml() -> String {
         "buildinfo:\n  command: oxidot\n  description: oxidot, an OpenTelemetry collector in Rust\n  version: {}\n",
         env!("CARGO_PKG_VERSION")
     );
-    for kind in [
-        Kind::Receiver,
-        Kind::Processor,
-        Kind::Exporter,
-        Kind::Connector,
-        Kind::Extension,
-    ] {
+    for kind in [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Connector, Kind::Extension] {
         out.push_str(&format!("{}:\n", kind.section()));
         let mut items: Vec<&TypeInfo> = COMPONENTS.iter().filter(|c| c.kind == kind).collect();
         items.sort_by_key(|c| c.name);
@@ -307,10 +234,7 @@ pub fn components_yaml() -> String {
             out.push_str("  []\n");
         }
         for c in items {
-            out.push_str(&format!(
-                "  - name: {}\n    note: {:?}\n    stability:\n",
-                c.name, c.note
-            ));
+            out.push_str(&format!("  - name: {}\n    note: {:?}\n    stability:\n", c.name, c.note));
             if c.kind == Kind::Extension {
                 out.push_str(&format!("      extension: {}\n", c.stability));
             } else {
@@ -323,10 +247,7 @@ pub fn components_yaml() -> String {
     out.push_str("providers:\n  - scheme: env\n  - scheme: file\n  - scheme: yaml\n");
     out.push_str("planned:\n");
     for (k, n, what) in PLANNED {
-        out.push_str(&format!(
-            "  - {{kind: {}, name: {n}, what: {what:?}}}\n",
-            k.word()
-        ));
+        out.push_str(&format!("  - {{kind: {}, name: {n}, what: {what:?}}}\n", k.word()));
     }
     out
 }

@@ -72,53 +72,15 @@ fn http_bad_inputs_get_the_right_status_and_are_counted() {
     let bomb = gzip(&vec![b'a'; 64 * 1024 * 1024]);
     assert!(bomb.len() < 200 * 1024);
     let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16, bool)> = vec![
-        (
-            "garbage protobuf",
-            "/v1/traces",
-            pb.to_vec(),
-            b"\xff\xff\xff\xff\xff".to_vec(),
-            400,
-            true,
-        ),
-        (
-            "truncated protobuf",
-            "/v1/traces",
-            pb.to_vec(),
-            v[..v.len() - 3].to_vec(),
-            400,
-            true,
-        ),
-        (
-            "invalid JSON",
-            "/v1/traces",
-            js.to_vec(),
-            b"{\"resourceSpans\": [".to_vec(),
-            400,
-            true,
-        ),
-        (
-            "wrong content type",
-            "/v1/traces",
-            vec![("Content-Type", "text/plain")],
-            v.clone(),
-            415,
-            true,
-        ),
-        (
-            "oversized body",
-            "/v1/traces",
-            pb.to_vec(),
-            vec![0u8; 2 * 1024 * 1024],
-            413,
-            true,
-        ),
+        ("garbage protobuf", "/v1/traces", pb.to_vec(), b"\xff\xff\xff\xff\xff".to_vec(), 400, true),
+        ("truncated protobuf", "/v1/traces", pb.to_vec(), v[..v.len() - 3].to_vec(), 400, true),
+        ("invalid JSON", "/v1/traces", js.to_vec(), b"{\"resourceSpans\": [".to_vec(), 400, true),
+        ("wrong content type", "/v1/traces", vec![("Content-Type", "text/plain")], v.clone(), 415, true),
+        ("oversized body", "/v1/traces", pb.to_vec(), vec![0u8; 2 * 1024 * 1024], 413, true),
         (
             "gzip bomb",
             "/v1/traces",
-            vec![
-                ("Content-Type", "application/x-protobuf"),
-                ("Content-Encoding", "gzip"),
-            ],
+            vec![("Content-Type", "application/x-protobuf"), ("Content-Encoding", "gzip")],
             bomb,
             413,
             true,
@@ -126,10 +88,7 @@ fn http_bad_inputs_get_the_right_status_and_are_counted() {
         (
             "bad gzip",
             "/v1/traces",
-            vec![
-                ("Content-Type", "application/x-protobuf"),
-                ("Content-Encoding", "gzip"),
-            ],
+            vec![("Content-Type", "application/x-protobuf"), ("Content-Encoding", "gzip")],
             b"nope".to_vec(),
             400,
             true,
@@ -137,30 +96,13 @@ fn http_bad_inputs_get_the_right_status_and_are_counted() {
         (
             "unknown encoding",
             "/v1/traces",
-            vec![
-                ("Content-Type", "application/x-protobuf"),
-                ("Content-Encoding", "br"),
-            ],
+            vec![("Content-Type", "application/x-protobuf"), ("Content-Encoding", "br")],
             v.clone(),
             400,
             true,
         ),
-        (
-            "unknown path",
-            "/v1/spans",
-            pb.to_vec(),
-            v.clone(),
-            404,
-            false,
-        ),
-        (
-            "signal without pipeline",
-            "/v1/logs",
-            pb.to_vec(),
-            v.clone(),
-            404,
-            false,
-        ),
+        ("unknown path", "/v1/spans", pb.to_vec(), v.clone(), 404, false),
+        ("signal without pipeline", "/v1/logs", pb.to_vec(), v.clone(), 404, false),
     ];
     let mut failures = 0.0;
     for (what, path, hdrs, body, want, counted) in &cases {
@@ -168,11 +110,7 @@ fn http_bad_inputs_get_the_right_status_and_are_counted() {
         assert_eq!(code, *want, "{what}: {}", String::from_utf8_lossy(&rb));
         if *want == 400 || *want == 413 {
             // A google.rpc.Status in the request's encoding.
-            let ct = rh
-                .iter()
-                .find(|(k, _)| k == "content-type")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
+            let ct = rh.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
             if ct == "application/json" {
                 let j: serde_json::Value = serde_json::from_slice(&rb).unwrap();
                 assert!(j["message"].as_str().unwrap().len() > 3, "{what}");
@@ -185,10 +123,7 @@ fn http_bad_inputs_get_the_right_status_and_are_counted() {
             failures += 1.0;
         }
         assert!(
-            ox.metric(
-                "otelcol_receiver_requests",
-                &[("transport", "http"), ("outcome", "failure")]
-            ) == failures,
+            ox.metric("otelcol_receiver_requests", &[("transport", "http"), ("outcome", "failure")]) == failures,
             "{what} not counted"
         );
     }
@@ -198,10 +133,7 @@ fn http_bad_inputs_get_the_right_status_and_are_counted() {
     let (code, _, _) = http_request(&hp, "POST", "/v1/traces", &pb, &v).unwrap();
     assert_eq!(code, 200);
     assert!(eventually(10, || sink.spans() == 1));
-    assert_eq!(
-        ox.metric("otelcol_receiver_accepted_spans", &[("transport", "http")]),
-        1.0
-    );
+    assert_eq!(ox.metric("otelcol_receiver_accepted_spans", &[("transport", "http")]), 1.0);
     assert!(ox.stderr().contains("Refused a malformed request"));
 }
 
@@ -211,23 +143,11 @@ async fn grpc_bad_inputs_get_invalid_argument_and_resource_exhausted() {
     let ox = Oxidot::start(&CONFIG.replace("$SINK", &sink.port.to_string()));
     let url = format!("http://127.0.0.1:{}", ox.ports.grpc);
     // Garbage bytes as the message: a raw client that skips encoding.
-    let ch = tonic::transport::Channel::from_shared(url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let ch = tonic::transport::Channel::from_shared(url.clone()).unwrap().connect().await.unwrap();
     let mut raw = tonic::client::Grpc::new(ch.clone());
     raw.ready().await.unwrap();
-    let path = http::uri::PathAndQuery::from_static(
-        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-    );
-    let r = raw
-        .unary(
-            tonic::Request::new(bytes::Bytes::from_static(b"\xff\xff\xff\xff")),
-            path,
-            RawCodec,
-        )
-        .await;
+    let path = http::uri::PathAndQuery::from_static("/opentelemetry.proto.collector.trace.v1.TraceService/Export");
+    let r = raw.unary(tonic::Request::new(bytes::Bytes::from_static(b"\xff\xff\xff\xff")), path, RawCodec).await;
     assert_eq!(r.unwrap_err().code(), tonic::Code::InvalidArgument);
     // Over max_recv_msg_size_mib (1 MiB).
     let mut client = TraceServiceClient::new(ch).max_encoding_message_size(64 << 20);
@@ -235,18 +155,9 @@ async fn grpc_bad_inputs_get_invalid_argument_and_resource_exhausted() {
     big.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(2 << 20);
     let err = client.export(big).await.unwrap_err();
     assert!(err.code() == tonic::Code::ResourceExhausted, "{err:?}");
-    assert_eq!(
-        ox.metric(
-            "otelcol_receiver_requests",
-            &[("transport", "grpc"), ("outcome", "failure")]
-        ),
-        2.0
-    );
+    assert_eq!(ox.metric("otelcol_receiver_requests", &[("transport", "grpc"), ("outcome", "failure")]), 2.0);
     // Still serving.
-    client
-        .export(ExportTraceServiceRequest::decode(&valid()[..]).unwrap())
-        .await
-        .unwrap();
+    client.export(ExportTraceServiceRequest::decode(&valid()[..]).unwrap()).await.unwrap();
     assert!(eventually(10, || sink.spans() == 1));
 }
 
@@ -267,11 +178,7 @@ impl tonic::codec::Codec for RawCodec {
 impl tonic::codec::Encoder for RawCodec {
     type Item = bytes::Bytes;
     type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: bytes::Bytes,
-        buf: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
+    fn encode(&mut self, item: bytes::Bytes, buf: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
         bytes::BufMut::put(buf, item);
         Ok(())
     }
@@ -279,13 +186,7 @@ impl tonic::codec::Encoder for RawCodec {
 impl tonic::codec::Decoder for RawCodec {
     type Item = bytes::Bytes;
     type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        buf: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<bytes::Bytes>, tonic::Status> {
-        Ok(Some(bytes::Buf::copy_to_bytes(
-            buf,
-            bytes::Buf::remaining(buf),
-        )))
+    fn decode(&mut self, buf: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<bytes::Bytes>, tonic::Status> {
+        Ok(Some(bytes::Buf::copy_to_bytes(buf, bytes::Buf::remaining(buf))))
     }
 }

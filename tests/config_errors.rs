@@ -10,9 +10,7 @@ fn validate(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut a = vec!["validate"];
     a.extend_from_slice(args);
     let mut cmd = std::process::Command::new(bin());
-    cmd.args(&a)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("AOT_CONFIG_CONTENT");
+    cmd.args(&a).current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("AOT_CONFIG_CONTENT");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -34,18 +32,11 @@ fn every_invalid_fixture_gives_its_exact_error() {
             continue;
         }
         let yaml = p.with_extension("yaml");
-        let rel = format!(
-            "tests/fixtures/config/invalid/{}",
-            yaml.file_name().unwrap().to_str().unwrap()
-        );
+        let rel = format!("tests/fixtures/config/invalid/{}", yaml.file_name().unwrap().to_str().unwrap());
         let (code, _, stderr) = validate(&["--config", &rel], &[]);
         let want = std::fs::read_to_string(&p).unwrap();
         assert_eq!(code, 1, "{rel}: {stderr}");
-        assert_eq!(
-            stderr.trim_end(),
-            format!("Error: {}", want.trim_end()),
-            "{rel}"
-        );
+        assert_eq!(stderr.trim_end(), format!("Error: {}", want.trim_end()), "{rel}");
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} fixtures");
@@ -53,56 +44,32 @@ fn every_invalid_fixture_gives_its_exact_error() {
 
 #[test]
 fn yaml_syntax_errors_name_the_file_and_line() {
-    let (code, _, stderr) = validate(
-        &["--config", "tests/fixtures/config/invalid/bad_yaml.yaml"],
-        &[],
-    );
+    let (code, _, stderr) = validate(&["--config", "tests/fixtures/config/invalid/bad_yaml.yaml"], &[]);
     assert_eq!(code, 1);
-    assert!(
-        stderr.contains("file:tests/fixtures/config/invalid/bad_yaml.yaml: not valid YAML"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("file:tests/fixtures/config/invalid/bad_yaml.yaml: not valid YAML"), "{stderr}");
     assert!(stderr.contains("line 5"), "{stderr}");
 }
 
 #[test]
 fn unsupported_reference_schemes_are_errors_with_the_path() {
-    let (code, _, stderr) = validate(
-        &["--config", "tests/fixtures/config/invalid/env_scheme.yaml"],
-        &[],
-    );
+    let (code, _, stderr) = validate(&["--config", "tests/fixtures/config/invalid/env_scheme.yaml"], &[]);
     assert_eq!(code, 1);
-    assert!(
-        stderr.contains("receivers::otlp::protocols::grpc::endpoint: unsupported scheme \"file\""),
-        "{stderr}"
-    );
+    assert!(stderr.contains("receivers::otlp::protocols::grpc::endpoint: unsupported scheme \"file\""), "{stderr}");
 }
 
 #[test]
 fn the_seeds_phase1_config_fails_only_on_components_of_later_issues() {
     let (code, _, stderr) = validate(&["--config", "tests/fixtures/config/seed-phase1.yaml"], &[]);
     assert_eq!(code, 1);
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.trim_start().starts_with("- "))
-        .collect();
-    assert_eq!(lines.len(), 3, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.trim_start().starts_with("- ")).collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
     for (path, what) in [
-        (
-            "processors::resourcedetection",
-            "processor type \"resourcedetection\"",
-        ),
-        (
-            "exporters::prometheusremotewrite",
-            "exporter type \"prometheusremotewrite\"",
-        ),
+        ("exporters::prometheusremotewrite", "exporter type \"prometheusremotewrite\""),
         ("exporters::awsxray", "exporter type \"awsxray\""),
     ] {
         assert!(
-            lines
-                .iter()
-                .any(|l| l.contains(&format!("seed-phase1.yaml: {path}: {what}"))
-                    && l.contains("is not implemented in this version of oxidot yet")),
+            lines.iter().any(|l| l.contains(&format!("seed-phase1.yaml: {path}: {what}"))
+                && l.contains("is not implemented in this version of oxidot yet")),
             "{path}: {stderr}"
         );
     }
@@ -123,19 +90,12 @@ fn adot_shipped_configs_fail_only_on_component_types_never_on_keys() {
         n += 1;
         let (code, _, stderr) = validate(
             &["--config", p.to_str().unwrap()],
-            &[
-                ("AWS_REGION", "us-east-1"),
-                (
-                    "AWS_PROMETHEUS_ENDPOINT",
-                    "https://aps.example/api/v1/remote_write",
-                ),
-            ],
+            &[("AWS_REGION", "us-east-1"), ("AWS_PROMETHEUS_ENDPOINT", "https://aps.example/api/v1/remote_write")],
         );
         assert_eq!(code, 1, "{p:?} (uses components oxidot lacks)");
         for l in stderr.lines().skip(1) {
             assert!(
-                l.contains("unknown type")
-                    || l.contains("is not implemented in this version of oxidot yet"),
+                l.contains("unknown type") || l.contains("is not implemented in this version of oxidot yet"),
                 "{p:?}: {l}"
             );
         }
@@ -147,67 +107,34 @@ fn adot_shipped_configs_fail_only_on_component_types_never_on_keys() {
 fn env_expansion_defaults_and_ignored_debug_extensions() {
     let health = free_port();
     let grpc = free_port();
-    let env = [
-        ("OXIDOT_TEST_HEALTH_PORT", health.to_string()),
-        ("OXIDOT_TEST_GRPC_PORT", grpc.to_string()),
-    ];
+    let env = [("OXIDOT_TEST_HEALTH_PORT", health.to_string()), ("OXIDOT_TEST_GRPC_PORT", grpc.to_string())];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (code, _, stderr) = validate(
-        &[
-            "--config",
-            "tests/fixtures/config/valid/env_and_extensions.yaml",
-        ],
-        &env,
-    );
+    let (code, _, stderr) = validate(&["--config", "tests/fixtures/config/valid/env_and_extensions.yaml"], &env);
     assert_eq!(code, 0, "{stderr}");
     // Running it: the expanded ports are bound, pprof and zpages are warned about once each.
     let yaml = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/config/valid/env_and_extensions.yaml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/valid/env_and_extensions.yaml"),
     )
     .unwrap();
     let child = std::process::Command::new(bin())
-        .args([
-            "--config",
-            &format!("yaml:{}", "service::telemetry::metrics::level: none"),
-        ])
-        .args([
-            "--config",
-            "tests/fixtures/config/valid/env_and_extensions.yaml",
-        ])
+        .args(["--config", &format!("yaml:{}", "service::telemetry::metrics::level: none")])
+        .args(["--config", "tests/fixtures/config/valid/env_and_extensions.yaml"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .envs(env.iter().cloned())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let _ = yaml;
-    assert!(eventually(10, || http_get(
-        &format!("127.0.0.1:{health}"),
-        "/"
-    )
-    .map(|r| r.0)
-    .ok()
-        == Some(200)));
+    assert!(eventually(10, || http_get(&format!("127.0.0.1:{health}"), "/").map(|r| r.0).ok() == Some(200)));
     assert!(std::net::TcpStream::connect(("127.0.0.1", grpc)).is_ok());
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     // JSON log encoding was selected by the config.
-    let warns: Vec<&str> = err
-        .lines()
-        .filter(|l| l.contains("\"level\":\"WARN\""))
-        .collect();
-    assert_eq!(
-        warns.iter().filter(|l| l.contains("pprof")).count(),
-        1,
-        "{err}"
-    );
-    assert_eq!(
-        warns.iter().filter(|l| l.contains("zpages")).count(),
-        1,
-        "{err}"
-    );
+    let warns: Vec<&str> = err.lines().filter(|l| l.contains("\"level\":\"WARN\"")).collect();
+    assert_eq!(warns.iter().filter(|l| l.contains("pprof")).count(), 1, "{err}");
+    assert_eq!(warns.iter().filter(|l| l.contains("zpages")).count(), 1, "{err}");
 }
 
 #[test]
@@ -217,34 +144,14 @@ fn later_configs_merge_over_earlier_and_errors_name_the_file_that_set_the_key() 
     let over = dir.path().join("override.yaml");
     std::fs::write(&base, "receivers: {otlp: {protocols: {grpc: {endpoint: 127.0.0.1:1}}}}\nexporters: {debug: {}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}\n").unwrap();
     std::fs::write(&over, "exporters: {debug: {verbosty: detailed}}\n").unwrap();
-    let (code, _, stderr) = validate(
-        &[
-            "--config",
-            base.to_str().unwrap(),
-            "--config",
-            &format!("file:{}", over.display()),
-        ],
-        &[],
-    );
+    let (code, _, stderr) =
+        validate(&["--config", base.to_str().unwrap(), "--config", &format!("file:{}", over.display())], &[]);
     assert_eq!(code, 1);
-    assert!(
-        stderr.contains(&format!(
-            "file:{}: exporters::debug::verbosty: unknown key",
-            over.display()
-        )),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("file:{}: exporters::debug::verbosty: unknown key", over.display())), "{stderr}");
     assert!(stderr.contains("did you mean \"verbosity\""), "{stderr}");
     // yaml: URIs merge too, and fix it.
-    let (code, _, stderr) = validate(
-        &[
-            "--config",
-            base.to_str().unwrap(),
-            "--config",
-            "yaml:exporters::debug::verbosity: detailed",
-        ],
-        &[],
-    );
+    let (code, _, stderr) =
+        validate(&["--config", base.to_str().unwrap(), "--config", "yaml:exporters::debug::verbosity: detailed"], &[]);
     assert_eq!(code, 0, "{stderr}");
     // env: URIs.
     let text = std::fs::read_to_string(&base).unwrap();
@@ -258,24 +165,14 @@ fn later_configs_merge_over_earlier_and_errors_name_the_file_that_set_the_key() 
 #[test]
 fn aot_config_content_is_the_configuration() {
     let bad = "receivers: {otlp: {protocols: {grpc: {endpont: x}}}}\nexporters: {debug: {}}\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}\n";
-    let (code, _, stderr) = validate(
-        &[
-            "--config",
-            "tests/fixtures/config/valid/env_and_extensions.yaml",
-        ],
-        &[("AOT_CONFIG_CONTENT", bad)],
-    );
+    let (code, _, stderr) =
+        validate(&["--config", "tests/fixtures/config/valid/env_and_extensions.yaml"], &[("AOT_CONFIG_CONTENT", bad)]);
     assert_eq!(code, 1);
     assert!(
-        stderr.contains(
-            "env:AOT_CONFIG_CONTENT: receivers::otlp::protocols::grpc::endpont: unknown key"
-        ),
+        stderr.contains("env:AOT_CONFIG_CONTENT: receivers::otlp::protocols::grpc::endpont: unknown key"),
         "{stderr}"
     );
-    let (code, _, stderr) = validate(
-        &[],
-        &[("AOT_CONFIG_CONTENT", &bad.replace("endpont", "endpoint"))],
-    );
+    let (code, _, stderr) = validate(&[], &[("AOT_CONFIG_CONTENT", &bad.replace("endpont", "endpoint"))]);
     assert_eq!(code, 0, "{stderr}");
 }
 
@@ -292,12 +189,7 @@ fn validate_binds_nothing_and_run_fails_clearly_on_a_port_in_use() {
     assert_eq!(code, 1);
     let err_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("Error:")).collect();
     assert_eq!(err_lines.len(), 1, "{stderr}");
-    assert!(
-        err_lines[0].contains(&format!(
-            "receiver otlp (grpc): cannot listen on 127.0.0.1:{port}"
-        )),
-        "{stderr}"
-    );
+    assert!(err_lines[0].contains(&format!("receiver otlp (grpc): cannot listen on 127.0.0.1:{port}")), "{stderr}");
     drop(busy);
 }
 
@@ -307,11 +199,7 @@ fn components_and_version() {
     assert_eq!(code, 0);
     let y: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out).unwrap();
     let names = |k: &str| -> Vec<String> {
-        y[k].as_sequence()
-            .unwrap()
-            .iter()
-            .map(|c| c["name"].as_str().unwrap().to_string())
-            .collect()
+        y[k].as_sequence().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect()
     };
     assert_eq!(names("receivers"), vec!["otlp"]);
     assert!(names("exporters").contains(&"otlphttp".to_string()));

@@ -72,11 +72,7 @@ fn http_sink_spans(s: &HttpSink) -> Vec<Span> {
     s.requests()
         .iter()
         .filter(|r| r.path == "/otlp/v1/traces")
-        .flat_map(|r| {
-            ExportTraceServiceRequest::decode(&r.body[..])
-                .unwrap()
-                .resource_spans
-        })
+        .flat_map(|r| ExportTraceServiceRequest::decode(&r.body[..]).unwrap().resource_spans)
         .flat_map(|r| r.scope_spans)
         .flat_map(|s| s.spans)
         .collect()
@@ -87,20 +83,8 @@ fn python_sdk_grpc_and_http_reach_both_exporters_and_counts_match() {
     let gs = GrpcSink::start();
     let hs = HttpSink::start();
     let ox = Oxidot::start(&config(gs.port, hs.port));
-    let a = run_sdk(
-        "grpc",
-        &format!("http://127.0.0.1:{}", ox.ports.grpc),
-        7,
-        5,
-        "svc-grpc",
-    );
-    let b = run_sdk(
-        "http",
-        &format!("http://127.0.0.1:{}", ox.ports.http),
-        4,
-        3,
-        "svc-http",
-    );
+    let a = run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 7, 5, "svc-grpc");
+    let b = run_sdk("http", &format!("http://127.0.0.1:{}", ox.ports.http), 4, 3, "svc-http");
     let spans = 11;
     let logs = 8;
     assert!(
@@ -120,10 +104,7 @@ fn python_sdk_grpc_and_http_reach_both_exporters_and_counts_match() {
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
     sent.sort();
-    let mut at_http: Vec<String> = http_sink_spans(&hs)
-        .iter()
-        .map(|s| hex::encode(&s.trace_id))
-        .collect();
+    let mut at_http: Vec<String> = http_sink_spans(&hs).iter().map(|s| hex::encode(&s.trace_id)).collect();
     at_http.sort();
     assert_eq!(at_http, sent);
     let g = gs.got.lock().unwrap();
@@ -148,123 +129,42 @@ fn python_sdk_grpc_and_http_reach_both_exporters_and_counts_match() {
         .map(|kv| format!("{:?}", kv.value.as_ref().unwrap().value))
         .collect();
     assert!(
-        services.iter().any(|s| s.contains("svc-grpc"))
-            && services.iter().any(|s| s.contains("svc-http")),
+        services.iter().any(|s| s.contains("svc-grpc")) && services.iter().any(|s| s.contains("svc-http")),
         "{services:?}"
     );
     // Configured headers reach the gRPC backend.
-    assert!(g
-        .headers
-        .iter()
-        .all(|h| h.get("x-test-tenant").map(|v| v.to_str().unwrap()) == Some("acme")));
+    assert!(g.headers.iter().all(|h| h.get("x-test-tenant").map(|v| v.to_str().unwrap()) == Some("acme")));
     drop(g);
-    let logs_req = hs
-        .requests()
-        .into_iter()
-        .find(|r| r.path == "/otlp/v1/logs")
-        .unwrap();
-    assert_eq!(
-        logs_req.header("content-type"),
-        Some("application/x-protobuf")
-    );
+    let logs_req = hs.requests().into_iter().find(|r| r.path == "/otlp/v1/logs").unwrap();
+    assert_eq!(logs_req.header("content-type"), Some("application/x-protobuf"));
     assert_eq!(logs_req.header("x-test-tenant"), Some("acme"));
     let decoded = ExportLogsServiceRequest::decode(&logs_req.body[..]).unwrap();
-    assert!(decoded.resource_logs[0].scope_logs[0].log_records[0]
-        .body
-        .is_some());
+    assert!(decoded.resource_logs[0].scope_logs[0].log_records[0].body.is_some());
 
     // Self-metrics: accepted per transport, sent per exporter, equal to what the sinks hold.
     let accepted_points = ox.metric("otelcol_receiver_accepted_metric_points", &[]);
     assert!(eventually(10, || gs.data_points() as f64 == accepted_points));
     let m = ox.metrics();
-    assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_receiver_accepted_spans",
-            &[("receiver", "otlp"), ("transport", "grpc")]
-        ),
-        7.0
-    );
-    assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_receiver_accepted_spans",
-            &[("receiver", "otlp"), ("transport", "http")]
-        ),
-        4.0
-    );
-    assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_receiver_accepted_log_records",
-            &[("transport", "grpc")]
-        ),
-        5.0
-    );
-    assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_receiver_accepted_log_records",
-            &[("transport", "http")]
-        ),
-        3.0
-    );
+    assert_eq!(sum_metric(&m, "otelcol_receiver_accepted_spans", &[("receiver", "otlp"), ("transport", "grpc")]), 7.0);
+    assert_eq!(sum_metric(&m, "otelcol_receiver_accepted_spans", &[("receiver", "otlp"), ("transport", "http")]), 4.0);
+    assert_eq!(sum_metric(&m, "otelcol_receiver_accepted_log_records", &[("transport", "grpc")]), 5.0);
+    assert_eq!(sum_metric(&m, "otelcol_receiver_accepted_log_records", &[("transport", "http")]), 3.0);
     assert_eq!(sum_metric(&m, "otelcol_receiver_refused_spans", &[]), 0.0);
+    assert_eq!(sum_metric(&m, "otelcol_exporter_sent_spans", &[("exporter", "otlp")]), spans as f64);
+    assert_eq!(sum_metric(&m, "otelcol_exporter_sent_spans", &[("exporter", "otlphttp/sink")]), spans as f64);
+    assert_eq!(sum_metric(&m, "otelcol_exporter_sent_log_records", &[("exporter", "otlp")]), logs as f64);
+    assert_eq!(sum_metric(&m, "otelcol_exporter_sent_metric_points", &[("exporter", "otlp")]), accepted_points);
     assert_eq!(
-        sum_metric(&m, "otelcol_exporter_sent_spans", &[("exporter", "otlp")]),
-        spans as f64
-    );
-    assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_exporter_sent_spans",
-            &[("exporter", "otlphttp/sink")]
-        ),
-        spans as f64
-    );
-    assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_exporter_sent_log_records",
-            &[("exporter", "otlp")]
-        ),
-        logs as f64
-    );
-    assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_exporter_sent_metric_points",
-            &[("exporter", "otlp")]
-        ),
+        sum_metric(&m, "otelcol_exporter_sent_metric_points", &[("exporter", "otlphttp/sink")]),
         accepted_points
     );
+    assert!(sum_metric(&m, "otelcol_processor_batch_batch_send_size_count", &[("processor", "batch")]) >= 3.0);
     assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_exporter_sent_metric_points",
-            &[("exporter", "otlphttp/sink")]
-        ),
-        accepted_points
-    );
-    assert!(
-        sum_metric(
-            &m,
-            "otelcol_processor_batch_batch_send_size_count",
-            &[("processor", "batch")]
-        ) >= 3.0
-    );
-    assert_eq!(
-        sum_metric(
-            &m,
-            "otelcol_exporter_queue_capacity",
-            &[("exporter", "otlp"), ("data_type", "traces")]
-        ),
+        sum_metric(&m, "otelcol_exporter_queue_capacity", &[("exporter", "otlp"), ("data_type", "traces")]),
         1000.0
     );
     assert!(
-        m.keys().any(|k| k.starts_with(
-            "otelcol_exporter_sent_spans{exporter=\"otlp\",server_address=\"127.0.0.1\""
-        )),
+        m.keys().any(|k| k.starts_with("otelcol_exporter_sent_spans{exporter=\"otlp\",server_address=\"127.0.0.1\"")),
         "{m:?}"
     );
     assert!(
@@ -272,10 +172,7 @@ fn python_sdk_grpc_and_http_reach_both_exporters_and_counts_match() {
             && m.contains_key("otelcol_process_uptime")
             && m.contains_key("otelcol_process_cpu_seconds")
     );
-    assert!(
-        !m.keys().any(|k| k.contains("_total")),
-        "no _total suffix by default"
-    );
+    assert!(!m.keys().any(|k| k.contains("_total")), "no _total suffix by default");
 }
 
 fn span(name: &str, tid: u8) -> Span {
@@ -289,9 +186,7 @@ fn span(name: &str, tid: u8) -> Span {
         attributes: vec![KeyValue {
             key: "http.route".into(),
             key_strindex: 0,
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue("/items/{id}".into())),
-            }),
+            value: Some(AnyValue { value: Some(any_value::Value::StringValue("/items/{id}".into())) }),
         }],
         ..Default::default()
     }
@@ -304,16 +199,11 @@ fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
                 attributes: vec![KeyValue {
                     key: "service.name".into(),
                     key_strindex: 0,
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("tonic".into())),
-                    }),
+                    value: Some(AnyValue { value: Some(any_value::Value::StringValue("tonic".into())) }),
                 }],
                 ..Default::default()
             }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
             ..Default::default()
         }],
     }
@@ -325,14 +215,9 @@ async fn tonic_client_data_arrives_byte_identical() {
     let hs = HttpSink::start();
     let ox = Oxidot::start(&config(gs.port, hs.port));
     let req = request(vec![span("a", 1), span("b", 2), span("c", 3)]);
-    let mut client = TraceServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc))
-        .await
-        .unwrap();
+    let mut client = TraceServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
     let resp = client.export(req.clone()).await.unwrap().into_inner();
-    assert_eq!(
-        resp.partial_success, None,
-        "full success leaves partial_success unset"
-    );
+    assert_eq!(resp.partial_success, None, "full success leaves partial_success unset");
     assert!(eventually(10, || gs.got.lock().unwrap().traces.len() == 1));
     let got = gs.got.lock().unwrap().traces[0].clone();
     assert_eq!(got.encode_to_vec(), req.encode_to_vec());
@@ -347,30 +232,14 @@ async fn invalid_ids_get_partial_success_and_the_rest_flows() {
     let ox = Oxidot::start(&config(gs.port, hs.port));
     let mut bad = span("bad", 9);
     bad.trace_id = vec![1, 2, 3];
-    let mut client = TraceServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc))
-        .await
-        .unwrap();
-    let resp = client
-        .export(request(vec![span("ok", 1), bad]))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut client = TraceServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
+    let resp = client.export(request(vec![span("ok", 1), bad])).await.unwrap().into_inner();
     let ps = resp.partial_success.expect("partial_success");
     assert_eq!(ps.rejected_spans, 1);
-    assert!(
-        ps.error_message.contains("trace_id"),
-        "{}",
-        ps.error_message
-    );
+    assert!(ps.error_message.contains("trace_id"), "{}", ps.error_message);
     assert!(eventually(10, || gs.spans() == 1));
-    assert_eq!(
-        ox.metric("otelcol_receiver_refused_spans", &[("transport", "grpc")]),
-        1.0
-    );
-    assert_eq!(
-        ox.metric("otelcol_receiver_accepted_spans", &[("transport", "grpc")]),
-        1.0
-    );
+    assert_eq!(ox.metric("otelcol_receiver_refused_spans", &[("transport", "grpc")]), 1.0);
+    assert_eq!(ox.metric("otelcol_receiver_accepted_spans", &[("transport", "grpc")]), 1.0);
 }
 
 #[test]
@@ -391,24 +260,16 @@ fn otlp_json_over_http_is_decoded_and_answered_in_json() {
     )
     .unwrap();
     assert_eq!(code, 200, "{}", String::from_utf8_lossy(&resp));
-    assert!(hdrs
-        .iter()
-        .any(|(k, v)| k == "content-type" && v == "application/json"));
+    assert!(hdrs.iter().any(|(k, v)| k == "content-type" && v == "application/json"));
     assert_eq!(String::from_utf8_lossy(&resp), "{}");
     assert!(eventually(10, || gs.log_records() == 1));
     let g = gs.got.lock().unwrap();
     let lr = &g.logs[0].resource_logs[0].scope_logs[0].log_records[0];
-    assert_eq!(
-        hex::encode(&lr.trace_id),
-        "5b8efff798038103d269b633813fc60c"
-    );
+    assert_eq!(hex::encode(&lr.trace_id), "5b8efff798038103d269b633813fc60c");
     assert_eq!(hex::encode(&lr.span_id), "eee19b7ec3c1b174");
     assert_eq!(lr.severity_number, 17);
     assert_eq!(lr.time_unix_nano, 1_700_000_000_000_000_000);
-    assert_eq!(
-        lr.attributes[0].value.as_ref().unwrap().value,
-        Some(any_value::Value::IntValue(42))
-    );
+    assert_eq!(lr.attributes[0].value.as_ref().unwrap().value, Some(any_value::Value::IntValue(42)));
 }
 
 #[test]
@@ -425,19 +286,10 @@ fn custom_url_paths_and_gzip_requests() {
     std::io::Write::write_all(&mut e, &body).unwrap();
     let gz = e.finish().unwrap();
     let hp = format!("127.0.0.1:{}", ox.ports.http);
-    let h = [
-        ("Content-Type", "application/x-protobuf"),
-        ("Content-Encoding", "gzip"),
-    ];
-    assert_eq!(
-        http_request(&hp, "POST", "/v1/traces", &h, &gz).unwrap().0,
-        404
-    );
+    let h = [("Content-Type", "application/x-protobuf"), ("Content-Encoding", "gzip")];
+    assert_eq!(http_request(&hp, "POST", "/v1/traces", &h, &gz).unwrap().0, 404);
     let (code, _, resp) = http_request(&hp, "POST", "/custom/traces", &h, &gz).unwrap();
     assert_eq!(code, 200);
-    assert!(
-        resp.is_empty(),
-        "full success: empty ExportTraceServiceResponse"
-    );
+    assert!(resp.is_empty(), "full success: empty ExportTraceServiceResponse");
     assert!(eventually(10, || gs.spans() == 1));
 }

@@ -80,14 +80,7 @@ fn post(ox: &Oxidot, n: u8) -> (u16, Vec<(String, String)>) {
 fn sink_spans(s: &HttpSink) -> usize {
     s.requests()
         .iter()
-        .map(|r| {
-            ExportTraceServiceRequest::decode(&r.body[..])
-                .unwrap()
-                .resource_spans[0]
-                .scope_spans[0]
-                .spans
-                .len()
-        })
+        .map(|r| ExportTraceServiceRequest::decode(&r.body[..]).unwrap().resource_spans[0].scope_spans[0].spans.len())
         .sum()
 }
 
@@ -104,39 +97,16 @@ fn full_queue_refuses_with_503_and_retry_after_and_loses_nothing_accepted() {
             200 => accepted += 3,
             503 => {
                 refused += 3;
-                assert!(
-                    hdrs.iter()
-                        .any(|(k, v)| k == "retry-after" && v.parse::<u64>().unwrap() >= 1),
-                    "{hdrs:?}"
-                );
+                assert!(hdrs.iter().any(|(k, v)| k == "retry-after" && v.parse::<u64>().unwrap() >= 1), "{hdrs:?}");
             }
             c => panic!("unexpected {c}"),
         }
     }
-    assert!(
-        refused > 0 && accepted > 0,
-        "accepted {accepted}, refused {refused}"
-    );
-    assert_eq!(
-        ox.metric("otelcol_receiver_refused_spans", &[]),
-        refused as f64
-    );
-    assert_eq!(
-        ox.metric(
-            "otelcol_exporter_enqueue_failed_spans",
-            &[("exporter", "otlphttp")]
-        ),
-        refused as f64
-    );
-    assert!(
-        eventually(20, || sink_spans(&sink) == accepted),
-        "sink has {} of {accepted}",
-        sink_spans(&sink)
-    );
-    assert_eq!(
-        ox.metric("otelcol_exporter_sent_spans", &[]),
-        accepted as f64
-    );
+    assert!(refused > 0 && accepted > 0, "accepted {accepted}, refused {refused}");
+    assert_eq!(ox.metric("otelcol_receiver_refused_spans", &[]), refused as f64);
+    assert_eq!(ox.metric("otelcol_exporter_enqueue_failed_spans", &[("exporter", "otlphttp")]), refused as f64);
+    assert!(eventually(20, || sink_spans(&sink) == accepted), "sink has {} of {accepted}", sink_spans(&sink));
+    assert_eq!(ox.metric("otelcol_exporter_sent_spans", &[]), accepted as f64);
     assert!(ox.stderr().contains("sending queue is full"));
 }
 
@@ -144,31 +114,17 @@ fn full_queue_refuses_with_503_and_retry_after_and_loses_nothing_accepted() {
 fn retryable_answers_are_retried_honouring_retry_after() {
     let sink = HttpSink::start();
     sink.script.lock().unwrap().extend([
-        Answer {
-            status: 503,
-            headers: vec![("retry-after", "1".into())],
-            body: b"busy".to_vec(),
-        },
-        Answer {
-            status: 429,
-            headers: vec![],
-            body: vec![],
-        },
+        Answer { status: 503, headers: vec![("retry-after", "1".into())], body: b"busy".to_vec() },
+        Answer { status: 429, headers: vec![], body: vec![] },
     ]);
     let ox = Oxidot::start(&config(sink.port, "{enabled: true}", "batch"));
     let t0 = std::time::Instant::now();
     assert_eq!(post(&ox, 4).0, 200);
     assert!(eventually(15, || sink_spans(&sink) == 4));
-    assert!(
-        t0.elapsed() >= Duration::from_millis(900),
-        "Retry-After: 1 was not honoured ({:?})",
-        t0.elapsed()
-    );
+    assert!(t0.elapsed() >= Duration::from_millis(900), "Retry-After: 1 was not honoured ({:?})", t0.elapsed());
     assert_eq!(ox.metric("otelcol_exporter_sent_spans", &[]), 4.0);
     assert_eq!(ox.metric("otelcol_exporter_send_failed_spans", &[]), 0.0);
-    assert!(ox
-        .stderr()
-        .contains("Will retry the request after interval"));
+    assert!(ox.stderr().contains("Will retry the request after interval"));
 }
 
 #[test]
@@ -181,17 +137,12 @@ fn permanent_errors_are_dropped_counted_and_logged_with_the_backend_message() {
     });
     let ox = Oxidot::start(&config(sink.port, "{enabled: true}", "batch"));
     assert_eq!(post(&ox, 2).0, 200);
-    assert!(eventually(10, || ox.metric(
-        "otelcol_exporter_send_failed_spans",
-        &[("exporter", "otlphttp")]
-    ) == 2.0));
+    assert!(eventually(10, || ox.metric("otelcol_exporter_send_failed_spans", &[("exporter", "otlphttp")]) == 2.0));
     assert_eq!(ox.metric("otelcol_exporter_sent_spans", &[]), 0.0);
     assert_eq!(sink.requests().len(), 0);
     let log = ox.stderr();
     assert!(
-        log.contains("Exporting failed. Dropping data.")
-            && log.contains("span name too long")
-            && log.contains("400"),
+        log.contains("Exporting failed. Dropping data.") && log.contains("span name too long") && log.contains("400"),
         "{log}"
     );
     // A later request goes through: one bad answer does not wedge the exporter.
@@ -203,11 +154,7 @@ fn permanent_errors_are_dropped_counted_and_logged_with_the_backend_message() {
 fn sigterm_delivers_queued_data_before_exit_and_health_reports_draining() {
     let sink = HttpSink::start();
     *sink.delay.lock().unwrap() = Duration::from_millis(400);
-    let mut ox = Oxidot::start(&config(
-        sink.port,
-        "{num_consumers: 1, queue_size: 100}",
-        "batch",
-    ));
+    let mut ox = Oxidot::start(&config(sink.port, "{num_consumers: 1, queue_size: 100}", "batch"));
     let health = format!("127.0.0.1:{}", ox.ports.health);
     let (code, body) = http_get(&health, "/").unwrap();
     assert_eq!(code, 200);
@@ -232,39 +179,19 @@ fn sigterm_delivers_queued_data_before_exit_and_health_reports_draining() {
     let status = ox.stop();
     assert!(status.success(), "exit {status}");
     assert!(saw_503, "health never reported draining");
-    assert_eq!(
-        sink_spans(&sink),
-        30,
-        "queued data lost at shutdown:\n{}",
-        ox.stderr()
-    );
+    assert_eq!(sink_spans(&sink), 30, "queued data lost at shutdown:\n{}", ox.stderr());
 }
 
 #[test]
 fn health_cli_probe() {
     let sink = HttpSink::start();
     let ox = Oxidot::start(&config(sink.port, "{enabled: true}", "batch"));
-    let (code, out, _) = run_cli(
-        &[
-            "health",
-            "--endpoint",
-            &format!("127.0.0.1:{}", ox.ports.health),
-        ],
-        &[],
-    );
+    let (code, out, _) = run_cli(&["health", "--endpoint", &format!("127.0.0.1:{}", ox.ports.health)], &[]);
     assert_eq!(code, 0);
     assert!(out.starts_with("200 "), "{out}");
     let dead = free_port();
-    let (code, _, err) = run_cli(
-        &[
-            "health",
-            "--endpoint",
-            &format!("http://127.0.0.1:{dead}/"),
-            "--timeout",
-            "1",
-        ],
-        &[],
-    );
+    let (code, _, err) =
+        run_cli(&["health", "--endpoint", &format!("http://127.0.0.1:{dead}/"), "--timeout", "1"], &[]);
     assert_eq!(code, 1);
     assert!(err.starts_with("Error:"), "{err}");
 }

@@ -13,10 +13,7 @@ use std::fmt;
 /// What went wrong while decoding one component's (or the service's) YAML.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeErrorKind {
-    UnknownKey {
-        key: String,
-        expected: &'static [&'static str],
-    },
+    UnknownKey { key: String, expected: &'static [&'static str] },
     MissingKey(&'static str),
     Message(String),
 }
@@ -49,25 +46,13 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError {
-            path: Vec::new(),
-            kind: DeErrorKind::Message(msg.to_string()),
-        }
+        DeError { path: Vec::new(), kind: DeErrorKind::Message(msg.to_string()) }
     }
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        DeError {
-            path: Vec::new(),
-            kind: DeErrorKind::UnknownKey {
-                key: field.to_string(),
-                expected,
-            },
-        }
+        DeError { path: Vec::new(), kind: DeErrorKind::UnknownKey { key: field.to_string(), expected } }
     }
     fn missing_field(field: &'static str) -> Self {
-        DeError {
-            path: Vec::new(),
-            kind: DeErrorKind::MissingKey(field),
-        }
+        DeError { path: Vec::new(), kind: DeErrorKind::MissingKey(field) }
     }
 }
 
@@ -155,10 +140,7 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDe<'a> {
                 }
             }
             Value::String(s) => visitor.visit_str(s),
-            Value::Sequence(seq) => visitor.visit_seq(SeqDe {
-                it: seq.iter(),
-                i: 0,
-            }),
+            Value::Sequence(seq) => visitor.visit_seq(SeqDe { it: seq.iter(), i: 0 }),
             Value::Mapping(m) => visitor.visit_map(MapDe::new(m)),
             Value::Tagged(_) => Err(self.wrong("a plain value")),
         }
@@ -178,12 +160,7 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDe<'a> {
     int_method!(deserialize_i32, visit_i32, i32, "an integer");
     int_method!(deserialize_i64, visit_i64, i64, "an integer");
     int_method!(deserialize_u8, visit_u8, u8, "a non-negative integer");
-    int_method!(
-        deserialize_u16,
-        visit_u16,
-        u16,
-        "a non-negative integer (0-65535)"
-    );
+    int_method!(deserialize_u16, visit_u16, u16, "a non-negative integer (0-65535)");
     int_method!(deserialize_u32, visit_u32, u32, "a non-negative integer");
     int_method!(deserialize_u64, visit_u64, u64, "a non-negative integer");
 
@@ -242,41 +219,23 @@ impl<'de, 'a> de::Deserializer<'de> for ValueDe<'a> {
         }
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.untag() {
-            Value::Null => visitor.visit_seq(SeqDe {
-                it: [].iter(),
-                i: 0,
-            }),
-            Value::Sequence(seq) => visitor.visit_seq(SeqDe {
-                it: seq.iter(),
-                i: 0,
-            }),
+            Value::Null => visitor.visit_seq(SeqDe { it: [].iter(), i: 0 }),
+            Value::Sequence(seq) => visitor.visit_seq(SeqDe { it: seq.iter(), i: 0 }),
             _ => Err(self.wrong("a list")),
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(
-        self,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -335,17 +294,12 @@ struct SeqDe<'a> {
 
 impl<'de, 'a> de::SeqAccess<'de> for SeqDe<'a> {
     type Error = DeError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         match self.it.next() {
             Some(v) => {
                 let i = self.i;
                 self.i += 1;
-                seed.deserialize(ValueDe(v))
-                    .map(Some)
-                    .map_err(|e| e.prefixed(i.to_string()))
+                seed.deserialize(ValueDe(v)).map(Some).map_err(|e| e.prefixed(i.to_string()))
             }
             None => Ok(None),
         }
@@ -360,35 +314,25 @@ struct MapDe<'a> {
 
 impl<'a> MapDe<'a> {
     fn new(m: &'a Mapping) -> Self {
-        MapDe {
-            it: m.iter(),
-            value: None,
-            key: String::new(),
-        }
+        MapDe { it: m.iter(), value: None, key: String::new() }
     }
 }
 
 impl<'de, 'a> de::MapAccess<'de> for MapDe<'a> {
     type Error = DeError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         match self.it.next() {
             Some((k, v)) => {
                 self.key = scalar_text(k).unwrap_or_else(|| "?".to_string());
                 self.value = Some(v);
-                seed.deserialize(ValueDe(k))
-                    .map(Some)
-                    .map_err(|e| e.prefixed(self.key.clone()))
+                seed.deserialize(ValueDe(k)).map(Some).map_err(|e| e.prefixed(self.key.clone()))
             }
             None => Ok(None),
         }
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let v = self.value.take().unwrap_or(&Value::Null);
-        seed.deserialize(ValueDe(v))
-            .map_err(|e| e.prefixed(self.key.clone()))
+        seed.deserialize(ValueDe(v)).map_err(|e| e.prefixed(self.key.clone()))
     }
 }
 
@@ -448,9 +392,6 @@ mod tests {
     fn type_errors_have_path() {
         let e = from_value::<Outer>(&yaml("http: {port: big}")).unwrap_err();
         assert_eq!(e.path, vec!["http", "port"]);
-        assert!(
-            e.to_string().contains("expected a non-negative integer"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("expected a non-negative integer"), "{e}");
     }
 }

@@ -18,12 +18,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            origin: String::new(),
-            path: path.into(),
-            message: message.into(),
-            did_you_mean: None,
-        }
+        ConfigError { origin: String::new(), path: path.into(), message: message.into(), did_you_mean: None }
     }
 
     pub fn with_suggestion(mut self, s: Option<String>) -> Self {
@@ -44,13 +39,11 @@ impl ConfigError {
                 } else {
                     format!("valid keys: {}", expected.join(", "))
                 };
-                ConfigError::new(path, format!("unknown key {key:?} ({valid})"))
-                    .with_suggestion(suggestion)
+                ConfigError::new(path, format!("unknown key {key:?} ({valid})")).with_suggestion(suggestion)
             }
-            DeErrorKind::MissingKey(k) => ConfigError::new(
-                format!("{path}::{k}").trim_start_matches("::").to_string(),
-                "required key is missing",
-            ),
+            DeErrorKind::MissingKey(k) => {
+                ConfigError::new(format!("{path}::{k}").trim_start_matches("::").to_string(), "required key is missing")
+            }
             DeErrorKind::Message(m) => ConfigError::new(path, m),
         }
     }
@@ -118,10 +111,7 @@ mod tests {
     #[test]
     fn suggests_close_keys_only() {
         let keys = ["endpoint", "headers", "timeout"];
-        assert_eq!(
-            closest("endpint", keys.iter().copied()).as_deref(),
-            Some("endpoint")
-        );
+        assert_eq!(closest("endpint", keys.iter().copied()).as_deref(), Some("endpoint"));
         assert_eq!(closest("zzz", keys.iter().copied()), None);
     }
 }

@@ -87,10 +87,7 @@ fn expand_str(
     if !s.contains('$') {
         return Ok(Value::String(s.to_string()));
     }
-    let err = |message: String| ExpandError {
-        path: path.to_vec(),
-        message,
-    };
+    let err = |message: String| ExpandError { path: path.to_vec(), message };
     let mut pieces: Vec<Piece> = Vec::new();
     let mut text = String::new();
     let bytes = s.as_bytes();
@@ -101,14 +98,10 @@ fn expand_str(
             i += 2;
         } else if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
             let rest = &s[i + 2..];
-            let end = rest
-                .find('}')
-                .ok_or_else(|| err(format!("unterminated reference in {s:?}: missing '}}'")))?;
+            let end = rest.find('}').ok_or_else(|| err(format!("unterminated reference in {s:?}: missing '}}'")))?;
             let inner = &rest[..end];
             if inner.contains('$') {
-                return Err(err(format!(
-                    "invalid reference ${{{inner}}}: '$' is not allowed inside"
-                )));
+                return Err(err(format!("invalid reference ${{{inner}}}: '$' is not allowed inside")));
             }
             let (scheme, opaque) = match inner.split_once(':') {
                 Some((sch, o)) => (sch, o),
@@ -201,38 +194,14 @@ mod tests {
 
     #[test]
     fn expands_forms() {
-        assert_eq!(
-            x("a: ${env:HOST}:${PORT}"),
-            serde_yaml_ng::from_str::<Value>("a: collector:4317").unwrap()
-        );
-        assert_eq!(
-            x("a: ${env:PORT}"),
-            serde_yaml_ng::from_str::<Value>("a: 4317").unwrap()
-        );
-        assert_eq!(
-            x("a: ${env:NOPE:-x.y}"),
-            serde_yaml_ng::from_str::<Value>("a: x.y").unwrap()
-        );
-        assert_eq!(
-            x("a: ${env:EMPTY:-x}"),
-            serde_yaml_ng::from_str::<Value>("a: ''").unwrap()
-        );
-        assert_eq!(
-            x("a: ${env:NOPE}"),
-            serde_yaml_ng::from_str::<Value>("a: null").unwrap()
-        );
-        assert_eq!(
-            x("a: $$5 and $${env:HOST}"),
-            serde_yaml_ng::from_str::<Value>("a: '$5 and ${env:HOST}'").unwrap()
-        );
-        assert_eq!(
-            x("a: $HOST"),
-            serde_yaml_ng::from_str::<Value>("a: $HOST").unwrap()
-        );
-        assert_eq!(
-            x("${env:HOST}: v"),
-            serde_yaml_ng::from_str::<Value>("${env:HOST}: v").unwrap()
-        );
+        assert_eq!(x("a: ${env:HOST}:${PORT}"), serde_yaml_ng::from_str::<Value>("a: collector:4317").unwrap());
+        assert_eq!(x("a: ${env:PORT}"), serde_yaml_ng::from_str::<Value>("a: 4317").unwrap());
+        assert_eq!(x("a: ${env:NOPE:-x.y}"), serde_yaml_ng::from_str::<Value>("a: x.y").unwrap());
+        assert_eq!(x("a: ${env:EMPTY:-x}"), serde_yaml_ng::from_str::<Value>("a: ''").unwrap());
+        assert_eq!(x("a: ${env:NOPE}"), serde_yaml_ng::from_str::<Value>("a: null").unwrap());
+        assert_eq!(x("a: $$5 and $${env:HOST}"), serde_yaml_ng::from_str::<Value>("a: '$5 and ${env:HOST}'").unwrap());
+        assert_eq!(x("a: $HOST"), serde_yaml_ng::from_str::<Value>("a: $HOST").unwrap());
+        assert_eq!(x("${env:HOST}: v"), serde_yaml_ng::from_str::<Value>("${env:HOST}: v").unwrap());
     }
 
     #[test]
@@ -246,14 +215,8 @@ mod tests {
         assert_eq!(e.path, vec!["e", "x"]);
         assert!(e.message.contains("unsupported scheme"));
         let bad: Value = serde_yaml_ng::from_str("e: '${1A}'").unwrap();
-        assert!(expand(&bad, &env)
-            .unwrap_err()
-            .message
-            .contains("invalid name"));
+        assert!(expand(&bad, &env).unwrap_err().message.contains("invalid name"));
         let bad: Value = serde_yaml_ng::from_str("e: '${A'").unwrap();
-        assert!(expand(&bad, &env)
-            .unwrap_err()
-            .message
-            .contains("unterminated"));
+        assert!(expand(&bad, &env).unwrap_err().message.contains("unterminated"));
     }
 }

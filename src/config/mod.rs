@@ -31,33 +31,22 @@ pub struct Resolved {
 /// in order (later ones merge over earlier), else the embedded default.
 pub fn resolve(uris: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, String> {
     let mut warnings = Vec::new();
-    let sources: Vec<Source> =
-        match env(source::AOT_CONFIG_CONTENT).filter(|c| !c.trim().is_empty()) {
-            Some(text) => {
-                if !uris.is_empty() {
-                    warnings.push(format!(
-                        "{} is set: it is the configuration, and --config {} is ignored",
-                        source::AOT_CONFIG_CONTENT,
-                        uris.join(" --config ")
-                    ));
-                }
-                let origin = format!("env:{}", source::AOT_CONFIG_CONTENT);
-                vec![Source {
-                    value: source::parse(&origin, &text)?,
-                    origin,
-                }]
+    let sources: Vec<Source> = match env(source::AOT_CONFIG_CONTENT).filter(|c| !c.trim().is_empty()) {
+        Some(text) => {
+            if !uris.is_empty() {
+                warnings.push(format!(
+                    "{} is set: it is the configuration, and --config {} is ignored",
+                    source::AOT_CONFIG_CONTENT,
+                    uris.join(" --config ")
+                ));
             }
-            None if uris.is_empty() => vec![source::embedded_default()?],
-            None => uris
-                .iter()
-                .map(|u| source::load_uri(u, env))
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-    let description = sources
-        .iter()
-        .map(|s| s.origin.as_str())
-        .collect::<Vec<_>>()
-        .join(" + ");
+            let origin = format!("env:{}", source::AOT_CONFIG_CONTENT);
+            vec![Source { value: source::parse(&origin, &text)?, origin }]
+        }
+        None if uris.is_empty() => vec![source::embedded_default()?],
+        None => uris.iter().map(|u| source::load_uri(u, env)).collect::<Result<Vec<_>, _>>()?,
+    };
+    let description = sources.iter().map(|s| s.origin.as_str()).collect::<Vec<_>>().join(" + ");
     let mut merged = Value::Mapping(Default::default());
     for s in &sources {
         source::merge_into(&mut merged, s.value.clone());
@@ -67,12 +56,7 @@ pub fn resolve(uris: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<
         format!("{origin}: {}: {}", e.path.join("::"), e.message)
     })?;
     warnings.extend(expanded.warnings);
-    Ok(Resolved {
-        sources,
-        value: expanded.value,
-        warnings,
-        description,
-    })
+    Ok(Resolved { sources, value: expanded.value, warnings, description })
 }
 
 /// The validated configuration, every component typed.
@@ -87,14 +71,7 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-const TOP_LEVEL: &[&str] = &[
-    "receivers",
-    "processors",
-    "exporters",
-    "extensions",
-    "connectors",
-    "service",
-];
+const TOP_LEVEL: &[&str] = &["receivers", "processors", "exporters", "extensions", "connectors", "service"];
 
 impl Config {
     /// Types and validates the resolved tree; every error is located and reported at once.
@@ -102,12 +79,7 @@ impl Config {
         let mut errors = Vec::new();
         let cfg = Self::build(&r.value, &mut errors);
         for e in &mut errors {
-            let path: Vec<String> = e
-                .path
-                .split("::")
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
+            let path: Vec<String> = e.path.split("::").filter(|s| !s.is_empty()).map(String::from).collect();
             e.origin = source::origin_of(&r.sources, &path).to_string();
         }
         match cfg {
@@ -124,56 +96,24 @@ impl Config {
                 errors.push(
                     ConfigError::new(
                         key.clone(),
-                        format!(
-                            "unknown top-level key {key:?} (valid keys: {})",
-                            TOP_LEVEL.join(", ")
-                        ),
+                        format!("unknown top-level key {key:?} (valid keys: {})", TOP_LEVEL.join(", ")),
                     )
                     .with_suggestion(error::closest(&key, TOP_LEVEL.iter().copied())),
                 );
             }
         }
         let mut warnings = Vec::new();
-        let receivers = section(
-            root,
-            Kind::Receiver,
-            errors,
-            &mut warnings,
-            registry::parse_receiver,
-        );
-        let processors = section(
-            root,
-            Kind::Processor,
-            errors,
-            &mut warnings,
-            registry::parse_processor,
-        );
-        let exporters = section(
-            root,
-            Kind::Exporter,
-            errors,
-            &mut warnings,
-            registry::parse_exporter,
-        );
-        let extensions = section(
-            root,
-            Kind::Extension,
-            errors,
-            &mut warnings,
-            registry::parse_extension,
-        );
+        let receivers = section(root, Kind::Receiver, errors, &mut warnings, registry::parse_receiver);
+        let processors = section(root, Kind::Processor, errors, &mut warnings, registry::parse_processor);
+        let exporters = section(root, Kind::Exporter, errors, &mut warnings, registry::parse_exporter);
+        let extensions = section(root, Kind::Extension, errors, &mut warnings, registry::parse_extension);
         // No connector type is supported yet: any entry is an error naming it.
-        let _: Vec<(ComponentId, ())> =
-            section(root, Kind::Connector, errors, &mut warnings, |id, _| {
-                Err(vec![ConfigError::new(
-                    format!("connectors::{id}"),
-                    format!(
-                        "unknown type: {:?} for id {:?} (oxidot supports no connector yet)",
-                        id.type_,
-                        id.to_string()
-                    ),
-                )])
-            });
+        let _: Vec<(ComponentId, ())> = section(root, Kind::Connector, errors, &mut warnings, |id, _| {
+            Err(vec![ConfigError::new(
+                format!("connectors::{id}"),
+                format!("unknown type: {:?} for id {:?} (oxidot supports no connector yet)", id.type_, id.to_string()),
+            )])
+        });
         for (id, e) in &extensions {
             if let ExtensionConfig::Ignored(what) = e {
                 warnings.push(format!("extension {id:?}: {what}"));
@@ -188,14 +128,7 @@ impl Config {
             }
         };
         warnings.extend(service.validate(errors));
-        let cfg = Config {
-            receivers,
-            processors,
-            exporters,
-            extensions,
-            service,
-            warnings,
-        };
+        let cfg = Config { receivers, processors, exporters, extensions, service, warnings };
         cfg.check_references(&raw_ids(root), errors);
         Some(cfg)
     }
@@ -218,10 +151,7 @@ impl Config {
                 Ok(id) if defined(Kind::Extension, &id) || failed(Kind::Extension, &id) => {}
                 Ok(id) => errors.push(ConfigError::new(
                     format!("service::extensions::{i}"),
-                    format!(
-                        "references extension {:?} which is not configured",
-                        id.to_string()
-                    ),
+                    format!("references extension {:?} which is not configured", id.to_string()),
                 )),
                 Err(m) => errors.push(ConfigError::new(format!("service::extensions::{i}"), m)),
             }
@@ -236,11 +166,9 @@ impl Config {
             let Ok(pid) = PipelineId::parse(name) else {
                 continue;
             };
-            for (kind, list) in [
-                (Kind::Receiver, &p.receivers),
-                (Kind::Processor, &p.processors),
-                (Kind::Exporter, &p.exporters),
-            ] {
+            for (kind, list) in
+                [(Kind::Receiver, &p.receivers), (Kind::Processor, &p.processors), (Kind::Exporter, &p.exporters)]
+            {
                 let key = format!("{}s", kind.word());
                 if list.is_empty() && kind != Kind::Processor {
                     errors.push(ConfigError::new(
@@ -261,11 +189,7 @@ impl Config {
                     if !seen.insert(id.clone()) {
                         errors.push(ConfigError::new(
                             path.clone(),
-                            format!(
-                                "references {} {:?} multiple times",
-                                kind.word(),
-                                id.to_string()
-                            ),
+                            format!("references {} {:?} multiple times", kind.word(), id.to_string()),
                         ));
                     }
                     if !defined(kind, &id) {
@@ -274,23 +198,14 @@ impl Config {
                         }
                         errors.push(ConfigError::new(
                             path,
-                            format!(
-                                "references {} {:?} which is not configured",
-                                kind.word(),
-                                id.to_string()
-                            ),
+                            format!("references {} {:?} which is not configured", kind.word(), id.to_string()),
                         ));
                         continue;
                     }
                     if !registry::supports_signal(kind, &id.type_, pid.signal) {
                         errors.push(ConfigError::new(
                             path,
-                            format!(
-                                "{} {:?} does not support {}",
-                                kind.word(),
-                                id.to_string(),
-                                pid.signal
-                            ),
+                            format!("{} {:?} does not support {}", kind.word(), id.to_string(), pid.signal),
                         ));
                     }
                 }
@@ -302,13 +217,7 @@ impl Config {
 /// Every component id written in the YAML, parsed or not.
 fn raw_ids(root: &Value) -> HashSet<(Kind, ComponentId)> {
     let mut out = HashSet::new();
-    for kind in [
-        Kind::Receiver,
-        Kind::Processor,
-        Kind::Exporter,
-        Kind::Extension,
-        Kind::Connector,
-    ] {
+    for kind in [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Extension, Kind::Connector] {
         if let Some(Value::Mapping(m)) = root.get(kind.section()) {
             for k in m.keys() {
                 if let Ok(id) = ComponentId::parse(&expand::key_text(k)) {
@@ -336,10 +245,7 @@ fn section<T>(
         Value::Null => return out,
         Value::Mapping(m) => m,
         _ => {
-            errors.push(ConfigError::new(
-                kind.section(),
-                "expected a map of component ids to their settings",
-            ));
+            errors.push(ConfigError::new(kind.section(), "expected a map of component ids to their settings"));
             return out;
         }
     };

@@ -19,9 +19,7 @@ impl GoDuration {
 /// Parses a Go duration string.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let expected = || {
-        format!("invalid duration {s:?}: expected a number with a unit, like 200ms, 5s or 1m30s")
-    };
+    let expected = || format!("invalid duration {s:?}: expected a number with a unit, like 200ms, 5s or 1m30s");
     if t == "0" {
         return Ok(Duration::ZERO);
     }
@@ -34,14 +32,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(expected());
     }
     while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(expected)?;
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(expected)?;
         let num: f64 = rest[..num_end].parse().map_err(|_| expected())?;
         rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         let nanos_per = match unit {
             "ns" => 1.0,
@@ -61,9 +55,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 impl<'de> Deserialize<'de> for GoDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_duration(&s)
-            .map(GoDuration)
-            .map_err(serde::de::Error::custom)
+        parse_duration(&s).map(GoDuration).map_err(serde::de::Error::custom)
     }
 }
 

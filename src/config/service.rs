@@ -80,12 +80,7 @@ pub struct MetricsConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        MetricsConfig {
-            level: "normal".into(),
-            address: None,
-            readers: None,
-            views: None,
-        }
+        MetricsConfig { level: "normal".into(), address: None, readers: None, views: None }
     }
 }
 
@@ -143,10 +138,7 @@ impl MetricsConfig {
             "basic" => Ok(MetricsLevel::Basic),
             "normal" => Ok(MetricsLevel::Normal),
             "detailed" => Ok(MetricsLevel::Detailed),
-            _ => Err(format!(
-                "unknown metrics level {:?} (valid: none, basic, normal, detailed)",
-                self.level
-            )),
+            _ => Err(format!("unknown metrics level {:?} (valid: none, basic, normal, detailed)", self.level)),
         }
     }
 
@@ -159,16 +151,10 @@ impl MetricsConfig {
             if self.readers.is_some() {
                 return Err("set either address or readers, not both".into());
             }
-            return Ok(Some(MetricsEndpoint {
-                address: addr.clone(),
-                with_suffixes: false,
-            }));
+            return Ok(Some(MetricsEndpoint { address: addr.clone(), with_suffixes: false }));
         }
         let Some(readers) = &self.readers else {
-            return Ok(Some(MetricsEndpoint {
-                address: "localhost:8888".into(),
-                with_suffixes: false,
-            }));
+            return Ok(Some(MetricsEndpoint { address: "localhost:8888".into(), with_suffixes: false }));
         };
         let mut found = None;
         for r in readers {
@@ -183,27 +169,13 @@ impl MetricsConfig {
             if found.is_some() {
                 return Err("oxidot serves one Prometheus reader; several are configured".into());
             }
-            let with_suffixes =
-                p.without_type_suffix == Some(false) || p.without_units == Some(false);
-            let host = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string();
-            let address = if host.contains(':') {
-                format!("[{host}]:{port}")
-            } else {
-                format!("{host}:{port}")
-            };
-            found = Some(MetricsEndpoint {
-                address,
-                with_suffixes,
-            });
+            let with_suffixes = p.without_type_suffix == Some(false) || p.without_units == Some(false);
+            let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+            let address = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            found = Some(MetricsEndpoint { address, with_suffixes });
         }
         if found.is_none() {
-            return Err(
-                "collector telemetry metrics reader should exist when metric level is not none"
-                    .into(),
-            );
+            return Err("collector telemetry metrics reader should exist when metric level is not none".into());
         }
         Ok(found)
     }
@@ -222,10 +194,7 @@ impl ServiceConfig {
             errors.push(ConfigError::new("service::telemetry::metrics", m));
         }
         if self.telemetry.metrics.views.is_some() {
-            warnings.push(
-                "service::telemetry::metrics::views is not supported by oxidot and is ignored"
-                    .into(),
-            );
+            warnings.push("service::telemetry::metrics::views is not supported by oxidot and is ignored".into());
         }
         let logs = &self.telemetry.logs;
         if !matches!(
@@ -234,19 +203,13 @@ impl ServiceConfig {
         ) {
             errors.push(ConfigError::new(
                 "service::telemetry::logs::level",
-                format!(
-                    "unknown log level {:?} (valid: debug, info, warn, error)",
-                    logs.level
-                ),
+                format!("unknown log level {:?} (valid: debug, info, warn, error)", logs.level),
             ));
         }
         if !matches!(logs.encoding.as_str(), "console" | "json") {
             errors.push(ConfigError::new(
                 "service::telemetry::logs::encoding",
-                format!(
-                    "unknown log encoding {:?} (valid: console, json)",
-                    logs.encoding
-                ),
+                format!("unknown log encoding {:?} (valid: console, json)", logs.encoding),
             ));
         }
         for (key, set) in [
@@ -257,15 +220,12 @@ impl ServiceConfig {
             ("initial_fields", !logs.initial_fields.is_empty()),
         ] {
             if set {
-                warnings.push(format!(
-                    "service::telemetry::logs::{key} is accepted but not used: oxidot logs to stderr"
-                ));
+                warnings
+                    .push(format!("service::telemetry::logs::{key} is accepted but not used: oxidot logs to stderr"));
             }
         }
         if self.telemetry.traces.as_ref().is_some_and(|v| !v.is_null()) {
-            warnings.push(
-                "service::telemetry::traces is accepted but oxidot does not trace itself".into(),
-            );
+            warnings.push("service::telemetry::traces is accepted but oxidot does not trace itself".into());
         }
         warnings
     }

@@ -21,30 +21,21 @@ pub struct Source {
 /// Reads and parses one `--config` URI.
 pub fn load_uri(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Source, String> {
     if let Some(rest) = uri.strip_prefix("env:") {
-        let text = env(rest)
-            .ok_or_else(|| format!("env:{rest}: environment variable {rest} is not set"))?;
+        let text = env(rest).ok_or_else(|| format!("env:{rest}: environment variable {rest} is not set"))?;
         let origin = format!("env:{rest}");
-        return Ok(Source {
-            value: parse(&origin, &text)?,
-            origin,
-        });
+        return Ok(Source { value: parse(&origin, &text)?, origin });
     }
     if let Some(rest) = uri.strip_prefix("yaml:") {
         let origin = format!("yaml:{rest}");
         let v = parse(&origin, rest)?;
-        return Ok(Source {
-            value: split_colon_keys(v),
-            origin,
-        });
+        return Ok(Source { value: split_colon_keys(v), origin });
     }
     let path = match uri.strip_prefix("file:") {
         Some(p) => p,
         None => {
             if let Some((scheme, _)) = uri.split_once(':') {
                 let looks_like_scheme = scheme.len() > 1
-                    && scheme
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.');
+                    && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.');
                 if looks_like_scheme && uri.contains(':') && !std::path::Path::new(uri).exists() {
                     return Err(format!(
                         "unsupported scheme on URI {uri:?}: oxidot reads file:, env: and yaml: (or a plain path)"
@@ -55,27 +46,19 @@ pub fn load_uri(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sourc
         }
     };
     let origin = format!("file:{path}");
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{origin}: cannot read the file: {e}"))?;
-    Ok(Source {
-        value: parse(&origin, &text)?,
-        origin,
-    })
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: cannot read the file: {e}"))?;
+    Ok(Source { value: parse(&origin, &text)?, origin })
 }
 
 /// The embedded default as a source.
 pub fn embedded_default() -> Result<Source, String> {
     let origin = "embedded default (config/default.yaml)".to_string();
-    Ok(Source {
-        value: parse(&origin, DEFAULT_CONFIG)?,
-        origin,
-    })
+    Ok(Source { value: parse(&origin, DEFAULT_CONFIG)?, origin })
 }
 
 /// Parses YAML text; the top level must be a map (or empty).
 pub fn parse(origin: &str, text: &str) -> Result<Value, String> {
-    let v: Value =
-        serde_yaml_ng::from_str(text).map_err(|e| format!("{origin}: not valid YAML: {e}"))?;
+    let v: Value = serde_yaml_ng::from_str(text).map_err(|e| format!("{origin}: not valid YAML: {e}"))?;
     match v {
         Value::Null => Ok(Value::Mapping(Mapping::new())),
         Value::Mapping(_) => Ok(v),
@@ -116,9 +99,7 @@ pub fn merge_into(base: &mut Value, over: Value) {
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
-                    Some(existing) if existing.is_mapping() && v.is_mapping() => {
-                        merge_into(existing, v)
-                    }
+                    Some(existing) if existing.is_mapping() && v.is_mapping() => merge_into(existing, v),
                     _ => {
                         b.insert(k, v);
                     }
@@ -172,16 +153,9 @@ mod tests {
 
     #[test]
     fn merges_maps_and_replaces_lists() {
-        let mut a =
-            y("exporters: {otlp: {endpoint: a, timeout: 1s}}\nservice: {extensions: [x, y]}");
-        merge_into(
-            &mut a,
-            y("exporters: {otlp: {endpoint: b}}\nservice: {extensions: [z]}"),
-        );
-        assert_eq!(
-            a,
-            y("exporters: {otlp: {endpoint: b, timeout: 1s}}\nservice: {extensions: [z]}")
-        );
+        let mut a = y("exporters: {otlp: {endpoint: a, timeout: 1s}}\nservice: {extensions: [x, y]}");
+        merge_into(&mut a, y("exporters: {otlp: {endpoint: b}}\nservice: {extensions: [z]}"));
+        assert_eq!(a, y("exporters: {otlp: {endpoint: b, timeout: 1s}}\nservice: {extensions: [z]}"));
     }
 
     #[test]
@@ -192,35 +166,17 @@ mod tests {
 
     #[test]
     fn origin_is_the_last_source_setting_the_path() {
-        let a = Source {
-            origin: "file:a".into(),
-            value: y("exporters: {otlp: {endpoint: x}}"),
-        };
-        let b = Source {
-            origin: "file:b".into(),
-            value: y("exporters: {debug: {}}"),
-        };
+        let a = Source { origin: "file:a".into(), value: y("exporters: {otlp: {endpoint: x}}") };
+        let b = Source { origin: "file:b".into(), value: y("exporters: {debug: {}}") };
         let p = |s: &str| s.split("::").map(String::from).collect::<Vec<_>>();
-        assert_eq!(
-            origin_of(&[a.clone(), b.clone()], &p("exporters::otlp::endpint")),
-            "file:a"
-        );
-        assert_eq!(
-            origin_of(&[a, b], &p("exporters::debug::verbosity")),
-            "file:b"
-        );
+        assert_eq!(origin_of(&[a.clone(), b.clone()], &p("exporters::otlp::endpint")), "file:a");
+        assert_eq!(origin_of(&[a, b], &p("exporters::debug::verbosity")), "file:b");
     }
 
     #[test]
     fn bad_uris() {
-        assert!(load_uri("s3:bucket/x", &|_| None)
-            .unwrap_err()
-            .contains("unsupported scheme"));
-        assert!(load_uri("env:NOPE", &|_| None)
-            .unwrap_err()
-            .contains("not set"));
-        assert!(load_uri("/no/such/file.yaml", &|_| None)
-            .unwrap_err()
-            .contains("cannot read"));
+        assert!(load_uri("s3:bucket/x", &|_| None).unwrap_err().contains("unsupported scheme"));
+        assert!(load_uri("env:NOPE", &|_| None).unwrap_err().contains("not set"));
+        assert!(load_uri("/no/such/file.yaml", &|_| None).unwrap_err().contains("cannot read"));
     }
 }

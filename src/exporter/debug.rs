@@ -70,10 +70,7 @@ pub struct DebugExporter {
 
 impl DebugExporter {
     pub fn new(id: ComponentId, cfg: &DebugConfig) -> Self {
-        DebugExporter {
-            id,
-            verbosity: cfg.verbosity,
-        }
+        DebugExporter { id, verbosity: cfg.verbosity }
     }
 }
 
@@ -87,11 +84,7 @@ impl Exporter for DebugExporter {
                 tracing::info!(exporter = %self.id, "resource spans" = res, spans = items, "Traces")
             }
             Batch::Metrics(rm) => {
-                let metrics: usize = rm
-                    .iter()
-                    .flat_map(|r| &r.scope_metrics)
-                    .map(|s| s.metrics.len())
-                    .sum();
+                let metrics: usize = rm.iter().flat_map(|r| &r.scope_metrics).map(|s| s.metrics.len()).sum();
                 tracing::info!(exporter = %self.id, "resource metrics" = res, metrics = metrics, "data points" = items, "Metrics")
             }
             Batch::Logs(_) => {
@@ -114,21 +107,12 @@ fn any_text(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> Str
         Some(Value::IntValue(i)) => i.to_string(),
         Some(Value::DoubleValue(d)) => d.to_string(),
         Some(Value::BytesValue(b)) => hex::encode(b),
-        Some(Value::ArrayValue(a)) => format!(
-            "[{}]",
-            a.values
-                .iter()
-                .map(|x| any_text(&Some(x.clone())))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Some(Value::ArrayValue(a)) => {
+            format!("[{}]", a.values.iter().map(|x| any_text(&Some(x.clone()))).collect::<Vec<_>>().join(", "))
+        }
         Some(Value::KvlistValue(kv)) => format!(
             "{{{}}}",
-            kv.values
-                .iter()
-                .map(|k| format!("{}: {}", k.key, any_text(&k.value)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            kv.values.iter().map(|k| format!("{}: {}", k.key, any_text(&k.value))).collect::<Vec<_>>().join(", ")
         ),
         Some(Value::StringValueStrindex(i)) => format!("strindex:{i}"),
         None => String::new(),
@@ -136,10 +120,7 @@ fn any_text(v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>) -> Str
 }
 
 fn attrs(a: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> String {
-    a.iter()
-        .map(|k| format!("{}={}", k.key, any_text(&k.value)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    a.iter().map(|k| format!("{}={}", k.key, any_text(&k.value))).collect::<Vec<_>>().join(" ")
 }
 
 /// `normal`: one line per span / data point group / log record; `detailed`: with attributes.
@@ -156,13 +137,7 @@ fn render(batch: &Batch, detailed: bool) -> String {
                     );
                 }
                 for s in r.scope_spans.iter().flat_map(|s| &s.spans) {
-                    let _ = write!(
-                        out,
-                        "{} {} {}",
-                        s.name,
-                        hex::encode(&s.trace_id),
-                        hex::encode(&s.span_id)
-                    );
+                    let _ = write!(out, "{} {} {}", s.name, hex::encode(&s.trace_id), hex::encode(&s.span_id));
                     if detailed {
                         let _ = write!(
                             out,
@@ -187,13 +162,7 @@ fn render(batch: &Batch, detailed: bool) -> String {
                     );
                 }
                 for m in r.scope_metrics.iter().flat_map(|s| &s.metrics) {
-                    let _ = writeln!(
-                        out,
-                        "{} {} points={}",
-                        m.name,
-                        m.unit,
-                        crate::pipeline::data::data_points(m)
-                    );
+                    let _ = writeln!(out, "{} {} points={}", m.name, m.unit, crate::pipeline::data::data_points(m));
                 }
             }
         }

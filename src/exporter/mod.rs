@@ -14,10 +14,7 @@ use std::time::Duration;
 pub enum ExportError {
     /// Worth another try (429/502/503/504, UNAVAILABLE, a network error, a timeout).
     #[error("{reason}")]
-    Retryable {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
+    Retryable { reason: String, retry_after: Option<Duration> },
     /// Retrying cannot help (400, 401, 404, INVALID_ARGUMENT, ...).
     #[error("{0}")]
     Permanent(String),
@@ -25,10 +22,7 @@ pub enum ExportError {
 
 impl ExportError {
     pub fn retryable(reason: impl Into<String>) -> Self {
-        ExportError::Retryable {
-            reason: reason.into(),
-            retry_after: None,
-        }
+        ExportError::Retryable { reason: reason.into(), retry_after: None }
     }
 }
 

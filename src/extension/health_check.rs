@@ -56,10 +56,7 @@ impl HealthCheckConfig {
         let mut errs = Vec::new();
         let mut warns = Vec::new();
         if !self.path.starts_with('/') {
-            errs.push(ConfigError::new(
-                format!("{base}::path"),
-                "path must start with /",
-            ));
+            errs.push(ConfigError::new(format!("{base}::path"), "path must start with /"));
         }
         if self.tls.is_some() || self.auth.is_some() {
             errs.push(ConfigError::new(
@@ -67,14 +64,8 @@ impl HealthCheckConfig {
                 "tls and auth on health_check are not supported by oxidot yet",
             ));
         }
-        if self
-            .check_collector_pipeline
-            .as_ref()
-            .is_some_and(|c| c.enabled)
-        {
-            warns.push(format!(
-                "{base}::check_collector_pipeline is accepted and ignored (as in the Go collector)"
-            ));
+        if self.check_collector_pipeline.as_ref().is_some_and(|c| c.enabled) {
+            warns.push(format!("{base}::check_collector_pipeline is accepted and ignored (as in the Go collector)"));
         }
         (errs, warns)
     }
@@ -100,8 +91,7 @@ impl HealthState {
     pub fn set(&self, s: Status) {
         self.status.store(s as u8, Ordering::SeqCst);
         if s == Status::Ready {
-            *self.up_since.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some((SystemTime::now(), Instant::now()));
+            *self.up_since.lock().unwrap_or_else(|p| p.into_inner()) = Some((SystemTime::now(), Instant::now()));
         }
     }
 
@@ -127,17 +117,15 @@ pub fn handler(cfg: &HealthCheckConfig, state: Arc<HealthState>) -> Handler {
             };
         }
         if ready {
-            let (since, started) = state
-                .up_since
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .unwrap_or((SystemTime::now(), Instant::now()));
+            let (since, started) =
+                state.up_since.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or((SystemTime::now(), Instant::now()));
             let since = httpdate_rfc3339(since);
             let uptime = format!("{:.3}s", started.elapsed().as_secs_f64());
             let j = serde_json::json!({"status": "Server available", "upSince": since, "uptime": uptime});
             response(200, "application/json", j.to_string())
         } else {
-            let j = serde_json::json!({"status": "Server not available", "upSince": "0001-01-01T00:00:00Z", "uptime": ""});
+            let j =
+                serde_json::json!({"status": "Server not available", "upSince": "0001-01-01T00:00:00Z", "uptime": ""});
             response(503, "application/json", j.to_string())
         }
     })

@@ -10,10 +10,7 @@ use std::time::Duration;
 pub enum ConsumeError {
     /// A queue is full or memory is short: the sender should retry after a while.
     #[error("{reason}")]
-    Overloaded {
-        reason: String,
-        retry_after: Duration,
-    },
+    Overloaded { reason: String, retry_after: Duration },
     /// The data can never be accepted: drop it, count it, log it.
     #[error("{0}")]
     Permanent(String),
@@ -24,10 +21,7 @@ pub enum ConsumeError {
 
 impl ConsumeError {
     pub fn overloaded(reason: impl Into<String>) -> Self {
-        ConsumeError::Overloaded {
-            reason: reason.into(),
-            retry_after: Duration::from_secs(1),
-        }
+        ConsumeError::Overloaded { reason: reason.into(), retry_after: Duration::from_secs(1) }
     }
 }
 

@@ -33,22 +33,11 @@ impl Batch {
     /// Items as the collector counts them: spans, metric data points, log records.
     pub fn items(&self) -> usize {
         match self {
-            Batch::Traces(rs) => rs
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .map(|s| s.spans.len())
-                .sum(),
-            Batch::Metrics(rm) => rm
-                .iter()
-                .flat_map(|r| &r.scope_metrics)
-                .flat_map(|s| &s.metrics)
-                .map(data_points)
-                .sum(),
-            Batch::Logs(rl) => rl
-                .iter()
-                .flat_map(|r| &r.scope_logs)
-                .map(|s| s.log_records.len())
-                .sum(),
+            Batch::Traces(rs) => rs.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum(),
+            Batch::Metrics(rm) => {
+                rm.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics).map(data_points).sum()
+            }
+            Batch::Logs(rl) => rl.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum(),
         }
     }
 
@@ -149,22 +138,14 @@ fn split_resources<R: Clone + Default, S: Clone, I>(
 fn split_metrics(resources: &mut Vec<ResourceMetrics>, mut n: usize) -> Vec<ResourceMetrics> {
     let mut front = Vec::new();
     while n > 0 && !resources.is_empty() {
-        let total: usize = resources[0]
-            .scope_metrics
-            .iter()
-            .flat_map(|s| &s.metrics)
-            .map(data_points)
-            .sum();
+        let total: usize = resources[0].scope_metrics.iter().flat_map(|s| &s.metrics).map(data_points).sum();
         if total <= n {
             n -= total;
             front.push(resources.remove(0));
             continue;
         }
         let r = &mut resources[0];
-        let mut head = ResourceMetrics {
-            scope_metrics: Vec::new(),
-            ..r.clone_without_scopes()
-        };
+        let mut head = ResourceMetrics { scope_metrics: Vec::new(), ..r.clone_without_scopes() };
         while n > 0 && !r.scope_metrics.is_empty() {
             let cnt: usize = r.scope_metrics[0].metrics.iter().map(data_points).sum();
             if cnt <= n {
@@ -173,11 +154,7 @@ fn split_metrics(resources: &mut Vec<ResourceMetrics>, mut n: usize) -> Vec<Reso
                 continue;
             }
             let s = &mut r.scope_metrics[0];
-            let mut sh = ScopeMetrics {
-                metrics: Vec::new(),
-                scope: s.scope.clone(),
-                schema_url: s.schema_url.clone(),
-            };
+            let mut sh = ScopeMetrics { metrics: Vec::new(), scope: s.scope.clone(), schema_url: s.schema_url.clone() };
             while n > 0 && !s.metrics.is_empty() {
                 let c = data_points(&s.metrics[0]);
                 if c <= n {

@@ -12,7 +12,12 @@ use crate::exporter::helper::{ExporterHelper, HelperSettings};
 use crate::exporter::otlp::grpc::OtlpGrpcExporter;
 use crate::exporter::otlp::http::OtlpHttpExporter;
 use crate::exporter::Exporter;
+use crate::processor::attributes::AttributesTransform;
 use crate::processor::batch::BatchProcessor;
+use crate::processor::memory_limiter::{MemoryLimiter, MemoryLimiterProcessor};
+use crate::processor::resource::ResourceTransform;
+use crate::processor::resourcedetection::ResourceDetection;
+use crate::processor::{Transform, TransformProcessor};
 use crate::receiver::otlp::{OtlpReceiverConfig, SignalConsumers};
 use crate::registry::{ExporterConfig, ProcessorConfig, ReceiverConfig};
 use crate::telemetry::component::ExporterTelemetry;
@@ -34,18 +39,22 @@ pub struct Graph {
     /// Batch processors in pipeline order (front to back), for the shutdown flush.
     pub processors: Vec<Arc<BatchProcessor>>,
     pub exporters: Vec<Arc<ExporterHelper>>,
+    /// Resource detection runs once at start, before receivers accept data.
+    pub detections: Vec<Arc<ResourceDetection>>,
+    /// One limiter per memory_limiter id, shared by every pipeline naming it.
+    pub limiters: Vec<Arc<MemoryLimiter>>,
 }
 
 /// Builds the graph; must run inside the tokio runtime (processors start their tasks).
 pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph, String> {
     let mut exporters: BTreeMap<(ComponentId, Signal), Arc<ExporterHelper>> = BTreeMap::new();
     let mut processors = Vec::new();
-    let mut receiver_inputs: BTreeMap<ComponentId, BTreeMap<Signal, Vec<Arc<dyn Consumer>>>> =
-        BTreeMap::new();
+    let mut receiver_inputs: BTreeMap<ComponentId, BTreeMap<Signal, Vec<Arc<dyn Consumer>>>> = BTreeMap::new();
+    let mut detections: BTreeMap<ComponentId, Arc<ResourceDetection>> = BTreeMap::new();
+    let mut limiters: BTreeMap<ComponentId, Arc<MemoryLimiter>> = BTreeMap::new();
 
     for (name, p) in &cfg.service.pipelines {
-        let pid =
-            PipelineId::parse(name).map_err(|e| format!("service::pipelines::{name}: {e}"))?;
+        let pid = PipelineId::parse(name).map_err(|e| format!("service::pipelines::{name}: {e}"))?;
         let signal = pid.signal;
         let mut branches: Vec<Arc<dyn Consumer>> = Vec::new();
         for raw in &p.exporters {
@@ -57,11 +66,8 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
                     .iter()
                     .find(|(i, _)| *i == id)
                     .map(|(_, c)| c)
-                    .ok_or_else(|| {
-                        format!("pipeline {pid} references exporter {id:?} which is not configured")
-                    })?;
-                let helper = build_exporter(&id, signal, ecfg, reg)
-                    .map_err(|e| format!("exporters::{id}: {e}"))?;
+                    .ok_or_else(|| format!("pipeline {pid} references exporter {id:?} which is not configured"))?;
+                let helper = build_exporter(&id, signal, ecfg, reg).map_err(|e| format!("exporters::{id}: {e}"))?;
                 exporters.insert(key.clone(), helper);
             }
             if let Some(h) = exporters.get(&key) {
@@ -76,32 +82,37 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
                 .iter()
                 .find(|(i, _)| *i == id)
                 .map(|(_, c)| c)
-                .ok_or_else(|| {
-                    format!("pipeline {pid} references processor {id:?} which is not configured")
-                })?;
+                .ok_or_else(|| format!("pipeline {pid} references processor {id:?} which is not configured"))?;
             next = match pcfg {
                 ProcessorConfig::Batch(b) => {
-                    let bp = BatchProcessor::new(
-                        id.clone(),
-                        signal,
-                        b.clone(),
-                        next,
-                        reg,
-                        level >= MetricsLevel::Normal,
-                    );
+                    let bp =
+                        BatchProcessor::new(id.clone(), signal, b.clone(), next, reg, level >= MetricsLevel::Normal);
                     processors.push((pid.clone(), Arc::clone(&bp)));
                     bp
+                }
+                ProcessorConfig::MemoryLimiter(m) => {
+                    let lim = limiters.entry(id.clone()).or_insert_with(|| MemoryLimiter::new(id.clone(), m));
+                    MemoryLimiterProcessor::new(Arc::clone(lim), signal, next, reg)
+                }
+                ProcessorConfig::ResourceDetection(c) => {
+                    let rd = detections
+                        .entry(id.clone())
+                        .or_insert_with(|| Arc::new(ResourceDetection::new(id.to_string(), (**c).clone())));
+                    TransformProcessor::new(&id, signal, Arc::clone(rd) as Arc<dyn Transform>, next, reg)
+                }
+                ProcessorConfig::Resource(c) => {
+                    let t = ResourceTransform::new(c).map_err(|e| format!("processors::{id}: {e}"))?;
+                    TransformProcessor::new(&id, signal, Arc::new(t), next, reg)
+                }
+                ProcessorConfig::Attributes(c) => {
+                    let t = AttributesTransform::new(c).map_err(|e| format!("processors::{id}: {e}"))?;
+                    TransformProcessor::new(&id, signal, Arc::new(t), next, reg)
                 }
             };
         }
         for raw in &p.receivers {
             let id = ComponentId::parse(raw)?;
-            receiver_inputs
-                .entry(id)
-                .or_default()
-                .entry(signal)
-                .or_default()
-                .push(Arc::clone(&next));
+            receiver_inputs.entry(id).or_default().entry(signal).or_default().push(Arc::clone(&next));
         }
     }
 
@@ -118,11 +129,7 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
         for (signal, list) in per_signal {
             consumers.set(signal, Fanout::of(list));
         }
-        receivers.push(ReceiverNode {
-            id,
-            config: config.clone(),
-            consumers,
-        });
+        receivers.push(ReceiverNode { id, config: config.clone(), consumers });
     }
     // Processors were pushed back to front within each pipeline; shut them down front to back.
     let mut ordered: Vec<Arc<BatchProcessor>> = Vec::new();
@@ -138,6 +145,8 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
         receivers,
         processors: ordered,
         exporters: exporters.into_values().collect(),
+        detections: detections.into_values().collect(),
+        limiters: limiters.into_values().collect(),
     })
 }
 
@@ -147,19 +156,12 @@ fn build_exporter(
     cfg: &ExporterConfig,
     reg: &Registry,
 ) -> Result<Arc<ExporterHelper>, String> {
-    let (exporter, settings, extra): (
-        Arc<dyn Exporter>,
-        HelperSettings,
-        Vec<(&'static str, String)>,
-    ) = match cfg {
+    let (exporter, settings, extra): (Arc<dyn Exporter>, HelperSettings, Vec<(&'static str, String)>) = match cfg {
         ExporterConfig::Debug(c) => (
             Arc::new(DebugExporter::new(id.clone(), c)),
             HelperSettings {
                 queue: c.sending_queue.clone(),
-                retry: crate::exporter::helper::config::RetryConfig {
-                    enabled: false,
-                    ..Default::default()
-                },
+                retry: crate::exporter::helper::config::RetryConfig { enabled: false, ..Default::default() },
                 timeout: None,
             },
             vec![],
@@ -183,10 +185,7 @@ fn build_exporter(
         ExporterConfig::OtlpHttp(c) => {
             let e = OtlpHttpExporter::new(c, signal)?;
             let u = e.url().clone();
-            let mut extra = vec![(
-                LABEL_SERVER_ADDRESS,
-                u.host().unwrap_or_default().to_string(),
-            )];
+            let mut extra = vec![(LABEL_SERVER_ADDRESS, u.host().unwrap_or_default().to_string())];
             if !u.path().is_empty() {
                 extra.push((LABEL_URL_PATH, u.path().to_string()));
             }
@@ -205,11 +204,5 @@ fn build_exporter(
         }
     };
     let telemetry = ExporterTelemetry::new(reg, id, signal, &extra);
-    Ok(ExporterHelper::new(
-        id.clone(),
-        signal,
-        exporter,
-        telemetry,
-        settings,
-    ))
+    Ok(ExporterHelper::new(id.clone(), signal, exporter, telemetry, settings))
 }

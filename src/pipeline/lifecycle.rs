@@ -37,28 +37,14 @@ pub struct Running {
 pub async fn start(cfg: &Config) -> Result<Running, String> {
     let started_at = Instant::now();
     let reg = Registry::new();
-    let level = cfg
-        .service
-        .telemetry
-        .metrics
-        .level()
-        .map_err(|e| format!("service::telemetry::metrics: {e}"))?;
-    let endpoint = cfg
-        .service
-        .telemetry
-        .metrics
-        .endpoint()
-        .map_err(|e| format!("service::telemetry::metrics: {e}"))?;
+    let level = cfg.service.telemetry.metrics.level().map_err(|e| format!("service::telemetry::metrics: {e}"))?;
+    let endpoint = cfg.service.telemetry.metrics.endpoint().map_err(|e| format!("service::telemetry::metrics: {e}"))?;
     let (server_stop, server_rx) = watch::channel(false);
     let mut server_tasks = Vec::new();
     let mut metrics_addr = None;
 
     if let Some(ep) = endpoint.filter(|_| level != MetricsLevel::None) {
-        let l = server::bind(
-            "service::telemetry::metrics",
-            &crate::receiver::otlp::listen_addr(&ep.address),
-        )
-        .await?;
+        let l = server::bind("service::telemetry::metrics", &crate::receiver::otlp::listen_addr(&ep.address)).await?;
         metrics_addr = l.local_addr().ok();
         let r = Arc::clone(&reg);
         let with_suffixes = ep.with_suffixes;
@@ -95,18 +81,10 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
         let Ok(id) = crate::component::ComponentId::parse(raw) else {
             continue;
         };
-        match cfg
-            .extensions
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, c)| c)
-        {
+        match cfg.extensions.iter().find(|(i, _)| *i == id).map(|(_, c)| c) {
             Some(ExtensionConfig::HealthCheck(h)) => {
-                let l = server::bind(
-                    &format!("extension {id}"),
-                    &crate::receiver::otlp::listen_addr(&h.endpoint),
-                )
-                .await?;
+                let l =
+                    server::bind(&format!("extension {id}"), &crate::receiver::otlp::listen_addr(&h.endpoint)).await?;
                 health_addr = l.local_addr().ok();
                 tracing::info!(extension = %id, endpoint = ?health_addr, "Starting health_check extension");
                 server_tasks.push(tokio::spawn(server::serve(
@@ -123,18 +101,15 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
     for e in &graph.exporters {
         e.start();
     }
+    let env = crate::processor::resourcedetection::process_env;
+    futures::future::join_all(graph.detections.iter().map(|d| d.detect(&env))).await;
+    for l in &graph.limiters {
+        l.start();
+    }
     let (receiver_stop, receiver_rx) = watch::channel(false);
     let mut receiver_tasks = Vec::new();
     for r in &graph.receivers {
-        match crate::receiver::otlp::start(
-            &r.id,
-            &r.config,
-            &r.consumers,
-            &reg,
-            receiver_rx.clone(),
-        )
-        .await
-        {
+        match crate::receiver::otlp::start(&r.id, &r.config, &r.consumers, &reg, receiver_rx.clone()).await {
             Ok(t) => receiver_tasks.extend(t),
             Err(e) => {
                 let _ = receiver_stop.send(true);
@@ -145,16 +120,7 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
     }
     health.set(Status::Ready);
     tracing::info!("Everything is ready. Begin running and processing data.");
-    Ok(Running {
-        graph,
-        health,
-        receiver_stop,
-        receiver_tasks,
-        server_stop,
-        server_tasks,
-        metrics_addr,
-        health_addr,
-    })
+    Ok(Running { graph, health, receiver_stop, receiver_tasks, server_stop, server_tasks, metrics_addr, health_addr })
 }
 
 impl Running {
@@ -165,14 +131,16 @@ impl Running {
         self.health.set(Status::Stopping);
         let _ = self.receiver_stop.send(true);
         for t in self.receiver_tasks {
-            let _ =
-                tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), t).await;
+            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), t).await;
         }
         for p in &self.graph.processors {
             p.shutdown(deadline).await;
         }
         let exporters = self.graph.exporters.iter().map(|e| e.shutdown(deadline));
         futures::future::join_all(exporters).await;
+        for l in &self.graph.limiters {
+            l.shutdown();
+        }
         let _ = self.server_stop.send(true);
         for t in self.server_tasks {
             let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
@@ -207,12 +175,5 @@ pub async fn wait_for_signal() {
 fn random_uuid() -> String {
     let b: [u8; 16] = rand::random();
     let h = hex::encode(b);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }

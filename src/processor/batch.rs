@@ -111,14 +111,7 @@ impl BatchProcessor {
             deadline_rx,
         };
         let task = tokio::spawn(batcher.run(rx));
-        Arc::new(BatchProcessor {
-            id,
-            tx,
-            permits,
-            capacity,
-            task: std::sync::Mutex::new(Some(task)),
-            deadline_tx,
-        })
+        Arc::new(BatchProcessor { id, tx, permits, capacity, task: std::sync::Mutex::new(Some(task)), deadline_tx })
     }
 
     /// Stops intake and flushes what is pending; gives up on downstream at `deadline`.
@@ -168,8 +161,7 @@ impl Batcher {
         let mut deadline_rx = self.deadline_rx.clone();
         let mut closing = false;
         loop {
-            let sleep_until =
-                timer.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            let sleep_until = timer.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(b) => {
@@ -210,12 +202,7 @@ impl Batcher {
     }
 
     /// Sends up to `send_batch_max_size` items; returns how many remain pending.
-    async fn send_some(
-        &self,
-        pending: &mut Option<Batch>,
-        pending_items: usize,
-        size_trigger: bool,
-    ) -> usize {
+    async fn send_some(&self, pending: &mut Option<Batch>, pending_items: usize, size_trigger: bool) -> usize {
         let Some(p) = pending.as_mut() else { return 0 };
         let max = self.cfg.send_batch_max_size as usize;
         let (out, n, rest) = if max > 0 && pending_items > max {
@@ -249,10 +236,7 @@ impl Batcher {
                 Err(ConsumeError::Overloaded { .. }) => {
                     let deadline = *self.deadline_rx.borrow();
                     if deadline.is_some_and(|d| Instant::now() + wait > d) {
-                        self.drop_items(
-                            n,
-                            "the shutdown deadline passed while the exporters were full",
-                        );
+                        self.drop_items(n, "the shutdown deadline passed while the exporters were full");
                         return;
                     }
                     tokio::time::sleep(wait).await;

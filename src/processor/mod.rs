@@ -1,3 +1,74 @@
 //! Processors: stages between receivers and exporters.
 
+pub mod attraction;
+pub mod attributes;
 pub mod batch;
+pub mod memory_limiter;
+pub mod resource;
+pub mod resourcedetection;
+
+use crate::component::{ComponentId, Signal};
+use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::pipeline::data::Batch;
+use crate::telemetry::metrics::Counter;
+use crate::telemetry::names::{LABEL_OTEL_SIGNAL, LABEL_PROCESSOR, PROCESSOR_INCOMING_ITEMS, PROCESSOR_OUTGOING_ITEMS};
+use crate::telemetry::Registry;
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// A change made to each batch in place (attributes, resource, resourcedetection).
+pub trait Transform: Send + Sync {
+    fn apply(&self, batch: &mut Batch);
+}
+
+/// Runs a `Transform` and hands the result on; counts items in and out as processorhelper does.
+pub struct TransformProcessor {
+    transform: Arc<dyn Transform>,
+    next: Arc<dyn Consumer>,
+    incoming: Counter,
+    outgoing: Counter,
+}
+
+impl TransformProcessor {
+    pub fn new(
+        id: &ComponentId,
+        signal: Signal,
+        transform: Arc<dyn Transform>,
+        next: Arc<dyn Consumer>,
+        reg: &Registry,
+    ) -> Arc<Self> {
+        let labels = || vec![(LABEL_PROCESSOR, id.to_string()), (LABEL_OTEL_SIGNAL, signal.as_str().to_string())];
+        Arc::new(TransformProcessor {
+            transform,
+            next,
+            incoming: reg.counter(PROCESSOR_INCOMING_ITEMS, "Number of items passed to the processor.", labels()),
+            outgoing: reg.counter(PROCESSOR_OUTGOING_ITEMS, "Number of items emitted from the processor.", labels()),
+        })
+    }
+}
+
+#[async_trait]
+impl Consumer for TransformProcessor {
+    async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError> {
+        self.incoming.add(batch.items() as u64);
+        // Free when this pipeline is the only holder; one copy when a fan-out shares it.
+        let mut b = Arc::unwrap_or_clone(batch);
+        self.transform.apply(&mut b);
+        self.outgoing.add(b.items() as u64);
+        self.next.consume(Arc::new(b)).await
+    }
+}
+
+/// Resource attributes of every resource in a batch (creating empty resources where missing).
+pub fn for_each_resource(
+    batch: &mut Batch,
+    mut f: impl FnMut(&mut Vec<opentelemetry_proto::tonic::common::v1::KeyValue>),
+) {
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    let mut go = |r: &mut Option<Resource>| f(&mut r.get_or_insert_with(Resource::default).attributes);
+    match batch {
+        Batch::Traces(rs) => rs.iter_mut().for_each(|r| go(&mut r.resource)),
+        Batch::Metrics(rs) => rs.iter_mut().for_each(|r| go(&mut r.resource)),
+        Batch::Logs(rs) => rs.iter_mut().for_each(|r| go(&mut r.resource)),
+    }
+}

@@ -17,12 +17,7 @@ pub struct ReceiverTelemetry {
 
 impl ReceiverTelemetry {
     pub fn new(reg: &Registry, id: &ComponentId, transport: &'static str, signal: Signal) -> Self {
-        let labels = || -> Labels {
-            vec![
-                (LABEL_RECEIVER, id.to_string()),
-                (LABEL_TRANSPORT, transport.to_string()),
-            ]
-        };
+        let labels = || -> Labels { vec![(LABEL_RECEIVER, id.to_string()), (LABEL_TRANSPORT, transport.to_string())] };
         let req = |outcome: &str| {
             let mut l = labels();
             l.push((LABEL_OUTCOME, outcome.to_string()));
@@ -83,12 +78,7 @@ pub struct ExporterTelemetry {
 
 impl ExporterTelemetry {
     /// `extra` holds exporter-specific labels on sent/failed (`server_address`, ...), as Go adds them.
-    pub fn new(
-        reg: &Registry,
-        id: &ComponentId,
-        signal: Signal,
-        extra: &[(&'static str, String)],
-    ) -> Self {
+    pub fn new(reg: &Registry, id: &ComponentId, signal: Signal, extra: &[(&'static str, String)]) -> Self {
         let base: Labels = vec![(LABEL_EXPORTER, id.to_string())];
         let mut sent_labels = base.clone();
         sent_labels.extend(extra.iter().cloned());
@@ -110,11 +100,7 @@ impl ExporterTelemetry {
                 "Number of items failed to be added to the sending queue.",
                 base,
             ),
-            queue_size: reg.gauge(
-                EXPORTER_QUEUE_SIZE,
-                "Current size of the retry queue (in batches)",
-                typed.clone(),
-            ),
+            queue_size: reg.gauge(EXPORTER_QUEUE_SIZE, "Current size of the retry queue (in batches)", typed.clone()),
             queue_capacity: reg.gauge(
                 EXPORTER_QUEUE_CAPACITY,
                 "Fixed capacity of the retry queue (in batches)",
@@ -140,11 +126,7 @@ pub struct BatchTelemetry {
 impl BatchTelemetry {
     pub fn new(reg: &Registry, id: &ComponentId, enabled: bool) -> Self {
         if !enabled {
-            return BatchTelemetry {
-                send_size: None,
-                size_trigger: None,
-                timeout_trigger: None,
-            };
+            return BatchTelemetry { send_size: None, size_trigger: None, timeout_trigger: None };
         }
         let labels = || -> Labels { vec![(LABEL_PROCESSOR, id.to_string())] };
         reg.gauge(

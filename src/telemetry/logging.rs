@@ -25,11 +25,7 @@ pub fn init(cfg: &LogsConfig) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(ansi);
-    let _ = if cfg.encoding == "json" {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.try_init()
-    };
+    let _ = if cfg.encoding == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
 }
 
 /// Lets one message through per `interval_secs` for each call site (drops are still counted).
@@ -40,21 +36,15 @@ pub struct RateLimit {
 
 impl RateLimit {
     pub const fn new() -> Self {
-        RateLimit {
-            last: AtomicU64::new(0),
-        }
+        RateLimit { last: AtomicU64::new(0) }
     }
 
     pub fn allow(&self, interval_secs: u64) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let last = self.last.load(Ordering::Relaxed);
         if last != 0 && now < last + interval_secs {
             return false;
         }
-        self.last
-            .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
+        self.last.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 }

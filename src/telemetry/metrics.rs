@@ -62,11 +62,7 @@ pub struct Histogram(Arc<HistogramCell>);
 impl Histogram {
     pub fn observe(&self, v: u64) {
         let c = &self.0;
-        let idx = c
-            .bounds
-            .iter()
-            .position(|b| (v as f64) <= *b)
-            .unwrap_or(c.bounds.len());
+        let idx = c.bounds.iter().position(|b| (v as f64) <= *b).unwrap_or(c.bounds.len());
         if let Some(slot) = c.counts.get(idx) {
             slot.fetch_add(1, Ordering::Relaxed);
         }
@@ -123,12 +119,7 @@ impl Registry {
         let idx = match fams.iter().position(|f| f.name == name) {
             Some(i) => i,
             None => {
-                fams.push(Family {
-                    name,
-                    help,
-                    typ,
-                    series: Vec::new(),
-                });
+                fams.push(Family { name, help, typ, series: Vec::new() });
                 fams.len() - 1
             }
         };
@@ -142,18 +133,14 @@ impl Registry {
     }
 
     pub fn counter(&self, name: &'static str, help: &'static str, labels: Labels) -> Counter {
-        match self.get_or_insert(name, help, Type::Counter, labels, || {
-            Cell::Counter(Counter::default())
-        }) {
+        match self.get_or_insert(name, help, Type::Counter, labels, || Cell::Counter(Counter::default())) {
             Cell::Counter(c) => c,
             _ => Counter::default(),
         }
     }
 
     pub fn gauge(&self, name: &'static str, help: &'static str, labels: Labels) -> Gauge {
-        match self.get_or_insert(name, help, Type::Gauge, labels, || {
-            Cell::Gauge(Gauge::default())
-        }) {
+        match self.get_or_insert(name, help, Type::Gauge, labels, || Cell::Gauge(Gauge::default())) {
             Cell::Gauge(g) => g,
             _ => Gauge::default(),
         }
@@ -200,11 +187,8 @@ impl Registry {
             if touched.is_empty() {
                 continue;
             }
-            let name = if with_suffixes && f.typ == Type::Counter {
-                format!("{}_total", f.name)
-            } else {
-                f.name.to_string()
-            };
+            let name =
+                if with_suffixes && f.typ == Type::Counter { format!("{}_total", f.name) } else { f.name.to_string() };
             let typ = match f.typ {
                 Type::Counter => "counter",
                 Type::Gauge => "gauge",
@@ -220,25 +204,11 @@ impl Registry {
                         let mut cum = 0u64;
                         for (i, b) in h.0.bounds.iter().enumerate() {
                             cum += h.0.counts.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
-                            write_sample(
-                                out,
-                                &name,
-                                "_bucket",
-                                labels,
-                                Some(&fmt_float(*b)),
-                                cum as f64,
-                            );
+                            write_sample(out, &name, "_bucket", labels, Some(&fmt_float(*b)), cum as f64);
                         }
                         let total = h.count();
                         write_sample(out, &name, "_bucket", labels, Some("+Inf"), total as f64);
-                        write_sample(
-                            out,
-                            &name,
-                            "_sum",
-                            labels,
-                            None,
-                            h.0.sum.load(Ordering::Relaxed) as f64,
-                        );
+                        write_sample(out, &name, "_sum", labels, None, h.0.sum.load(Ordering::Relaxed) as f64);
                         write_sample(out, &name, "_count", labels, None, total as f64);
                     }
                 }
@@ -297,9 +267,7 @@ pub fn write_sample(
 }
 
 pub fn escape_label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -312,44 +280,23 @@ mod tests {
         let a = r.counter("otelcol_x", "help x", vec![("receiver", "otlp".into())]);
         let _b = r.counter("otelcol_y", "help y", vec![]);
         a.add(3);
-        let h = r.histogram(
-            "otelcol_h",
-            "h",
-            &[10.0, 100.0],
-            vec![("processor", "batch".into())],
-        );
+        let h = r.histogram("otelcol_h", "h", &[10.0, 100.0], vec![("processor", "batch".into())]);
         h.observe(5);
         h.observe(50);
         h.observe(500);
         let mut s = String::new();
         r.render(&mut s, false);
-        assert!(
-            s.contains("# TYPE otelcol_x counter\notelcol_x{receiver=\"otlp\"} 3\n"),
-            "{s}"
-        );
+        assert!(s.contains("# TYPE otelcol_x counter\notelcol_x{receiver=\"otlp\"} 3\n"), "{s}");
         assert!(!s.contains("otelcol_y"), "{s}");
-        assert!(
-            s.contains("otelcol_h_bucket{processor=\"batch\",le=\"10\"} 1\n"),
-            "{s}"
-        );
-        assert!(
-            s.contains("otelcol_h_bucket{processor=\"batch\",le=\"100\"} 2\n"),
-            "{s}"
-        );
-        assert!(
-            s.contains("otelcol_h_bucket{processor=\"batch\",le=\"+Inf\"} 3\n"),
-            "{s}"
-        );
-        assert!(
-            s.contains("otelcol_h_sum{processor=\"batch\"} 555\n"),
-            "{s}"
-        );
+        assert!(s.contains("otelcol_h_bucket{processor=\"batch\",le=\"10\"} 1\n"), "{s}");
+        assert!(s.contains("otelcol_h_bucket{processor=\"batch\",le=\"100\"} 2\n"), "{s}");
+        assert!(s.contains("otelcol_h_bucket{processor=\"batch\",le=\"+Inf\"} 3\n"), "{s}");
+        assert!(s.contains("otelcol_h_sum{processor=\"batch\"} 555\n"), "{s}");
         let mut t = String::new();
         r.render(&mut t, true);
         assert!(t.contains("otelcol_x_total{receiver=\"otlp\"} 3"), "{t}");
         // Same name and labels: same series.
-        r.counter("otelcol_x", "help x", vec![("receiver", "otlp".into())])
-            .add(1);
+        r.counter("otelcol_x", "help x", vec![("receiver", "otlp".into())]).add(1);
         assert_eq!(a.get(), 4);
     }
 }

@@ -79,8 +79,8 @@ pub const BATCH_TIMEOUT_TRIGGER: &str = "otelcol_processor_batch_timeout_trigger
 pub const BATCH_METADATA_CARDINALITY: &str = "otelcol_processor_batch_metadata_cardinality";
 /// Buckets of the batch size histogram, as the batch processor declares them.
 pub const BATCH_SEND_SIZE_BUCKETS: &[f64] = &[
-    10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0,
-    6000.0, 7000.0, 8000.0, 9000.0, 10000.0, 20000.0, 30000.0, 50000.0, 100000.0,
+    10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 7000.0, 8000.0,
+    9000.0, 10000.0, 20000.0, 30000.0, 50000.0, 100000.0,
 ];
 
 // service/internal/proctelemetry/process_telemetry.go
@@ -96,4 +96,21 @@ pub const PROCESSOR_DROPPED: SignalNames = SignalNames {
     traces: "otelcol_processor_dropped_spans",
     metrics: "otelcol_processor_dropped_metric_points",
     logs: "otelcol_processor_dropped_log_records",
+};
+
+// processor/processorhelper/obsreport.go: processors that change data in place.
+pub const PROCESSOR_INCOMING_ITEMS: &str = "otelcol_processor_incoming_items";
+pub const PROCESSOR_OUTGOING_ITEMS: &str = "otelcol_processor_outgoing_items";
+pub const LABEL_OTEL_SIGNAL: &str = "otel_signal";
+
+// processor/memorylimiterprocessor (names since v0.155).
+pub const MEMORY_LIMITER_ACCEPTED: SignalNames = SignalNames {
+    traces: "otelcol_processor_memory_limiter_accepted_spans",
+    metrics: "otelcol_processor_memory_limiter_accepted_metric_points",
+    logs: "otelcol_processor_memory_limiter_accepted_log_records",
+};
+pub const MEMORY_LIMITER_REFUSED: SignalNames = SignalNames {
+    traces: "otelcol_processor_memory_limiter_refused_spans",
+    metrics: "otelcol_processor_memory_limiter_refused_metric_points",
+    logs: "otelcol_processor_memory_limiter_refused_log_records",
 };

@@ -29,11 +29,7 @@ pub fn sample() -> ProcessSample {
         }
     }
     if let Ok(statm) = std::fs::read_to_string("/proc/self/statm") {
-        if let Some(rss_pages) = statm
-            .split_whitespace()
-            .nth(1)
-            .and_then(|v| v.parse::<u64>().ok())
-        {
+        if let Some(rss_pages) = statm.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()) {
             s.rss_bytes = rss_pages * page;
         }
     }
@@ -58,25 +54,13 @@ pub fn render(
     } else {
         (PROCESS_UPTIME, PROCESS_CPU_SECONDS, PROCESS_MEMORY_RSS)
     };
-    let _ = writeln!(
-        out,
-        "# HELP {cpu} Total CPU user and system time in seconds [alpha]\n# TYPE {cpu} counter"
-    );
+    let _ = writeln!(out, "# HELP {cpu} Total CPU user and system time in seconds [alpha]\n# TYPE {cpu} counter");
     write_sample(out, cpu, "", &[], None, s.cpu_seconds);
-    let _ = writeln!(
-        out,
-        "# HELP {rss} Total physical memory (resident set size) [alpha]\n# TYPE {rss} gauge"
-    );
+    let _ = writeln!(out, "# HELP {rss} Total physical memory (resident set size) [alpha]\n# TYPE {rss} gauge");
     write_sample(out, rss, "", &[], None, s.rss_bytes as f64);
-    let _ = writeln!(
-        out,
-        "# HELP {uptime} Uptime of the process [alpha]\n# TYPE {uptime} counter"
-    );
+    let _ = writeln!(out, "# HELP {uptime} Uptime of the process [alpha]\n# TYPE {uptime} counter");
     write_sample(out, uptime, "", &[], None, started.elapsed().as_secs_f64());
-    let _ = writeln!(
-        out,
-        "# HELP {TARGET_INFO} Target metadata\n# TYPE {TARGET_INFO} gauge"
-    );
+    let _ = writeln!(out, "# HELP {TARGET_INFO} Target metadata\n# TYPE {TARGET_INFO} gauge");
     write_sample(out, TARGET_INFO, "", target_labels, None, 1.0);
 }
 

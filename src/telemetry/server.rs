@@ -8,14 +8,11 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub type Handler =
-    Arc<dyn Fn(&Request<hyper::body::Incoming>) -> Response<Full<Bytes>> + Send + Sync>;
+pub type Handler = Arc<dyn Fn(&Request<hyper::body::Incoming>) -> Response<Full<Bytes>> + Send + Sync>;
 
 /// Binds `addr`; a port in use or a bad address is an error naming both.
 pub async fn bind(what: &str, addr: &str) -> Result<TcpListener, String> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("{what}: cannot listen on {addr}: {e}"))
+    TcpListener::bind(addr).await.map_err(|e| format!("{what}: cannot listen on {addr}: {e}"))
 }
 
 /// Serves `handler` on `listener` until `stop` turns true; returns when the accept loop ends.
@@ -42,8 +39,7 @@ pub async fn serve(listener: TcpListener, handler: Handler, mut stop: watch::Rec
 /// A response with a body and content type.
 pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
         r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
     }

@@ -13,11 +13,7 @@ use std::time::{Duration, Instant};
 
 /// A free loopback port (bound then released; the test binds it right after).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 pub fn bin() -> PathBuf {
@@ -35,12 +31,7 @@ pub struct Ports {
 
 impl Ports {
     pub fn new() -> Ports {
-        Ports {
-            grpc: free_port(),
-            http: free_port(),
-            metrics: free_port(),
-            health: free_port(),
-        }
+        Ports { grpc: free_port(), http: free_port(), metrics: free_port(), health: free_port() }
     }
 
     /// Replaces `$GRPC`, `$HTTP`, `$METRICS`, `$HEALTH` in a config.
@@ -74,21 +65,12 @@ impl Oxidot {
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut cmd = Command::new(bin());
-        cmd.arg("--config")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .env_remove("AOT_CONFIG_CONTENT");
+        cmd.arg("--config").arg(&cfg).stdout(Stdio::null()).stderr(stderr).env_remove("AOT_CONFIG_CONTENT");
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
-        let mut o = Oxidot {
-            child: Some(child),
-            ports,
-            stderr_path,
-            _dir: dir,
-        };
+        let mut o = Oxidot { child: Some(child), ports, stderr_path, _dir: dir };
         o.wait_ready();
         o
     }
@@ -115,8 +97,7 @@ impl Oxidot {
 
     /// The current self-metrics, `name{labels}` → value.
     pub fn metrics(&self) -> BTreeMap<String, f64> {
-        let (code, body) =
-            http_get(&format!("127.0.0.1:{}", self.ports.metrics), "/metrics").unwrap();
+        let (code, body) = http_get(&format!("127.0.0.1:{}", self.ports.metrics), "/metrics").unwrap();
         assert_eq!(code, 200);
         parse_metrics(&body)
     }
@@ -170,19 +151,14 @@ pub fn parse_metrics(body: &str) -> BTreeMap<String, f64> {
 pub fn sum_metric(m: &BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
     m.iter()
         .filter(|(k, _)| k.split('{').next() == Some(name))
-        .filter(|(k, _)| {
-            labels
-                .iter()
-                .all(|(lk, lv)| k.contains(&format!("{lk}=\"{lv}\"")))
-        })
+        .filter(|(k, _)| labels.iter().all(|(lk, lv)| k.contains(&format!("{lk}=\"{lv}\""))))
         .map(|(_, v)| *v)
         .sum()
 }
 
 /// A blocking HTTP/1.1 GET with a 5 s timeout: (status, body).
 pub fn http_get(hostport: &str, path: &str) -> std::io::Result<(u16, String)> {
-    http_request(hostport, "GET", path, &[], &[])
-        .map(|(c, _, b)| (c, String::from_utf8_lossy(&b).into_owned()))
+    http_request(hostport, "GET", path, &[], &[]).map(|(c, _, b)| (c, String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// A blocking HTTP/1.1 request: (status, headers, body).
@@ -196,7 +172,10 @@ pub fn http_request(
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(hostport)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -206,28 +185,15 @@ pub fn http_request(
     let _ = s.write_all(body);
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(raw.len());
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
     let hdrs: Vec<(String, String)> = lines
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        })
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
         .collect();
-    if hdrs
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v == "chunked")
-    {
+    if hdrs.iter().any(|(k, v)| k == "transfer-encoding" && v == "chunked") {
         body = dechunk(&body);
     }
     Ok((status, hdrs, body))
@@ -252,32 +218,16 @@ pub fn python() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        p.exists(),
-        "the Python OpenTelemetry SDK is missing: run scripts/test.sh (it installs it into .venv)"
-    );
+    assert!(p.exists(), "the Python OpenTelemetry SDK is missing: run scripts/test.sh (it installs it into .venv)");
     p
 }
 
 /// Runs the SDK client script; returns its JSON summary.
-pub fn run_sdk(
-    protocol: &str,
-    endpoint: &str,
-    spans: u32,
-    logs: u32,
-    service: &str,
-) -> serde_json::Value {
+pub fn run_sdk(protocol: &str, endpoint: &str, spans: u32, logs: u32, service: &str) -> serde_json::Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/sdk_client.py");
     let out = Command::new(python())
         .arg(script)
-        .args([
-            protocol,
-            endpoint,
-            &spans.to_string(),
-            &logs.to_string(),
-            "--service",
-            service,
-        ])
+        .args([protocol, endpoint, &spans.to_string(), &logs.to_string(), "--service", service])
         .output()
         .unwrap();
     assert!(

@@ -3,35 +3,21 @@
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn runtime_thread<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(f);
     });
 }
@@ -58,26 +44,18 @@ impl GrpcSink {
     pub fn start() -> GrpcSink {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.set_nonblocking(true).unwrap();
-        let s = GrpcSink {
-            port: l.local_addr().unwrap().port(),
-            ..Default::default()
-        };
+        let s = GrpcSink { port: l.local_addr().unwrap().port(), ..Default::default() };
         let sink = s.clone();
         runtime_thread(async move {
             let l = tokio::net::TcpListener::from_std(l).unwrap();
             tonic::transport::Server::builder()
                 .add_service(
-                    TraceServiceServer::new(sink.clone())
-                        .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                    TraceServiceServer::new(sink.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip),
                 )
                 .add_service(
-                    MetricsServiceServer::new(sink.clone())
-                        .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                    MetricsServiceServer::new(sink.clone()).accept_compressed(tonic::codec::CompressionEncoding::Gzip),
                 )
-                .add_service(
-                    LogsServiceServer::new(sink)
-                        .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
-                )
+                .add_service(LogsServiceServer::new(sink).accept_compressed(tonic::codec::CompressionEncoding::Gzip))
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l))
                 .await
                 .unwrap();
@@ -121,12 +99,8 @@ impl GrpcSink {
     }
     pub fn data_points(&self) -> usize {
         let g = self.got.lock().unwrap();
-        let b = oxidot::pipeline::data::Batch::Metrics(
-            g.metrics
-                .iter()
-                .flat_map(|r| r.resource_metrics.clone())
-                .collect(),
-        );
+        let b =
+            oxidot::pipeline::data::Batch::Metrics(g.metrics.iter().flat_map(|r| r.resource_metrics.clone()).collect());
         b.items()
     }
 }
@@ -178,10 +152,7 @@ pub struct HttpRecorded {
 
 impl HttpRecorded {
     pub fn header(&self, k: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -206,10 +177,7 @@ impl HttpSink {
     pub fn start() -> HttpSink {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.set_nonblocking(true).unwrap();
-        let s = HttpSink {
-            port: l.local_addr().unwrap().port(),
-            ..Default::default()
-        };
+        let s = HttpSink { port: l.local_addr().unwrap().port(), ..Default::default() };
         let sink = s.clone();
         runtime_thread(async move {
             let l = tokio::net::TcpListener::from_std(l).unwrap();
@@ -219,61 +187,35 @@ impl HttpSink {
                 };
                 let sink = sink.clone();
                 tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let sink = sink.clone();
-                            async move { Ok::<_, std::convert::Infallible>(sink.handle(req).await) }
-                        },
-                    );
-                    let _ = hyper_util::server::conn::auto::Builder::new(
-                        hyper_util::rt::TokioExecutor::new(),
-                    )
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
+                    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let sink = sink.clone();
+                        async move { Ok::<_, std::convert::Infallible>(sink.handle(req).await) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
                 });
             }
         });
         s
     }
 
-    async fn handle(
-        &self,
-        req: hyper::Request<hyper::body::Incoming>,
-    ) -> hyper::Response<Full<Bytes>> {
+    async fn handle(&self, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
         let method = req.method().to_string();
         let path = req.uri().path().to_string();
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let enc = req
-            .headers()
-            .get("content-encoding")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let headers: Vec<(String, String)> =
+            req.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+        let enc = req.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let raw = req.into_body().collect().await.unwrap().to_bytes();
-        let body = oxidot::receiver::otlp::decode::decompress(&enc, raw, 1 << 30)
-            .unwrap()
-            .to_vec();
+        let body = oxidot::receiver::otlp::decode::decompress(&enc, raw, 1 << 30).unwrap().to_vec();
         let d = *self.delay.lock().unwrap();
         if !d.is_zero() {
             tokio::time::sleep(d).await;
         }
         let answer = self.script.lock().unwrap().pop_front();
-        let answer = answer.unwrap_or(Answer {
-            status: 200,
-            headers: vec![],
-            body: vec![],
-        });
+        let answer = answer.unwrap_or(Answer { status: 200, headers: vec![], body: vec![] });
         if (200..300).contains(&answer.status) {
-            self.got.lock().unwrap().push(HttpRecorded {
-                method,
-                path,
-                headers,
-                body,
-            });
+            self.got.lock().unwrap().push(HttpRecorded { method, path, headers, body });
         }
         let mut r = hyper::Response::new(Full::new(Bytes::from(answer.body)));
         *r.status_mut() = hyper::StatusCode::from_u16(answer.status).unwrap();
@@ -285,5 +227,58 @@ impl HttpSink {
 
     pub fn requests(&self) -> Vec<HttpRecorded> {
         self.got.lock().unwrap().clone()
+    }
+}
+
+/// A GET server with fixed answers per path (for the ECS task metadata endpoint).
+#[derive(Clone, Default)]
+pub struct StaticServer {
+    pub routes: Arc<Mutex<Vec<(String, u16, String)>>>,
+    pub delay: Arc<Mutex<Duration>>,
+    pub hits: Arc<Mutex<Vec<String>>>,
+    pub port: u16,
+}
+
+impl StaticServer {
+    pub fn start(routes: Vec<(&str, u16, String)>) -> StaticServer {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let s = StaticServer {
+            routes: Arc::new(Mutex::new(routes.into_iter().map(|(p, c, b)| (p.to_string(), c, b)).collect())),
+            port: l.local_addr().unwrap().port(),
+            ..Default::default()
+        };
+        let srv = s.clone();
+        runtime_thread(async move {
+            let l = tokio::net::TcpListener::from_std(l).unwrap();
+            loop {
+                let Ok((stream, _)) = l.accept().await else { continue };
+                let srv = srv.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let srv = srv.clone();
+                        async move {
+                            let path = req.uri().path().to_string();
+                            srv.hits.lock().unwrap().push(path.clone());
+                            let d = *srv.delay.lock().unwrap();
+                            tokio::time::sleep(d).await;
+                            let found = srv.routes.lock().unwrap().iter().find(|(p, _, _)| *p == path).cloned();
+                            let (code, body) = found.map(|(_, c, b)| (c, b)).unwrap_or((404, "not found".into()));
+                            let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
+                            *r.status_mut() = hyper::StatusCode::from_u16(code).unwrap();
+                            Ok::<_, std::convert::Infallible>(r)
+                        }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        s
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
     }
 }

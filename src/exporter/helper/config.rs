@@ -47,10 +47,7 @@ impl QueueConfig {
 
     /// The default for exporters without a queue (debug).
     pub fn disabled_default() -> Self {
-        QueueConfig {
-            enabled: false,
-            ..Self::enabled_default()
-        }
+        QueueConfig { enabled: false, ..Self::enabled_default() }
     }
 
     pub fn validate(&self, base: &str, errors: &mut Vec<ConfigError>) {
@@ -59,16 +56,10 @@ impl QueueConfig {
             return;
         }
         if self.num_consumers == 0 {
-            errors.push(ConfigError::new(
-                p("num_consumers"),
-                "`num_consumers` must be positive",
-            ));
+            errors.push(ConfigError::new(p("num_consumers"), "`num_consumers` must be positive"));
         }
         if self.queue_size == 0 {
-            errors.push(ConfigError::new(
-                p("queue_size"),
-                "`queue_size` must be positive",
-            ));
+            errors.push(ConfigError::new(p("queue_size"), "`queue_size` must be positive"));
         }
         if self.sizer == Sizer::Bytes {
             errors.push(ConfigError::new(
@@ -77,10 +68,7 @@ impl QueueConfig {
             ));
         }
         if self.storage.is_some() {
-            errors.push(ConfigError::new(
-                p("storage"),
-                "persistent queues (storage) are not supported by oxidot yet",
-            ));
+            errors.push(ConfigError::new(p("storage"), "persistent queues (storage) are not supported by oxidot yet"));
         }
         if self.batch.is_some() {
             errors.push(ConfigError::new(
@@ -89,10 +77,7 @@ impl QueueConfig {
             ));
         }
         if self.wait_for_result {
-            errors.push(ConfigError::new(
-                p("wait_for_result"),
-                "wait_for_result is not supported by oxidot yet",
-            ));
+            errors.push(ConfigError::new(p("wait_for_result"), "wait_for_result is not supported by oxidot yet"));
         }
     }
 }
@@ -133,16 +118,10 @@ impl RetryConfig {
     pub fn validate(&self, base: &str, errors: &mut Vec<ConfigError>) {
         let p = |k: &str| format!("{base}::retry_on_failure::{k}");
         if !(0.0..=1.0).contains(&self.randomization_factor) {
-            errors.push(ConfigError::new(
-                p("randomization_factor"),
-                "'randomization_factor' must be within [0, 1]",
-            ));
+            errors.push(ConfigError::new(p("randomization_factor"), "'randomization_factor' must be within [0, 1]"));
         }
         if self.multiplier <= 0.0 {
-            errors.push(ConfigError::new(
-                p("multiplier"),
-                "'multiplier' must be positive",
-            ));
+            errors.push(ConfigError::new(p("multiplier"), "'multiplier' must be positive"));
         }
         let me = self.max_elapsed_time.0;
         if !me.is_zero() {

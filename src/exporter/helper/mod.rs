@@ -54,10 +54,7 @@ impl ExporterHelper {
         telemetry: ExporterTelemetry,
         s: HelperSettings,
     ) -> Arc<Self> {
-        let queue = s
-            .queue
-            .enabled
-            .then(|| Arc::new(BoundedQueue::new(s.queue.queue_size, s.queue.sizer)));
+        let queue = s.queue.enabled.then(|| Arc::new(BoundedQueue::new(s.queue.queue_size, s.queue.sizer)));
         if let Some(q) = &queue {
             telemetry.queue_capacity.set(q.capacity() as i64);
             telemetry.queue_size.set(0);
@@ -103,8 +100,7 @@ impl ExporterHelper {
         if let Some(q) = &self.queue {
             q.close();
         }
-        let workers: Vec<JoinHandle<()>> =
-            std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
         let wait_all = futures::future::join_all(workers);
         let remaining = deadline.saturating_duration_since(Instant::now());
         if tokio::time::timeout(remaining, wait_all).await.is_err() {
@@ -135,9 +131,7 @@ impl ExporterHelper {
             let attempt = match self.timeout {
                 Some(t) => match tokio::time::timeout(t, self.exporter.export(b)).await {
                     Ok(r) => r,
-                    Err(_) => Err(ExportError::retryable(format!(
-                        "request timed out after {t:?}"
-                    ))),
+                    Err(_) => Err(ExportError::retryable(format!("request timed out after {t:?}"))),
                 },
                 None => self.exporter.export(b).await,
             };
@@ -146,19 +140,14 @@ impl ExporterHelper {
                 Err(ExportError::Permanent(m)) => {
                     break Err(ExportError::Permanent(format!("not retryable error: {m}")))
                 }
-                Err(ExportError::Retryable {
-                    reason,
-                    retry_after,
-                }) => {
+                Err(ExportError::Retryable { reason, retry_after }) => {
                     if !self.retry.enabled {
                         break Err(ExportError::Permanent(reason));
                     }
                     let wait = backoff.next(retry_after);
                     let max = self.retry.max_elapsed_time.0;
                     if !max.is_zero() && started.elapsed() + wait > max {
-                        break Err(ExportError::Permanent(format!(
-                            "no more retries left: {reason}"
-                        )));
+                        break Err(ExportError::Permanent(format!("no more retries left: {reason}")));
                     }
                     if *abort.borrow() {
                         break Err(ExportError::Permanent(format!(
@@ -196,22 +185,14 @@ impl Consumer for ExporterHelper {
         let Some(q) = &self.queue else {
             // No queue: the caller waits for the export and sees its error.
             return self.send(&batch).await.map_err(|e| match e {
-                ExportError::Retryable {
-                    reason,
-                    retry_after,
-                } => ConsumeError::Overloaded {
-                    reason,
-                    retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
-                },
+                ExportError::Retryable { reason, retry_after } => {
+                    ConsumeError::Overloaded { reason, retry_after: retry_after.unwrap_or(Duration::from_secs(1)) }
+                }
                 ExportError::Permanent(m) => ConsumeError::Permanent(m),
             });
         };
         let items = batch.items();
-        let pushed = if self.block_on_overflow {
-            q.push_wait(batch).await
-        } else {
-            q.try_push(batch)
-        };
+        let pushed = if self.block_on_overflow { q.push_wait(batch).await } else { q.try_push(batch) };
         match pushed {
             Ok(()) => {
                 self.telemetry.queue_size.set(q.size() as i64);

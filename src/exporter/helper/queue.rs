@@ -33,11 +33,7 @@ pub struct BoundedQueue {
 impl BoundedQueue {
     pub fn new(capacity: usize, sizer: Sizer) -> BoundedQueue {
         BoundedQueue {
-            state: Mutex::new(State {
-                items: VecDeque::new(),
-                size: 0,
-                closed: false,
-            }),
+            state: Mutex::new(State { items: VecDeque::new(), size: 0, closed: false }),
             capacity,
             sizer,
             readable: Notify::new(),

@@ -11,21 +11,14 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(cfg: &RetryConfig) -> Backoff {
-        Backoff {
-            cfg: cfg.clone(),
-            current: cfg.initial_interval.0,
-        }
+        Backoff { cfg: cfg.clone(), current: cfg.initial_interval.0 }
     }
 
     /// The next wait: current interval ± randomization, at least `server_delay`.
     pub fn next(&mut self, server_delay: Option<Duration>) -> Duration {
         let base = self.current.as_secs_f64();
         let f = self.cfg.randomization_factor;
-        let jitter = if f > 0.0 {
-            base * f * (2.0 * rand::random::<f64>() - 1.0)
-        } else {
-            0.0
-        };
+        let jitter = if f > 0.0 { base * f * (2.0 * rand::random::<f64>() - 1.0) } else { 0.0 };
         let wait = Duration::from_secs_f64((base + jitter).max(0.0));
         let next = (base * self.cfg.multiplier).min(self.cfg.max_interval.0.as_secs_f64());
         self.current = Duration::from_secs_f64(next.max(0.0));

@@ -34,11 +34,8 @@ impl OtlpGrpcExporter {
     pub fn new(cfg: &OtlpGrpcConfig) -> Result<Self, String> {
         let (hostport, tls) = target(cfg);
         let uri = format!("{}://{hostport}", if tls { "https" } else { "http" });
-        let mut ep = Endpoint::from_shared(uri.clone())
-            .map_err(|e| format!("invalid endpoint {uri:?}: {e}"))?;
-        ep = ep
-            .tcp_nodelay(true)
-            .connect_timeout(std::time::Duration::from_secs(10));
+        let mut ep = Endpoint::from_shared(uri.clone()).map_err(|e| format!("invalid endpoint {uri:?}: {e}"))?;
+        ep = ep.tcp_nodelay(true).connect_timeout(std::time::Duration::from_secs(10));
         if tls {
             let mut t = ClientTlsConfig::new().with_webpki_roots();
             if let Some(pem) = cfg.tls.ca_pem_bytes()? {
@@ -54,8 +51,8 @@ impl OtlpGrpcExporter {
             let key = MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
                 .map_err(|_| format!("headers: invalid header name {k:?}"))?;
             // The value is never echoed: it may be a secret.
-            let val = MetadataValue::try_from(v.as_str())
-                .map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+            let val =
+                MetadataValue::try_from(v.as_str()).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
             metadata.insert(key, val);
         }
         let compression = match cfg.compression.as_str() {
@@ -63,12 +60,7 @@ impl OtlpGrpcExporter {
             "zstd" => Some(CompressionEncoding::Zstd),
             _ => None,
         };
-        Ok(OtlpGrpcExporter {
-            channel: ep.connect_lazy(),
-            metadata,
-            compression,
-            log_partial: Default::default(),
-        })
+        Ok(OtlpGrpcExporter { channel: ep.connect_lazy(), metadata, compression, log_partial: Default::default() })
     }
 }
 
@@ -90,16 +82,10 @@ impl Exporter for OtlpGrpcExporter {
         if let Some(c) = self.compression {
             client = client.send_compressed(c);
         }
-        client
-            .ready()
-            .await
-            .map_err(|e| ExportError::retryable(format!("connection not ready: {e}")))?;
+        client.ready().await.map_err(|e| ExportError::retryable(format!("connection not ready: {e}")))?;
         let mut req = tonic::Request::new(Bytes::from(buf));
         *req.metadata_mut() = self.metadata.clone();
-        match client
-            .unary(req, http::uri::PathAndQuery::from_static(path), RawCodec)
-            .await
-        {
+        match client.unary(req, http::uri::PathAndQuery::from_static(path), RawCodec).await {
             Ok(resp) => {
                 if let Some((n, msg)) = partial_success(batch, resp.get_ref()) {
                     if self.log_partial.allow(10) {
@@ -123,14 +109,8 @@ pub fn classify(st: &Status) -> ExportError {
         | Code::Aborted
         | Code::OutOfRange
         | Code::Unavailable
-        | Code::DataLoss => ExportError::Retryable {
-            reason,
-            retry_after: delay,
-        },
-        Code::ResourceExhausted if delay.is_some() => ExportError::Retryable {
-            reason,
-            retry_after: delay,
-        },
+        | Code::DataLoss => ExportError::Retryable { reason, retry_after: delay },
+        Code::ResourceExhausted if delay.is_some() => ExportError::Retryable { reason, retry_after: delay },
         _ => ExportError::Permanent(reason),
     }
 }

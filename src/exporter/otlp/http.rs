@@ -31,30 +31,21 @@ pub fn signal_url(cfg: &OtlpHttpConfig, signal: Signal) -> String {
     if !own.is_empty() {
         return own.clone();
     }
-    format!(
-        "{}/v1/{}",
-        cfg.endpoint.trim_end_matches('/'),
-        signal.as_str()
-    )
+    format!("{}/v1/{}", cfg.endpoint.trim_end_matches('/'), signal.as_str())
 }
 
 impl OtlpHttpExporter {
     pub fn new(cfg: &OtlpHttpConfig, signal: Signal) -> Result<Self, String> {
         let url_s = signal_url(cfg, signal);
         if url_s.starts_with("/v1/") {
-            return Err(format!(
-                "no endpoint for {signal}: set endpoint or {signal}_endpoint"
-            ));
+            return Err(format!("no endpoint for {signal}: set endpoint or {signal}_endpoint"));
         }
-        let url: http::Uri = url_s
-            .parse()
-            .map_err(|e| format!("invalid URL {url_s:?}: {e}"))?;
+        let url: http::Uri = url_s.parse().map_err(|e| format!("invalid URL {url_s:?}: {e}"))?;
         let mut headers = http::HeaderMap::new();
         for (k, v) in &cfg.headers {
             let name = http::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| format!("headers: invalid header name {k:?}"))?;
-            let val = http::HeaderValue::from_str(v)
-                .map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+            let val = http::HeaderValue::from_str(v).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
             headers.insert(name, val);
         }
         Ok(OtlpHttpExporter {
@@ -75,23 +66,12 @@ impl OtlpHttpExporter {
 fn compress(kind: &str, data: Vec<u8>) -> Result<(Vec<u8>, Option<&'static str>), String> {
     Ok(match kind {
         "gzip" => {
-            let mut e = flate2::write::GzEncoder::new(
-                Vec::with_capacity(data.len() / 4),
-                flate2::Compression::fast(),
-            );
+            let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::fast());
             e.write_all(&data).map_err(|e| e.to_string())?;
             (e.finish().map_err(|e| e.to_string())?, Some("gzip"))
         }
-        "zstd" => (
-            zstd::encode_all(&data[..], 1).map_err(|e| e.to_string())?,
-            Some("zstd"),
-        ),
-        "snappy" => (
-            snap::raw::Encoder::new()
-                .compress_vec(&data)
-                .map_err(|e| e.to_string())?,
-            Some("snappy"),
-        ),
+        "zstd" => (zstd::encode_all(&data[..], 1).map_err(|e| e.to_string())?, Some("zstd")),
+        "snappy" => (snap::raw::Encoder::new().compress_vec(&data).map_err(|e| e.to_string())?, Some("snappy")),
         "deflate" | "zlib" => {
             let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
             e.write_all(&data).map_err(|e| e.to_string())?;
@@ -113,42 +93,24 @@ impl Exporter for OtlpHttpExporter {
         };
         let (body, enc) = compress(&self.compression, body).map_err(ExportError::Permanent)?;
         let mut req = http::Request::post(self.url.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                if self.json {
-                    "application/json"
-                } else {
-                    "application/x-protobuf"
-                },
-            )
-            .header(
-                http::header::USER_AGENT,
-                concat!("oxidot/", env!("CARGO_PKG_VERSION")),
-            )
+            .header(http::header::CONTENT_TYPE, if self.json { "application/json" } else { "application/x-protobuf" })
+            .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| ExportError::Permanent(e.to_string()))?;
         if let Some(e) = enc {
-            req.headers_mut().insert(
-                http::header::CONTENT_ENCODING,
-                http::HeaderValue::from_static(e),
-            );
+            req.headers_mut().insert(http::header::CONTENT_ENCODING, http::HeaderValue::from_static(e));
         }
         for (k, v) in &self.headers {
             req.headers_mut().insert(k.clone(), v.clone());
         }
-        let resp = self.client.request(req).await.map_err(|e| {
-            ExportError::retryable(format!(
-                "failed to make an HTTP request: {}",
-                error_chain(&e)
-            ))
-        })?;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| ExportError::retryable(format!("failed to make an HTTP request: {}", error_chain(&e))))?;
         let status = resp.status();
         let retry_after = http_client::retry_after(resp.headers());
-        let body = Limited::new(resp.into_body(), 64 * 1024)
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
+        let body = Limited::new(resp.into_body(), 64 * 1024).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
         if status.is_success() {
             if !self.json {
                 if let Some((n, msg)) = partial_success(batch, &body) {
@@ -170,16 +132,9 @@ impl Exporter for OtlpHttpExporter {
 }
 
 /// 429/502/503/504 are retryable (honouring Retry-After); every other status is permanent.
-pub fn classify_status(
-    code: u16,
-    reason: String,
-    retry_after: Option<std::time::Duration>,
-) -> ExportError {
+pub fn classify_status(code: u16, reason: String, retry_after: Option<std::time::Duration>) -> ExportError {
     match code {
-        429 | 502 | 503 | 504 => ExportError::Retryable {
-            reason,
-            retry_after,
-        },
+        429 | 502 | 503 | 504 => ExportError::Retryable { reason, retry_after },
         _ => ExportError::Permanent(reason),
     }
 }

@@ -112,10 +112,7 @@ fn check_compression(base: &str, c: &str, allowed: &[&str], errs: &mut Vec<Confi
     if !allowed.contains(&c) {
         errs.push(ConfigError::new(
             format!("{base}::compression"),
-            format!(
-                "unsupported compression type {c:?} (supported: {})",
-                allowed.join(", ")
-            ),
+            format!("unsupported compression type {c:?} (supported: {})", allowed.join(", ")),
         ));
     }
 }
@@ -133,17 +130,9 @@ impl OtlpGrpcConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         if self.endpoint.trim().is_empty() {
-            errs.push(ConfigError::new(
-                format!("{base}::endpoint"),
-                "requires a non-empty \"endpoint\"",
-            ));
+            errs.push(ConfigError::new(format!("{base}::endpoint"), "requires a non-empty \"endpoint\""));
         }
-        check_compression(
-            base,
-            &self.compression,
-            &["", "none", "gzip", "zstd"],
-            &mut errs,
-        );
+        check_compression(base, &self.compression, &["", "none", "gzip", "zstd"], &mut errs);
         check_auth(base, &self.auth, &mut errs);
         self.tls.validate(base, &mut errs);
         self.sending_queue.validate(base, &mut errs);
@@ -156,20 +145,12 @@ impl OtlpHttpConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         if self.endpoint.is_empty()
-            && (self.traces_endpoint.is_empty()
-                || self.metrics_endpoint.is_empty()
-                || self.logs_endpoint.is_empty())
+            && (self.traces_endpoint.is_empty() || self.metrics_endpoint.is_empty() || self.logs_endpoint.is_empty())
         {
             // Go requires endpoint unless every signal endpoint is set; the graph checks the
             // signal actually used, so only an entirely empty config fails here.
-            if self.traces_endpoint.is_empty()
-                && self.metrics_endpoint.is_empty()
-                && self.logs_endpoint.is_empty()
-            {
-                errs.push(ConfigError::new(
-                    format!("{base}::endpoint"),
-                    "at least one endpoint must be specified",
-                ));
+            if self.traces_endpoint.is_empty() && self.metrics_endpoint.is_empty() && self.logs_endpoint.is_empty() {
+                errs.push(ConfigError::new(format!("{base}::endpoint"), "at least one endpoint must be specified"));
             }
         }
         for (k, v) in [
@@ -209,15 +190,9 @@ impl OtlpHttpConfig {
 pub fn encode_request(batch: &Batch, buf: &mut Vec<u8>) {
     // Each Export*ServiceRequest has one field: repeated resource entries, tag 1.
     match batch {
-        Batch::Traces(rs) => rs
-            .iter()
-            .for_each(|r| prost::encoding::message::encode(1, r, buf)),
-        Batch::Metrics(rs) => rs
-            .iter()
-            .for_each(|r| prost::encoding::message::encode(1, r, buf)),
-        Batch::Logs(rs) => rs
-            .iter()
-            .for_each(|r| prost::encoding::message::encode(1, r, buf)),
+        Batch::Traces(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
+        Batch::Metrics(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
+        Batch::Logs(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
     }
 }
 
@@ -240,9 +215,7 @@ pub fn encode_request_json(batch: &Batch) -> Vec<u8> {
     }
     let r = match batch {
         Batch::Traces(rs) => serde_json::to_vec(&T { resource_spans: rs }),
-        Batch::Metrics(rs) => serde_json::to_vec(&M {
-            resource_metrics: rs,
-        }),
+        Batch::Metrics(rs) => serde_json::to_vec(&M { resource_metrics: rs }),
         Batch::Logs(rs) => serde_json::to_vec(&L { resource_logs: rs }),
     };
     r.unwrap_or_default()
@@ -290,9 +263,6 @@ mod tests {
         }];
         let mut buf = Vec::new();
         encode_request(&Batch::Traces(rs.clone()), &mut buf);
-        assert_eq!(
-            buf,
-            ExportTraceServiceRequest { resource_spans: rs }.encode_to_vec()
-        );
+        assert_eq!(buf, ExportTraceServiceRequest { resource_spans: rs }.encode_to_vec());
     }
 }

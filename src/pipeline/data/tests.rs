@@ -11,20 +11,12 @@ fn spans(per_scope: &[&[usize]]) -> Batch {
             .iter()
             .enumerate()
             .map(|(r, scopes)| ResourceSpans {
-                resource: Some(Resource {
-                    dropped_attributes_count: r as u32,
-                    ..Default::default()
-                }),
+                resource: Some(Resource { dropped_attributes_count: r as u32, ..Default::default() }),
                 scope_spans: scopes
                     .iter()
                     .enumerate()
                     .map(|(s, n)| ScopeSpans {
-                        spans: (0..*n)
-                            .map(|i| Span {
-                                name: format!("{r}.{s}.{i}"),
-                                ..Default::default()
-                            })
-                            .collect(),
+                        spans: (0..*n).map(|i| Span { name: format!("{r}.{s}.{i}"), ..Default::default() }).collect(),
                         ..Default::default()
                     })
                     .collect(),
@@ -36,12 +28,9 @@ fn spans(per_scope: &[&[usize]]) -> Batch {
 
 fn names(b: &Batch) -> Vec<String> {
     match b {
-        Batch::Traces(rs) => rs
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| &s.spans)
-            .map(|s| s.name.clone())
-            .collect(),
+        Batch::Traces(rs) => {
+            rs.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).map(|s| s.name.clone()).collect()
+        }
         _ => vec![],
     }
 }
@@ -77,21 +66,14 @@ fn split_more_than_available_takes_all() {
 #[test]
 fn metrics_split_by_data_points_within_a_metric() {
     let pts = |n: usize| {
-        (0..n)
-            .map(|i| NumberDataPoint {
-                time_unix_nano: i as u64,
-                ..Default::default()
-            })
-            .collect::<Vec<_>>()
+        (0..n).map(|i| NumberDataPoint { time_unix_nano: i as u64, ..Default::default() }).collect::<Vec<_>>()
     };
     let mut b = Batch::Metrics(vec![ResourceMetrics {
         scope_metrics: vec![ScopeMetrics {
             metrics: vec![
                 Metric {
                     name: "g".into(),
-                    data: Some(metric::Data::Gauge(Gauge {
-                        data_points: pts(3),
-                    })),
+                    data: Some(metric::Data::Gauge(Gauge { data_points: pts(3) })),
                     ..Default::default()
                 },
                 Metric {
@@ -117,13 +99,8 @@ fn metrics_split_by_data_points_within_a_metric() {
     assert_eq!((m[1].name.as_str(), data_points(&m[1])), ("s", 2));
     let Batch::Metrics(rest) = &b else { panic!() };
     let r = &rest[0].scope_metrics[0].metrics[0];
-    let Some(metric::Data::Sum(s)) = &r.data else {
-        panic!()
-    };
-    assert!(
-        s.is_monotonic && s.aggregation_temporality == 2,
-        "descriptor kept on the remainder"
-    );
+    let Some(metric::Data::Sum(s)) = &r.data else { panic!() };
+    assert!(s.is_monotonic && s.aggregation_temporality == 2, "descriptor kept on the remainder");
     assert_eq!(s.data_points[0].time_unix_nano, 2);
 }
 
@@ -131,10 +108,7 @@ fn metrics_split_by_data_points_within_a_metric() {
 fn logs_items_and_append() {
     let mk = |n: usize| {
         Batch::Logs(vec![ResourceLogs {
-            scope_logs: vec![ScopeLogs {
-                log_records: vec![LogRecord::default(); n],
-                ..Default::default()
-            }],
+            scope_logs: vec![ScopeLogs { log_records: vec![LogRecord::default(); n], ..Default::default() }],
             ..Default::default()
         }])
     };

@@ -27,10 +27,7 @@ impl Consumer for Recorder {
 
 fn traces(n: usize) -> Arc<Batch> {
     Arc::new(Batch::Traces(vec![ResourceSpans {
-        scope_spans: vec![ScopeSpans {
-            spans: vec![Span::default(); n],
-            ..Default::default()
-        }],
+        scope_spans: vec![ScopeSpans { spans: vec![Span::default(); n], ..Default::default() }],
         ..Default::default()
     }]))
 }
@@ -48,14 +45,8 @@ fn cfg(size: u32, max: u32, timeout_ms: u64) -> BatchConfig {
 async fn flushes_on_size_and_splits_at_max() {
     let rec = Arc::new(Recorder::default());
     let reg = Registry::new();
-    let bp = BatchProcessor::new(
-        ComponentId::new("batch"),
-        Signal::Traces,
-        cfg(10, 10, 10_000),
-        rec.clone(),
-        &reg,
-        true,
-    );
+    let bp =
+        BatchProcessor::new(ComponentId::new("batch"), Signal::Traces, cfg(10, 10, 10_000), rec.clone(), &reg, true);
     bp.consume(traces(4)).await.unwrap();
     bp.consume(traces(25)).await.unwrap();
     assert!(crate::tests_util::wait(|| rec.got.lock().unwrap().iter().sum::<usize>() >= 20).await);
@@ -65,38 +56,22 @@ async fn flushes_on_size_and_splits_at_max() {
     assert_eq!(*rec.got.lock().unwrap(), vec![10, 10, 9]);
     let mut out = String::new();
     reg.render(&mut out, false);
-    assert!(
-        out.contains("otelcol_processor_batch_batch_size_trigger_send{processor=\"batch\"} 2"),
-        "{out}"
-    );
-    assert!(
-        out.contains("otelcol_processor_batch_batch_send_size_sum{processor=\"batch\"} 29"),
-        "{out}"
-    );
+    assert!(out.contains("otelcol_processor_batch_batch_size_trigger_send{processor=\"batch\"} 2"), "{out}");
+    assert!(out.contains("otelcol_processor_batch_batch_send_size_sum{processor=\"batch\"} 29"), "{out}");
 }
 
 #[tokio::test]
 async fn flushes_on_timeout() {
     let rec = Arc::new(Recorder::default());
     let reg = Registry::new();
-    let bp = BatchProcessor::new(
-        ComponentId::new("batch"),
-        Signal::Traces,
-        cfg(8192, 0, 50),
-        rec.clone(),
-        &reg,
-        true,
-    );
+    let bp = BatchProcessor::new(ComponentId::new("batch"), Signal::Traces, cfg(8192, 0, 50), rec.clone(), &reg, true);
     bp.consume(traces(3)).await.unwrap();
     bp.consume(traces(2)).await.unwrap();
     assert!(crate::tests_util::wait(|| !rec.got.lock().unwrap().is_empty()).await);
     assert_eq!(*rec.got.lock().unwrap(), vec![5]);
     let mut out = String::new();
     reg.render(&mut out, false);
-    assert!(
-        out.contains("otelcol_processor_batch_timeout_trigger_send{processor=\"batch\"} 1"),
-        "{out}"
-    );
+    assert!(out.contains("otelcol_processor_batch_timeout_trigger_send{processor=\"batch\"} 1"), "{out}");
 }
 
 #[tokio::test]
@@ -104,14 +79,7 @@ async fn holds_data_while_downstream_is_overloaded_then_refuses_new_data() {
     let rec = Arc::new(Recorder::default());
     *rec.overloaded.lock().unwrap() = 5;
     let reg = Registry::new();
-    let bp = BatchProcessor::new(
-        ComponentId::new("batch"),
-        Signal::Traces,
-        cfg(100, 0, 10),
-        rec.clone(),
-        &reg,
-        true,
-    );
+    let bp = BatchProcessor::new(ComponentId::new("batch"), Signal::Traces, cfg(100, 0, 10), rec.clone(), &reg, true);
     bp.consume(traces(50)).await.unwrap();
     // Retried until downstream takes it: nothing lost.
     assert!(crate::tests_util::wait(|| rec.got.lock().unwrap().iter().sum::<usize>() == 50).await);
@@ -134,27 +102,14 @@ async fn shutdown_deadline_drops_and_counts_what_cannot_be_delivered() {
     let rec = Arc::new(Recorder::default());
     *rec.overloaded.lock().unwrap() = u32::MAX;
     let reg = Registry::new();
-    let bp = BatchProcessor::new(
-        ComponentId::new("batch"),
-        Signal::Traces,
-        cfg(100, 0, 10_000),
-        rec.clone(),
-        &reg,
-        true,
-    );
+    let bp =
+        BatchProcessor::new(ComponentId::new("batch"), Signal::Traces, cfg(100, 0, 10_000), rec.clone(), &reg, true);
     bp.consume(traces(7)).await.unwrap();
-    bp.shutdown(Instant::now() + Duration::from_millis(300))
-        .await;
+    bp.shutdown(Instant::now() + Duration::from_millis(300)).await;
     let mut out = String::new();
     reg.render(&mut out, false);
-    assert!(
-        out.contains("otelcol_processor_dropped_spans{processor=\"batch\"} 7"),
-        "{out}"
-    );
-    assert!(matches!(
-        bp.consume(traces(1)).await,
-        Err(ConsumeError::Shutdown)
-    ));
+    assert!(out.contains("otelcol_processor_dropped_spans{processor=\"batch\"} 7"), "{out}");
+    assert!(matches!(bp.consume(traces(1)).await, Err(ConsumeError::Shutdown)));
 }
 
 #[test]

@@ -13,16 +13,8 @@ use prost::Message;
 use std::io::Read;
 
 /// Content-Encoding values accepted on OTLP/HTTP.
-pub const SUPPORTED_ENCODINGS: &[&str] = &[
-    "",
-    "identity",
-    "gzip",
-    "zstd",
-    "deflate",
-    "zlib",
-    "snappy",
-    "x-snappy-framed",
-];
+pub const SUPPORTED_ENCODINGS: &[&str] =
+    &["", "identity", "gzip", "zstd", "deflate", "zlib", "snappy", "x-snappy-framed"];
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DecodeError {
@@ -39,27 +31,20 @@ pub fn decompress(encoding: &str, body: Bytes, limit: u64) -> Result<Bytes, Deco
     let enc = encoding.trim().to_ascii_lowercase();
     match enc.as_str() {
         "" | "identity" => Ok(body),
-        "gzip" | "x-gzip" => {
-            read_limited(flate2::read::MultiGzDecoder::new(&body[..]), limit, "gzip")
-        }
+        "gzip" | "x-gzip" => read_limited(flate2::read::MultiGzDecoder::new(&body[..]), limit, "gzip"),
         "zlib" => read_limited(flate2::read::ZlibDecoder::new(&body[..]), limit, "zlib"),
         // HTTP's "deflate" is zlib-wrapped (RFC 9110); some clients send raw deflate.
-        "deflate" => {
-            match read_limited(flate2::read::ZlibDecoder::new(&body[..]), limit, "deflate") {
-                Err(DecodeError::Malformed(_)) => read_limited(
-                    flate2::read::DeflateDecoder::new(&body[..]),
-                    limit,
-                    "deflate",
-                ),
-                other => other,
+        "deflate" => match read_limited(flate2::read::ZlibDecoder::new(&body[..]), limit, "deflate") {
+            Err(DecodeError::Malformed(_)) => {
+                read_limited(flate2::read::DeflateDecoder::new(&body[..]), limit, "deflate")
             }
-        }
+            other => other,
+        },
         "zstd" => {
             let mut d = zstd::stream::read::Decoder::new(&body[..])
                 .map_err(|e| DecodeError::Malformed(format!("zstd: {e}")))?;
             // Refuse frames that would need a window larger than 128 MiB of memory.
-            d.window_log_max(27)
-                .map_err(|e| DecodeError::Malformed(format!("zstd: {e}")))?;
+            d.window_log_max(27).map_err(|e| DecodeError::Malformed(format!("zstd: {e}")))?;
             read_limited(d, limit, "zstd")
         }
         "snappy" => {
@@ -67,8 +52,7 @@ pub fn decompress(encoding: &str, body: Bytes, limit: u64) -> Result<Bytes, Deco
             if body.starts_with(b"\xff\x06\x00\x00sNaPpY") {
                 read_limited(snap::read::FrameDecoder::new(&body[..]), limit, "snappy")
             } else {
-                let n = snap::raw::decompress_len(&body)
-                    .map_err(|e| DecodeError::Malformed(format!("snappy: {e}")))?;
+                let n = snap::raw::decompress_len(&body).map_err(|e| DecodeError::Malformed(format!("snappy: {e}")))?;
                 if n as u64 > limit {
                     return Err(DecodeError::TooLarge(limit));
                 }
@@ -78,18 +62,14 @@ pub fn decompress(encoding: &str, body: Bytes, limit: u64) -> Result<Bytes, Deco
                     .map_err(|e| DecodeError::Malformed(format!("snappy: {e}")))
             }
         }
-        "x-snappy-framed" => {
-            read_limited(snap::read::FrameDecoder::new(&body[..]), limit, "snappy")
-        }
+        "x-snappy-framed" => read_limited(snap::read::FrameDecoder::new(&body[..]), limit, "snappy"),
         other => Err(DecodeError::UnsupportedEncoding(other.to_string())),
     }
 }
 
 fn read_limited(r: impl Read, limit: u64, what: &str) -> Result<Bytes, DecodeError> {
     let mut out = Vec::new();
-    r.take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| DecodeError::Malformed(format!("{what}: {e}")))?;
+    r.take(limit + 1).read_to_end(&mut out).map_err(|e| DecodeError::Malformed(format!("{what}: {e}")))?;
     if out.len() as u64 > limit {
         return Err(DecodeError::TooLarge(limit));
     }
@@ -107,21 +87,15 @@ pub enum Encoding {
 pub fn decode_request(signal: Signal, enc: Encoding, body: &[u8]) -> Result<Batch, DecodeError> {
     let bad = |e: String| DecodeError::Malformed(e);
     Ok(match (signal, enc) {
-        (Signal::Traces, Encoding::Protobuf) => Batch::Traces(
-            ExportTraceServiceRequest::decode(body)
-                .map_err(|e| bad(e.to_string()))?
-                .resource_spans,
-        ),
-        (Signal::Metrics, Encoding::Protobuf) => Batch::Metrics(
-            ExportMetricsServiceRequest::decode(body)
-                .map_err(|e| bad(e.to_string()))?
-                .resource_metrics,
-        ),
-        (Signal::Logs, Encoding::Protobuf) => Batch::Logs(
-            ExportLogsServiceRequest::decode(body)
-                .map_err(|e| bad(e.to_string()))?
-                .resource_logs,
-        ),
+        (Signal::Traces, Encoding::Protobuf) => {
+            Batch::Traces(ExportTraceServiceRequest::decode(body).map_err(|e| bad(e.to_string()))?.resource_spans)
+        }
+        (Signal::Metrics, Encoding::Protobuf) => {
+            Batch::Metrics(ExportMetricsServiceRequest::decode(body).map_err(|e| bad(e.to_string()))?.resource_metrics)
+        }
+        (Signal::Logs, Encoding::Protobuf) => {
+            Batch::Logs(ExportLogsServiceRequest::decode(body).map_err(|e| bad(e.to_string()))?.resource_logs)
+        }
         (Signal::Traces, Encoding::Json) => Batch::Traces(
             serde_json::from_slice::<ExportTraceServiceRequest>(body)
                 .map_err(|e| bad(format!("invalid OTLP/JSON: {e}")))?
@@ -159,7 +133,10 @@ pub fn reject_invalid(batch: &mut Batch) -> Option<(u64, String)> {
                 }
             }
             (rejected > 0).then(|| {
-                (rejected, format!("{rejected} spans rejected: trace_id must be 16 bytes and span_id/parent_span_id 8 bytes"))
+                (
+                    rejected,
+                    format!("{rejected} spans rejected: trace_id must be 16 bytes and span_id/parent_span_id 8 bytes"),
+                )
             })
         }
         Batch::Logs(rs) => {
@@ -174,7 +151,12 @@ pub fn reject_invalid(batch: &mut Batch) -> Option<(u64, String)> {
                 }
             }
             (rejected > 0).then(|| {
-                (rejected, format!("{rejected} log records rejected: trace_id must be empty or 16 bytes, span_id empty or 8 bytes"))
+                (
+                    rejected,
+                    format!(
+                        "{rejected} log records rejected: trace_id must be empty or 16 bytes, span_id empty or 8 bytes"
+                    ),
+                )
             })
         }
         Batch::Metrics(_) => None,
@@ -203,54 +185,28 @@ mod tests {
         let mut fw = snap::write::FrameEncoder::new(Vec::new());
         fw.write_all(&data).unwrap();
         let framed = fw.into_inner().unwrap();
-        assert_eq!(
-            decompress("x-snappy-framed", Bytes::from(framed.clone()), 10_000).unwrap(),
-            data
-        );
-        assert_eq!(
-            decompress("snappy", Bytes::from(framed), 10_000).unwrap(),
-            data
-        );
+        assert_eq!(decompress("x-snappy-framed", Bytes::from(framed.clone()), 10_000).unwrap(), data);
+        assert_eq!(decompress("snappy", Bytes::from(framed), 10_000).unwrap(), data);
         let mut zl = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         zl.write_all(&data).unwrap();
-        assert_eq!(
-            decompress("deflate", Bytes::from(zl.finish().unwrap()), 10_000).unwrap(),
-            data
-        );
+        assert_eq!(decompress("deflate", Bytes::from(zl.finish().unwrap()), 10_000).unwrap(), data);
     }
 
     #[test]
     fn bombs_are_refused_not_expanded() {
         let bomb = gzip(&vec![0u8; 50 * 1024 * 1024]);
         assert!(bomb.len() < 100 * 1024);
-        assert_eq!(
-            decompress("gzip", bomb, 1024 * 1024),
-            Err(DecodeError::TooLarge(1024 * 1024))
-        );
+        assert_eq!(decompress("gzip", bomb, 1024 * 1024), Err(DecodeError::TooLarge(1024 * 1024)));
         let z = zstd::encode_all(&vec![0u8; 10 * 1024 * 1024][..], 3).unwrap();
-        assert_eq!(
-            decompress("zstd", Bytes::from(z), 1024),
-            Err(DecodeError::TooLarge(1024))
-        );
-        let s = snap::raw::Encoder::new()
-            .compress_vec(&vec![0u8; 1024 * 1024])
-            .unwrap();
-        assert_eq!(
-            decompress("snappy", Bytes::from(s), 1024),
-            Err(DecodeError::TooLarge(1024))
-        );
+        assert_eq!(decompress("zstd", Bytes::from(z), 1024), Err(DecodeError::TooLarge(1024)));
+        let s = snap::raw::Encoder::new().compress_vec(&vec![0u8; 1024 * 1024]).unwrap();
+        assert_eq!(decompress("snappy", Bytes::from(s), 1024), Err(DecodeError::TooLarge(1024)));
     }
 
     #[test]
     fn garbage_is_malformed() {
-        assert!(matches!(
-            decompress("gzip", Bytes::from_static(b"not gzip"), 100),
-            Err(DecodeError::Malformed(_))
-        ));
-        assert_eq!(
-            decompress("br", Bytes::new(), 100),
-            Err(DecodeError::UnsupportedEncoding("br".into()))
-        );
+        assert!(matches!(decompress("gzip", Bytes::from_static(b"not gzip"), 100), Err(DecodeError::Malformed(_))));
+        assert_eq!(decompress("br", Bytes::new(), 100), Err(DecodeError::UnsupportedEncoding("br".into())));
         assert!(decode_request(Signal::Traces, Encoding::Protobuf, b"\xff\xff\xff").is_err());
         assert!(decode_request(Signal::Logs, Encoding::Json, b"{not json").is_err());
     }
@@ -264,10 +220,7 @@ mod tests {
         let b = decode_request(Signal::Traces, Encoding::Json, body).unwrap();
         let Batch::Traces(rs) = b else { panic!() };
         let sp = &rs[0].scope_spans[0].spans[0];
-        assert_eq!(
-            hex::encode(&sp.trace_id),
-            "5b8efff798038103d269b633813fc60c"
-        );
+        assert_eq!(hex::encode(&sp.trace_id), "5b8efff798038103d269b633813fc60c");
         assert_eq!(sp.kind, 2);
         assert_eq!(sp.start_time_unix_nano, 1544712660000000000);
     }

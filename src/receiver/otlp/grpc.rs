@@ -16,9 +16,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
-use tonic::codec::{
-    Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder,
-};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder};
 use tonic::Status;
 
 /// Shared state of one gRPC listener.
@@ -63,15 +61,11 @@ impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
             // tonic answers an over-limit message with OUT_OF_RANGE, which the OTLP spec makes
             // retryable: clients would resend it forever. Say RESOURCE_EXHAUSTED (not retryable).
             if resp.headers().get("grpc-status").map(|v| v.as_bytes()) == Some(b"11") {
-                resp.headers_mut()
-                    .insert("grpc-status", http::HeaderValue::from_static("8"));
+                resp.headers_mut().insert("grpc-status", http::HeaderValue::from_static("8"));
             }
             // Size-limit refusals happen inside tonic's decoder: count them here.
-            let code = resp
-                .headers()
-                .get("grpc-status")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<i32>().ok());
+            let code =
+                resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
             if matches!(code, Some(8) | Some(11)) {
                 entry.telemetry.record_bad_request();
                 st.log_bad(signal, "message larger than max_recv_msg_size_mib");
@@ -105,15 +99,7 @@ async fn unary<S: OtlpSignal>(
     let mut grpc = tonic::server::Grpc::new(codec)
         .apply_compression_config(accept, EnabledCompressionEncodings::default())
         .apply_max_message_size_config(Some(st.max_recv), None);
-    grpc.unary(
-        ExportSvc::<S> {
-            st: Arc::clone(st),
-            entry,
-            _s: PhantomData,
-        },
-        req,
-    )
-    .await
+    grpc.unary(ExportSvc::<S> { st: Arc::clone(st), entry, _s: PhantomData }, req).await
 }
 
 struct ExportSvc<S: OtlpSignal> {
@@ -135,9 +121,7 @@ impl<S: OtlpSignal> tonic::server::UnaryService<Result<S::Req, String>> for Expo
                 Err(e) => {
                     entry.telemetry.record_bad_request();
                     st.log_bad(S::SIGNAL, &e);
-                    return Err(Status::invalid_argument(format!(
-                        "failed to decode the request: {e}"
-                    )));
+                    return Err(Status::invalid_argument(format!("failed to decode the request: {e}")));
                 }
             };
             let mut batch = S::into_batch(req);
@@ -176,8 +160,7 @@ impl<T: prost::Message> Encoder for ProstEncoder<T> {
     type Item = T;
     type Error = Status;
     fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        item.encode(buf)
-            .map_err(|e| Status::internal(e.to_string()))
+        item.encode(buf).map_err(|e| Status::internal(e.to_string()))
     }
 }
 

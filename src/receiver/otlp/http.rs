@@ -64,39 +64,22 @@ async fn handle(st: Arc<HttpState>, req: Request<Incoming>) -> Response<Full<Byt
     };
     if req.method() != Method::POST {
         let mut r = text(405, "405 method not allowed, supported: [POST]");
-        r.headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        r.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return r;
     }
-    let ctype = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = ctype
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let enc = match media.as_str() {
         "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
         "application/json" => Encoding::Json,
         _ => {
             entry.telemetry.record_bad_request();
             st.log_bad_request(signal, &format!("unsupported content type {ctype:?}"));
-            return text(
-                415,
-                "415 unsupported media type, supported: [application/json, application/x-protobuf]",
-            );
+            return text(415, "415 unsupported media type, supported: [application/json, application/x-protobuf]");
         }
     };
-    let content_encoding = req
-        .headers()
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let content_encoding =
+        req.headers().get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let result = read_and_decode(&st, req, signal, enc, &content_encoding).await;
     let mut batch = match result {
         Ok(b) => b,
@@ -113,12 +96,7 @@ async fn handle(st: Arc<HttpState>, req: Request<Incoming>) -> Response<Full<Byt
             };
             return error_response(
                 enc,
-                &WireError {
-                    http_status: http,
-                    grpc_code: grpc,
-                    message: e.to_string(),
-                    retry_after: None,
-                },
+                &WireError { http_status: http, grpc_code: grpc, message: e.to_string(), retry_after: None },
             );
         }
     };
@@ -137,10 +115,7 @@ async fn handle(st: Arc<HttpState>, req: Request<Incoming>) -> Response<Full<Byt
 }
 
 async fn deliver(entry: &Entry, batch: crate::pipeline::data::Batch) -> Result<(), WireError> {
-    entry
-        .deliver(batch)
-        .await
-        .map_err(|e| status::from_consume_error(&e))
+    entry.deliver(batch).await.map_err(|e| status::from_consume_error(&e))
 }
 
 async fn read_and_decode(
@@ -155,11 +130,8 @@ async fn read_and_decode(
         return Err(DecodeError::UnsupportedEncoding(ce));
     }
     let limit = st.max_body;
-    if let Some(len) = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
+    if let Some(len) =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
     {
         if len > limit {
             return Err(DecodeError::TooLarge(limit));
@@ -169,14 +141,10 @@ async fn read_and_decode(
     let raw = match body.collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
                 return Err(DecodeError::TooLarge(limit));
             }
-            return Err(DecodeError::Malformed(format!(
-                "failed to read the request body: {e}"
-            )));
+            return Err(DecodeError::Malformed(format!("failed to read the request body: {e}")));
         }
     };
     let plain = decode::decompress(&ce, raw, limit)?;
@@ -191,15 +159,10 @@ impl HttpState {
     }
 }
 
-fn ok_response<S: OtlpSignal>(
-    enc: Encoding,
-    rejected: Option<(u64, String)>,
-) -> Response<Full<Bytes>> {
+fn ok_response<S: OtlpSignal>(enc: Encoding, rejected: Option<(u64, String)>) -> Response<Full<Bytes>> {
     let resp = S::response(rejected);
     match enc {
-        Encoding::Protobuf => {
-            crate::telemetry::server::response(200, "application/x-protobuf", resp.encode_to_vec())
-        }
+        Encoding::Protobuf => crate::telemetry::server::response(200, "application/x-protobuf", resp.encode_to_vec()),
         Encoding::Json => {
             // Full success leaves partialSuccess out entirely (not `null`).
             let mut v = serde_json::to_value(&resp).unwrap_or_default();
@@ -216,11 +179,9 @@ fn ok_response<S: OtlpSignal>(
 pub fn error_response(enc: Encoding, w: &WireError) -> Response<Full<Bytes>> {
     let st = status::rpc_status(w.grpc_code, &w.message, None);
     let mut r = match enc {
-        Encoding::Protobuf => crate::telemetry::server::response(
-            w.http_status,
-            "application/x-protobuf",
-            st.encode_to_vec(),
-        ),
+        Encoding::Protobuf => {
+            crate::telemetry::server::response(w.http_status, "application/x-protobuf", st.encode_to_vec())
+        }
         Encoding::Json => crate::telemetry::server::response(
             w.http_status,
             "application/json",

@@ -112,7 +112,10 @@ impl OtlpReceiverConfig {
         }
         let unsupported = |errs: &mut Vec<ConfigError>, key: String, set: bool| {
             if set {
-                errs.push(ConfigError::new(key, "is not supported by oxidot yet (remove it, or terminate TLS/auth in front of oxidot)"));
+                errs.push(ConfigError::new(
+                    key,
+                    "is not supported by oxidot yet (remove it, or terminate TLS/auth in front of oxidot)",
+                ));
             }
         };
         if let Some(g) = &self.protocols.grpc {
@@ -125,16 +128,10 @@ impl OtlpReceiverConfig {
                 ));
             }
             if g.max_recv_msg_size_mib == 0 {
-                errs.push(ConfigError::new(
-                    p("grpc::max_recv_msg_size_mib"),
-                    "must be positive",
-                ));
+                errs.push(ConfigError::new(p("grpc::max_recv_msg_size_mib"), "must be positive"));
             }
             if g.keepalive.is_some() {
-                warns.push(format!(
-                    "{}: keepalive settings are accepted and ignored",
-                    p("grpc::keepalive")
-                ));
+                warns.push(format!("{}: keepalive settings are accepted and ignored", p("grpc::keepalive")));
             }
         }
         if let Some(h) = &self.protocols.http {
@@ -147,10 +144,7 @@ impl OtlpReceiverConfig {
                 ));
             }
             if h.response_headers.is_some() {
-                warns.push(format!(
-                    "{}: response_headers is accepted and ignored",
-                    p("http::response_headers")
-                ));
+                warns.push(format!("{}: response_headers is accepted and ignored", p("http::response_headers")));
             }
             if let Some(algs) = &h.compression_algorithms {
                 for a in algs {
@@ -166,10 +160,7 @@ impl OtlpReceiverConfig {
                 }
             }
             if h.max_request_body_size == 0 {
-                errs.push(ConfigError::new(
-                    p("http::max_request_body_size"),
-                    "must be positive",
-                ));
+                errs.push(ConfigError::new(p("http::max_request_body_size"), "must be positive"));
             }
         }
         (errs, warns)
@@ -232,23 +223,13 @@ pub struct Entries {
 }
 
 impl Entries {
-    pub fn new(
-        reg: &Registry,
-        id: &ComponentId,
-        transport: &'static str,
-        consumers: &SignalConsumers,
-    ) -> Entries {
+    pub fn new(reg: &Registry, id: &ComponentId, transport: &'static str, consumers: &SignalConsumers) -> Entries {
         let make = |s: Signal| {
-            consumers.get(s).map(|c| Entry {
-                consumer: Arc::clone(c),
-                telemetry: ReceiverTelemetry::new(reg, id, transport, s),
-            })
+            consumers
+                .get(s)
+                .map(|c| Entry { consumer: Arc::clone(c), telemetry: ReceiverTelemetry::new(reg, id, transport, s) })
         };
-        Entries {
-            traces: make(Signal::Traces),
-            metrics: make(Signal::Metrics),
-            logs: make(Signal::Logs),
-        }
+        Entries { traces: make(Signal::Traces), metrics: make(Signal::Metrics), logs: make(Signal::Logs) }
     }
 
     pub fn get(&self, s: Signal) -> Option<&Entry> {
@@ -279,8 +260,7 @@ pub async fn start(
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     let mut listeners = Vec::new();
     if let Some(g) = &cfg.protocols.grpc {
-        let l =
-            crate::net::bind(&format!("receiver {id} (grpc)"), &listen_addr(&g.endpoint)).await?;
+        let l = crate::net::bind(&format!("receiver {id} (grpc)"), &listen_addr(&g.endpoint)).await?;
         let st = grpc::GrpcState {
             id: id.clone(),
             entries: Entries::new(reg, id, "grpc", consumers),
@@ -290,14 +270,11 @@ pub async fn start(
         listeners.push((l, Proto::Grpc(grpc::GrpcService(Arc::new(st)))));
     }
     if let Some(h) = &cfg.protocols.http {
-        let l =
-            crate::net::bind(&format!("receiver {id} (http)"), &listen_addr(&h.endpoint)).await?;
-        let encodings = h.compression_algorithms.clone().unwrap_or_else(|| {
-            decode::SUPPORTED_ENCODINGS
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        });
+        let l = crate::net::bind(&format!("receiver {id} (http)"), &listen_addr(&h.endpoint)).await?;
+        let encodings = h
+            .compression_algorithms
+            .clone()
+            .unwrap_or_else(|| decode::SUPPORTED_ENCODINGS.iter().map(|s| s.to_string()).collect());
         let st = http::HttpState {
             id: id.clone(),
             entries: Entries::new(reg, id, "http", consumers),

@@ -35,10 +35,8 @@ impl OtlpSignal for Traces {
     }
     fn response(rejected: Option<(u64, String)>) -> Self::Resp {
         ExportTraceServiceResponse {
-            partial_success: rejected.map(|(n, m)| ExportTracePartialSuccess {
-                rejected_spans: n as i64,
-                error_message: m,
-            }),
+            partial_success: rejected
+                .map(|(n, m)| ExportTracePartialSuccess { rejected_spans: n as i64, error_message: m }),
         }
     }
 }
@@ -52,10 +50,8 @@ impl OtlpSignal for Metrics {
     }
     fn response(rejected: Option<(u64, String)>) -> Self::Resp {
         ExportMetricsServiceResponse {
-            partial_success: rejected.map(|(n, m)| ExportMetricsPartialSuccess {
-                rejected_data_points: n as i64,
-                error_message: m,
-            }),
+            partial_success: rejected
+                .map(|(n, m)| ExportMetricsPartialSuccess { rejected_data_points: n as i64, error_message: m }),
         }
     }
 }
@@ -69,10 +65,8 @@ impl OtlpSignal for Logs {
     }
     fn response(rejected: Option<(u64, String)>) -> Self::Resp {
         ExportLogsServiceResponse {
-            partial_success: rejected.map(|(n, m)| ExportLogsPartialSuccess {
-                rejected_log_records: n as i64,
-                error_message: m,
-            }),
+            partial_success: rejected
+                .map(|(n, m)| ExportLogsPartialSuccess { rejected_log_records: n as i64, error_message: m }),
         }
     }
 }

@@ -66,21 +66,15 @@ pub struct WireError {
 /// (the data can never be accepted) → 400/INVALID_ARGUMENT; shutting down → 503/UNAVAILABLE.
 pub fn from_consume_error(e: &ConsumeError) -> WireError {
     match e {
-        ConsumeError::Overloaded {
-            reason,
-            retry_after,
-        } => WireError {
+        ConsumeError::Overloaded { reason, retry_after } => WireError {
             http_status: 503,
             grpc_code: code::UNAVAILABLE,
             message: reason.clone(),
             retry_after: Some(*retry_after),
         },
-        ConsumeError::Permanent(m) => WireError {
-            http_status: 400,
-            grpc_code: code::INVALID_ARGUMENT,
-            message: m.clone(),
-            retry_after: None,
-        },
+        ConsumeError::Permanent(m) => {
+            WireError { http_status: 400, grpc_code: code::INVALID_ARGUMENT, message: m.clone(), retry_after: None }
+        }
         ConsumeError::Shutdown => WireError {
             http_status: 503,
             grpc_code: code::UNAVAILABLE,
@@ -95,48 +89,28 @@ pub fn rpc_status(code: i32, message: &str, retry_after: Option<Duration>) -> Rp
     let details = retry_after
         .map(|d| {
             let ri = RetryInfo {
-                retry_delay: Some(ProtoDuration {
-                    seconds: d.as_secs() as i64,
-                    nanos: d.subsec_nanos() as i32,
-                }),
+                retry_delay: Some(ProtoDuration { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 }),
             };
-            vec![Any {
-                type_url: RETRY_INFO_TYPE.into(),
-                value: ri.encode_to_vec(),
-            }]
+            vec![Any { type_url: RETRY_INFO_TYPE.into(), value: ri.encode_to_vec() }]
         })
         .unwrap_or_default();
-    RpcStatus {
-        code,
-        message: message.to_string(),
-        details,
-    }
+    RpcStatus { code, message: message.to_string(), details }
 }
 
 /// The tonic status for a pipeline error (details carry RetryInfo for retryable ones).
 pub fn grpc_status(w: &WireError) -> tonic::Status {
     let st = rpc_status(w.grpc_code, &w.message, w.retry_after);
-    tonic::Status::with_details(
-        tonic::Code::from_i32(w.grpc_code),
-        w.message.clone(),
-        Bytes::from(st.encode_to_vec()),
-    )
+    tonic::Status::with_details(tonic::Code::from_i32(w.grpc_code), w.message.clone(), Bytes::from(st.encode_to_vec()))
 }
 
 /// Reads the server's retry delay out of a gRPC status' details, if any.
 pub fn retry_delay(details: &[u8]) -> Option<Duration> {
     let st = RpcStatus::decode(details).ok()?;
-    st.details
-        .iter()
-        .find(|a| a.type_url == RETRY_INFO_TYPE)
-        .and_then(|a| {
-            let ri = RetryInfo::decode(&a.value[..]).ok()?;
-            let d = ri.retry_delay?;
-            Some(Duration::new(
-                d.seconds.max(0) as u64,
-                d.nanos.max(0) as u32,
-            ))
-        })
+    st.details.iter().find(|a| a.type_url == RETRY_INFO_TYPE).and_then(|a| {
+        let ri = RetryInfo::decode(&a.value[..]).ok()?;
+        let d = ri.retry_delay?;
+        Some(Duration::new(d.seconds.max(0) as u64, d.nanos.max(0) as u32))
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,284 @@
+//! The `memory_limiter` processor: checks memory every `check_interval`; above the soft limit
+//! (`limit - spike`) new data is refused with a retryable error (receivers answer 503 /
+//! UNAVAILABLE), below it data flows again. Above the hard limit freed memory is returned to
+//! the OS first. Limits can be absolute (`*_mib`) or a percentage of the container's memory
+//! (cgroup v2, then v1, then the host's).
+
+use crate::component::{ComponentId, Signal};
+use crate::config::{ConfigError, GoDuration};
+use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::pipeline::data::Batch;
+use crate::telemetry::metrics::Counter;
+use crate::telemetry::names::{LABEL_PROCESSOR, MEMORY_LIMITER_ACCEPTED, MEMORY_LIMITER_REFUSED};
+use crate::telemetry::Registry;
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+const MIB: u64 = 1024 * 1024;
+
+/// `processors: memory_limiter:` (Go: memorylimiterprocessor; defaults are zero and must be set).
+#[derive(Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryLimiterConfig {
+    pub check_interval: GoDuration,
+    pub limit_mib: u64,
+    pub spike_limit_mib: u64,
+    pub limit_percentage: u64,
+    pub spike_limit_percentage: u64,
+    pub min_gc_interval_when_soft_limited: Option<GoDuration>,
+    pub min_gc_interval_when_hard_limited: Option<GoDuration>,
+}
+
+impl MemoryLimiterConfig {
+    pub fn validate(&self, base: &str) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        let p = |k: &str| format!("{base}::{k}");
+        if self.check_interval.0.is_zero() {
+            errs.push(ConfigError::new(p("check_interval"), "checkInterval must be greater than zero"));
+        }
+        if self.limit_mib == 0 && self.limit_percentage == 0 {
+            errs.push(ConfigError::new(p("limit_mib"), "'limit_mib' or 'limit_percentage' must be greater than zero"));
+        }
+        if self.limit_percentage > 100 || self.spike_limit_percentage > 100 {
+            errs.push(ConfigError::new(
+                p("limit_percentage"),
+                "'limit_percentage' and 'spike_limit_percentage' must be between 0 and 100",
+            ));
+        }
+        if self.limit_mib > 0 && self.spike_limit_mib >= self.limit_mib {
+            errs.push(ConfigError::new(p("spike_limit_mib"), "'spike_limit_mib' must be smaller than 'limit_mib'"));
+        }
+        if self.limit_percentage > 0 && self.spike_limit_percentage >= self.limit_percentage {
+            errs.push(ConfigError::new(
+                p("spike_limit_percentage"),
+                "'spike_limit_percentage' must be smaller than 'limit_percentage'",
+            ));
+        }
+        errs
+    }
+
+    /// (hard, soft) limits in bytes, given the memory available to the container.
+    pub fn limits(&self, total: u64) -> (u64, u64) {
+        let (hard, spike) = if self.limit_mib > 0 {
+            let spike = if self.spike_limit_mib > 0 { self.spike_limit_mib * MIB } else { self.limit_mib * MIB / 5 };
+            (self.limit_mib * MIB, spike)
+        } else {
+            let hard = total / 100 * self.limit_percentage;
+            (hard, total / 100 * self.spike_limit_percentage)
+        };
+        (hard, hard.saturating_sub(spike))
+    }
+}
+
+/// Memory available to this process: the cgroup limit, else the host's memory.
+pub fn total_memory() -> u64 {
+    let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<u64>().ok());
+    // cgroup v2 says "max" when unlimited; v1 says a huge number.
+    if let Some(v) = read("/sys/fs/cgroup/memory.max") {
+        return v;
+    }
+    if let Some(v) = read("/sys/fs/cgroup/memory/memory.limit_in_bytes").filter(|v| *v < (1 << 60)) {
+        return v;
+    }
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:").map(|r| r.trim().trim_end_matches("kB").trim().to_string()))
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// Memory in use: the heap when the counting allocator is installed, else RSS.
+pub fn memory_in_use() -> u64 {
+    crate::alloc::heap_in_use().unwrap_or_else(|| crate::telemetry::process::sample().rss_bytes)
+}
+
+/// The shared limiter of one `memory_limiter` id (every pipeline using it sees one state).
+pub struct MemoryLimiter {
+    id: ComponentId,
+    hard: u64,
+    soft: u64,
+    check_interval: Duration,
+    refusing: AtomicBool,
+    last_used: AtomicU64,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl MemoryLimiter {
+    pub fn new(id: ComponentId, cfg: &MemoryLimiterConfig) -> Arc<Self> {
+        let (hard, soft) = cfg.limits(total_memory());
+        Arc::new(MemoryLimiter {
+            id,
+            hard,
+            soft,
+            check_interval: cfg.check_interval.0,
+            refusing: AtomicBool::new(false),
+            last_used: AtomicU64::new(0),
+            task: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// One check: updates the refusing state, logging transitions.
+    pub fn check(&self) {
+        let mut used = memory_in_use();
+        if used > self.hard {
+            crate::alloc::release_free_memory();
+            used = memory_in_use();
+        }
+        self.last_used.store(used, Ordering::Relaxed);
+        let over = used > self.soft;
+        let was = self.refusing.swap(over, Ordering::Relaxed);
+        if over && !was {
+            tracing::warn!(processor = %self.id, cur_mem_mib = used / MIB, soft_limit_mib = self.soft / MIB,
+                "Memory usage is above soft limit. Refusing data.");
+        } else if !over && was {
+            tracing::info!(processor = %self.id, cur_mem_mib = used / MIB, soft_limit_mib = self.soft / MIB,
+                "Memory usage back within limits. Resuming normal operation.");
+        }
+    }
+
+    pub fn start(self: &Arc<Self>) {
+        tracing::info!(processor = %self.id, limit_mib = self.hard / MIB, spike_limit_mib = (self.hard - self.soft) / MIB,
+            check_interval = ?self.check_interval, "Memory limiter configured");
+        self.check();
+        let me = Arc::clone(self);
+        let t = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(me.check_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tick.tick().await;
+                me.check();
+            }
+        });
+        *self.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+    }
+
+    pub fn shutdown(&self) {
+        if let Some(t) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            t.abort();
+        }
+    }
+
+    pub fn refusing(&self) -> bool {
+        self.refusing.load(Ordering::Relaxed)
+    }
+}
+
+/// The per-pipeline processor over a shared limiter.
+pub struct MemoryLimiterProcessor {
+    limiter: Arc<MemoryLimiter>,
+    next: Arc<dyn Consumer>,
+    accepted: Counter,
+    refused: Counter,
+}
+
+impl MemoryLimiterProcessor {
+    pub fn new(limiter: Arc<MemoryLimiter>, signal: Signal, next: Arc<dyn Consumer>, reg: &Registry) -> Arc<Self> {
+        let labels = || vec![(LABEL_PROCESSOR, limiter.id.to_string())];
+        Arc::new(MemoryLimiterProcessor {
+            accepted: reg.counter(
+                MEMORY_LIMITER_ACCEPTED.get(signal),
+                "Number of items successfully pushed into the next component in the pipeline.",
+                labels(),
+            ),
+            refused: reg.counter(
+                MEMORY_LIMITER_REFUSED.get(signal),
+                "Number of items that were rejected by the next component in the pipeline.",
+                labels(),
+            ),
+            limiter,
+            next,
+        })
+    }
+}
+
+#[async_trait]
+impl Consumer for MemoryLimiterProcessor {
+    async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError> {
+        let items = batch.items() as u64;
+        if self.limiter.refusing() {
+            self.refused.add(items);
+            return Err(ConsumeError::Overloaded {
+                reason: "data refused due to high memory usage".into(),
+                retry_after: Duration::from_secs(1),
+            });
+        }
+        self.accepted.add(items);
+        self.next.consume(batch).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_from_mib_and_percentages() {
+        let c = MemoryLimiterConfig { check_interval: GoDuration::from_secs(1), limit_mib: 100, ..Default::default() };
+        assert_eq!(c.limits(0), (100 * MIB, 80 * MIB), "spike defaults to 20% of the limit");
+        let c = MemoryLimiterConfig {
+            check_interval: GoDuration::from_secs(1),
+            limit_percentage: 80,
+            spike_limit_percentage: 25,
+            ..Default::default()
+        };
+        assert_eq!(c.limits(1000 * MIB), (800 * MIB, 550 * MIB));
+        assert!(total_memory() > 0);
+    }
+
+    #[test]
+    fn validation_messages() {
+        let msgs = |c: MemoryLimiterConfig| {
+            c.validate("processors::memory_limiter").iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+        };
+        let m = msgs(MemoryLimiterConfig::default());
+        assert!(
+            m.contains("check_interval: checkInterval must be greater than zero")
+                && m.contains("'limit_mib' or 'limit_percentage'"),
+            "{m}"
+        );
+        let m = msgs(MemoryLimiterConfig {
+            check_interval: GoDuration::from_secs(1),
+            limit_mib: 10,
+            spike_limit_mib: 10,
+            ..Default::default()
+        });
+        assert!(m.contains("'spike_limit_mib' must be smaller than 'limit_mib'"), "{m}");
+    }
+
+    #[tokio::test]
+    async fn refuses_above_the_soft_limit_and_recovers() {
+        struct Sink;
+        #[async_trait]
+        impl Consumer for Sink {
+            async fn consume(&self, _: Arc<Batch>) -> Result<(), ConsumeError> {
+                Ok(())
+            }
+        }
+        let reg = Registry::new();
+        let lim = Arc::new(MemoryLimiter {
+            id: ComponentId::new("memory_limiter"),
+            hard: 1,
+            soft: 1,
+            check_interval: Duration::from_secs(1),
+            refusing: AtomicBool::new(false),
+            last_used: AtomicU64::new(0),
+            task: Default::default(),
+        });
+        let p = MemoryLimiterProcessor::new(Arc::clone(&lim), Signal::Logs, Arc::new(Sink), &reg);
+        lim.check(); // any process uses more than 1 byte
+        let e = p.consume(Arc::new(Batch::Logs(vec![]))).await.unwrap_err();
+        assert!(
+            matches!(e, ConsumeError::Overloaded { .. }) && e.to_string() == "data refused due to high memory usage"
+        );
+        lim.refusing.store(false, Ordering::Relaxed);
+        p.consume(Arc::new(Batch::Logs(vec![]))).await.unwrap();
+    }
+}
