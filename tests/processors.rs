@@ -1,0 +1,325 @@
+//! resourcedetection (env, system, ecs), memory_limiter, resource and attributes processors,
+//! through the real binary, checked at an `otlp` exporter's target.
+
+mod support;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use support::sinks::{GrpcSink, StaticServer};
+use support::*;
+
+fn ecs_server() -> StaticServer {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ecs");
+    let task = std::fs::read_to_string(dir.join("task.json")).unwrap();
+    let container = std::fs::read_to_string(dir.join("container.json")).unwrap();
+    StaticServer::start(vec![("/v4/abc/task", 200, task), ("/v4/abc", 200, container)])
+}
+
+fn config(sink: u16, detectors: &str, extra: &str) -> String {
+    format!(
+        r#"
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:$HEALTH
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$GRPC
+      http:
+        endpoint: 127.0.0.1:$HTTP
+processors:
+  batch:
+    timeout: 50ms
+  resourcedetection:
+    detectors: {detectors}
+    timeout: 500ms
+{extra}
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:{sink}
+    tls:
+      insecure: true
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [resourcedetection, batch]
+      exporters: [otlp]
+    metrics:
+      receivers: [otlp]
+      processors: [resourcedetection, batch]
+      exporters: [otlp]
+    logs:
+      receivers: [otlp]
+      processors: [resourcedetection, batch]
+      exporters: [otlp]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:$METRICS
+"#
+    )
+}
+
+fn text(v: &Option<AnyValue>) -> String {
+    match v.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::ArrayValue(a)) => format!("[{}]", a.values.iter().map(|x| text(&Some(x.clone()))).collect::<Vec<_>>().join(",")),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
+}
+
+fn attrs(r: &Option<Resource>) -> BTreeMap<String, String> {
+    r.as_ref().map(|r| r.attributes.iter().map(|kv| (kv.key.clone(), text(&kv.value))).collect()).unwrap_or_default()
+}
+
+/// The resources of every signal the sink received.
+fn resources(s: &GrpcSink) -> Vec<(&'static str, BTreeMap<String, String>)> {
+    let g = s.got.lock().unwrap();
+    let mut out = Vec::new();
+    out.extend(g.traces.iter().flat_map(|r| &r.resource_spans).map(|r| ("traces", attrs(&r.resource))));
+    out.extend(g.metrics.iter().flat_map(|r| &r.resource_metrics).map(|r| ("metrics", attrs(&r.resource))));
+    out.extend(g.logs.iter().flat_map(|r| &r.resource_logs).map(|r| ("logs", attrs(&r.resource))));
+    out
+}
+
+const ECS_EXPECTED: &[(&str, &str)] = &[
+    ("cloud.provider", "aws"),
+    ("cloud.platform", "aws_ecs"),
+    ("cloud.account.id", "111122223333"),
+    ("cloud.region", "us-west-2"),
+    ("cloud.availability_zone", "us-west-2a"),
+    ("aws.ecs.cluster.arn", "arn:aws:ecs:us-west-2:111122223333:cluster/default"),
+    ("aws.ecs.task.arn", "arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3"),
+    ("aws.ecs.task.family", "curltest"),
+    ("aws.ecs.task.id", "e9028f8d5d8e4f258373e7b93ce9a3c3"),
+    ("aws.ecs.task.revision", "3"),
+    ("aws.ecs.launchtype", "fargate"),
+    ("aws.ecs.container.arn", "arn:aws:ecs:us-west-2:111122223333:container/05966557-f16c-49cb-9352-24b3a0dcd0e1"),
+    ("container.id", "cd189a933e5849daa93386466019ab50-2495160603"),
+    ("container.name", "curl"),
+    ("aws.log.group.names", "[/ecs/containerlogs]"),
+    ("aws.log.group.arns", "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/containerlogs]"),
+    ("aws.log.stream.names", "[ecs/curl/cd189a933e5849daa93386466019ab50]"),
+    (
+        "aws.log.stream.arns",
+        "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/containerlogs:log-stream:ecs/curl/cd189a933e5849daa93386466019ab50]",
+    ),
+];
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string()
+}
+
+#[test]
+fn phase2_detectors_tag_every_signal_from_the_python_sdk_with_the_ecs_task() {
+    let ecs = ecs_server();
+    let sink = GrpcSink::start();
+    let cfg = config(sink.port, "[env, system, ecs]", "    system:\n      hostname_sources: [os]\n");
+    let ox = Oxidot::start_with(
+        &cfg,
+        &[("ECS_CONTAINER_METADATA_URI_V4", &ecs.url("/v4/abc")), ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=dev,team=obs%20core")],
+    );
+    run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 3, 2, "enterprise-api");
+    assert!(eventually(10, || sink.spans() == 3 && sink.log_records() == 2 && sink.data_points() > 0));
+    let res = resources(&sink);
+    let signals: Vec<&str> = res.iter().map(|(s, _)| *s).collect();
+    assert!(signals.contains(&"traces") && signals.contains(&"metrics") && signals.contains(&"logs"));
+    for (signal, a) in &res {
+        for (k, v) in ECS_EXPECTED {
+            assert_eq!(a.get(*k).map(String::as_str), Some(*v), "{signal}: {k}");
+        }
+        assert_eq!(a.get("host.name"), Some(&hostname()), "{signal}");
+        assert_eq!(a.get("os.type").map(String::as_str), Some("linux"), "{signal}");
+        assert_eq!(a.get("deployment.environment").map(String::as_str), Some("dev"), "{signal}");
+        assert_eq!(a.get("team").map(String::as_str), Some("obs core"), "{signal}: percent-decoded");
+        assert_eq!(a.get("service.name").map(String::as_str), Some("enterprise-api"), "{signal}: the app's own attributes stay");
+    }
+    assert!(ox.stderr().contains("detected resource information"));
+    assert!(!ox.stderr().contains("failed to detect"), "{}", ox.stderr());
+    assert!(ox.metric("otelcol_processor_incoming_items", &[("processor", "resourcedetection"), ("otel_signal", "traces")]) == 3.0);
+}
+
+#[test]
+fn override_false_keeps_the_apps_values_and_true_replaces_them() {
+    for (override_, want) in [("false", "enterprise-api"), ("true", "from-collector-env")] {
+        let sink = GrpcSink::start();
+        let cfg = config(sink.port, "[env]", "").replace("    timeout: 500ms\n", &format!("    timeout: 500ms\n    override: {override_}\n"));
+        let ox = Oxidot::start_with(&cfg, &[("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-collector-env")]);
+        run_sdk("http", &format!("http://127.0.0.1:{}", ox.ports.http), 1, 0, "enterprise-api");
+        assert!(eventually(10, || sink.spans() == 1));
+        let res = resources(&sink);
+        assert_eq!(res[0].1.get("service.name").map(String::as_str), Some(want), "override: {override_}");
+    }
+}
+
+#[test]
+fn a_failing_ecs_endpoint_warns_once_and_start_continues() {
+    let slow = ecs_server();
+    *slow.delay.lock().unwrap() = Duration::from_secs(3);
+    let garbage = StaticServer::start(vec![("/v4/abc/task", 200, "<html>not json".into()), ("/v4/abc", 200, "{}".into())]);
+    let closed = format!("http://127.0.0.1:{}/v4/abc", free_port());
+    for (what, uri) in [("missing", closed), ("slow", slow.url("/v4/abc")), ("garbage", garbage.url("/v4/abc"))] {
+        let sink = GrpcSink::start();
+        let ox = Oxidot::start_with(&config(sink.port, "[env, ecs, system]", ""), &[("ECS_CONTAINER_METADATA_URI_V4", &uri)]);
+        let log = ox.stderr();
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("failed to detect resource")).collect();
+        assert_eq!(warnings.len(), 1, "{what}: {log}");
+        assert!(warnings[0].contains("ecs"), "{what}: {}", warnings[0]);
+        if what == "slow" {
+            assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
+        }
+        // Data still flows, tagged by the detectors that worked.
+        run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 1, 0, "svc");
+        assert!(eventually(10, || sink.spans() == 1), "{what}");
+        let a = &resources(&sink)[0].1;
+        assert!(a.contains_key("host.name") && !a.contains_key("aws.ecs.task.arn"), "{what}: {a:?}");
+    }
+}
+
+fn kv(k: &str, v: &str) -> KeyValue {
+    KeyValue { key: k.into(), key_strindex: 0, value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_and_attributes_actions_apply_in_order() {
+    let sink = GrpcSink::start();
+    let yaml = format!(
+        r#"
+extensions: {{health_check: {{endpoint: "127.0.0.1:$HEALTH"}}}}
+receivers: {{otlp: {{protocols: {{grpc: {{endpoint: "127.0.0.1:$GRPC"}}}}}}}}
+processors:
+  resource:
+    attributes:
+      - {{key: deployment.environment, value: prod, action: upsert}}
+      - {{key: telemetry.sdk.language, action: delete}}
+  attributes:
+    actions:
+      - {{key: user.email, action: hash}}
+      - {{key: http.route, from_attribute: route, action: insert}}
+      - {{key: route, action: delete}}
+exporters: {{otlp: {{endpoint: "127.0.0.1:{}", tls: {{insecure: true}}}}}}
+service:
+  extensions: [health_check]
+  pipelines: {{traces: {{receivers: [otlp], processors: [resource, attributes], exporters: [otlp]}}}}
+  telemetry: {{metrics: {{address: "127.0.0.1:$METRICS"}}}}
+"#,
+        sink.port
+    );
+    let ox = Oxidot::start(&yaml);
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource { attributes: vec![kv("service.name", "api"), kv("telemetry.sdk.language", "python")], ..Default::default() }),
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![1; 16],
+                    span_id: vec![1; 8],
+                    name: "GET".into(),
+                    attributes: vec![kv("user.email", "a@b.c"), kv("route", "/items/{id}")],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let mut c = TraceServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
+    c.export(req).await.unwrap();
+    assert!(eventually(10, || sink.spans() == 1));
+    let got = sink.got.lock().unwrap().traces[0].clone();
+    let rs = &got.resource_spans[0];
+    assert_eq!(rs.resource.as_ref().unwrap().attributes, vec![kv("service.name", "api"), kv("deployment.environment", "prod")]);
+    let span = &rs.scope_spans[0].spans[0];
+    use sha2::Digest;
+    let hashed = hex::encode(sha2::Sha256::digest(b"a@b.c"));
+    assert_eq!(span.attributes, vec![kv("user.email", &hashed), kv("http.route", "/items/{id}")]);
+    let _ = got.encode_to_vec();
+}
+
+#[test]
+fn memory_limiter_refuses_over_the_limit_then_recovers_and_loses_nothing_accepted() {
+    let sink = GrpcSink::start();
+    *sink.delay.lock().unwrap() = Duration::from_millis(1500);
+    let yaml = format!(
+        r#"
+extensions: {{health_check: {{endpoint: "127.0.0.1:$HEALTH"}}}}
+receivers: {{otlp: {{protocols: {{http: {{endpoint: "127.0.0.1:$HTTP"}}}}}}}}
+processors:
+  memory_limiter:
+    check_interval: 20ms
+    limit_mib: 40
+    spike_limit_mib: 10
+exporters:
+  otlp:
+    endpoint: "127.0.0.1:{}"
+    tls: {{insecure: true}}
+    compression: none
+    sending_queue: {{num_consumers: 1, queue_size: 1000}}
+service:
+  extensions: [health_check]
+  pipelines: {{traces: {{receivers: [otlp], processors: [memory_limiter], exporters: [otlp]}}}}
+  telemetry: {{metrics: {{address: "127.0.0.1:$METRICS"}}}}
+"#,
+        sink.port
+    );
+    let ox = Oxidot::start(&yaml);
+    // ~1 MiB on the wire per request, more once decoded and queued behind the slow backend.
+    let body = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: (0..2000u32)
+                    .map(|i| Span { trace_id: vec![2; 16], span_id: i.to_be_bytes().repeat(2), name: "x".repeat(500), ..Default::default() })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec();
+    let hp = format!("127.0.0.1:{}", ox.ports.http);
+    let post = || http_request(&hp, "POST", "/v1/traces", &[("Content-Type", "application/x-protobuf")], &body).unwrap();
+    let mut accepted = 0usize;
+    let mut refused = None;
+    for _ in 0..200 {
+        let (code, hdrs, resp) = post();
+        match code {
+            200 => accepted += 2000,
+            503 => {
+                refused = Some((hdrs, resp));
+                break;
+            }
+            c => panic!("unexpected {c}"),
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let (hdrs, resp) = refused.expect("never refused: memory did not cross the soft limit");
+    eprintln!("refused after {accepted} accepted spans");
+    assert!(hdrs.iter().any(|(k, _)| k == "retry-after"), "{hdrs:?}");
+    assert!(String::from_utf8_lossy(&resp).contains("data refused due to high memory usage"));
+    assert!(ox.metric("otelcol_processor_memory_limiter_refused_spans", &[("processor", "memory_limiter")]) >= 2000.0);
+    assert!(ox.stderr().contains("Memory usage is above soft limit"));
+    // The backend speeds up, the queue drains, memory falls: data is accepted again.
+    *sink.delay.lock().unwrap() = Duration::ZERO;
+    assert!(
+        eventually(60, || {
+            let ok = post().0 == 200;
+            if ok {
+                accepted += 2000;
+            }
+            ok
+        }),
+        "never recovered:\n{}",
+        ox.stderr()
+    );
+    assert!(eventually(30, || sink.spans() == accepted), "sink {} of {accepted}", sink.spans());
+    assert_eq!(ox.metric("otelcol_processor_memory_limiter_accepted_spans", &[]), accepted as f64);
+    assert!(ox.stderr().contains("Memory usage back within limits"));
+}
