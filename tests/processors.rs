@@ -71,7 +71,9 @@ service:
 fn text(v: &Option<AnyValue>) -> String {
     match v.as_ref().and_then(|v| v.value.as_ref()) {
         Some(any_value::Value::StringValue(s)) => s.clone(),
-        Some(any_value::Value::ArrayValue(a)) => format!("[{}]", a.values.iter().map(|x| text(&Some(x.clone()))).collect::<Vec<_>>().join(",")),
+        Some(any_value::Value::ArrayValue(a)) => {
+            format!("[{}]", a.values.iter().map(|x| text(&Some(x.clone()))).collect::<Vec<_>>().join(","))
+        }
         Some(other) => format!("{other:?}"),
         None => String::new(),
     }
@@ -126,7 +128,10 @@ fn phase2_detectors_tag_every_signal_from_the_python_sdk_with_the_ecs_task() {
     let cfg = config(sink.port, "[env, system, ecs]", "    system:\n      hostname_sources: [os]\n");
     let ox = Oxidot::start_with(
         &cfg,
-        &[("ECS_CONTAINER_METADATA_URI_V4", &ecs.url("/v4/abc")), ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=dev,team=obs%20core")],
+        &[
+            ("ECS_CONTAINER_METADATA_URI_V4", &ecs.url("/v4/abc")),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=dev,team=obs%20core"),
+        ],
     );
     run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 3, 2, "enterprise-api");
     assert!(eventually(10, || sink.spans() == 3 && sink.log_records() == 2 && sink.data_points() > 0));
@@ -141,18 +146,26 @@ fn phase2_detectors_tag_every_signal_from_the_python_sdk_with_the_ecs_task() {
         assert_eq!(a.get("os.type").map(String::as_str), Some("linux"), "{signal}");
         assert_eq!(a.get("deployment.environment").map(String::as_str), Some("dev"), "{signal}");
         assert_eq!(a.get("team").map(String::as_str), Some("obs core"), "{signal}: percent-decoded");
-        assert_eq!(a.get("service.name").map(String::as_str), Some("enterprise-api"), "{signal}: the app's own attributes stay");
+        assert_eq!(
+            a.get("service.name").map(String::as_str),
+            Some("enterprise-api"),
+            "{signal}: the app's own attributes stay"
+        );
     }
     assert!(ox.stderr().contains("detected resource information"));
     assert!(!ox.stderr().contains("failed to detect"), "{}", ox.stderr());
-    assert!(ox.metric("otelcol_processor_incoming_items", &[("processor", "resourcedetection"), ("otel_signal", "traces")]) == 3.0);
+    assert!(
+        ox.metric("otelcol_processor_incoming_items", &[("processor", "resourcedetection"), ("otel_signal", "traces")])
+            == 3.0
+    );
 }
 
 #[test]
 fn override_false_keeps_the_apps_values_and_true_replaces_them() {
     for (override_, want) in [("false", "enterprise-api"), ("true", "from-collector-env")] {
         let sink = GrpcSink::start();
-        let cfg = config(sink.port, "[env]", "").replace("    timeout: 500ms\n", &format!("    timeout: 500ms\n    override: {override_}\n"));
+        let cfg = config(sink.port, "[env]", "")
+            .replace("    timeout: 500ms\n", &format!("    timeout: 500ms\n    override: {override_}\n"));
         let ox = Oxidot::start_with(&cfg, &[("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-collector-env")]);
         run_sdk("http", &format!("http://127.0.0.1:{}", ox.ports.http), 1, 0, "enterprise-api");
         assert!(eventually(10, || sink.spans() == 1));
@@ -165,11 +178,15 @@ fn override_false_keeps_the_apps_values_and_true_replaces_them() {
 fn a_failing_ecs_endpoint_warns_once_and_start_continues() {
     let slow = ecs_server();
     *slow.delay.lock().unwrap() = Duration::from_secs(3);
-    let garbage = StaticServer::start(vec![("/v4/abc/task", 200, "<html>not json".into()), ("/v4/abc", 200, "{}".into())]);
+    let garbage =
+        StaticServer::start(vec![("/v4/abc/task", 200, "<html>not json".into()), ("/v4/abc", 200, "{}".into())]);
     let closed = format!("http://127.0.0.1:{}/v4/abc", free_port());
     for (what, uri) in [("missing", closed), ("slow", slow.url("/v4/abc")), ("garbage", garbage.url("/v4/abc"))] {
         let sink = GrpcSink::start();
-        let ox = Oxidot::start_with(&config(sink.port, "[env, ecs, system]", ""), &[("ECS_CONTAINER_METADATA_URI_V4", &uri)]);
+        let ox = Oxidot::start_with(
+            &config(sink.port, "[env, ecs, system]", ""),
+            &[("ECS_CONTAINER_METADATA_URI_V4", &uri)],
+        );
         let log = ox.stderr();
         let warnings: Vec<&str> = log.lines().filter(|l| l.contains("failed to detect resource")).collect();
         assert_eq!(warnings.len(), 1, "{what}: {log}");
@@ -186,7 +203,11 @@ fn a_failing_ecs_endpoint_warns_once_and_start_continues() {
 }
 
 fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue { key: k.into(), key_strindex: 0, value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }) }
+    KeyValue {
+        key: k.into(),
+        key_strindex: 0,
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +238,10 @@ service:
     let ox = Oxidot::start(&yaml);
     let req = ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource { attributes: vec![kv("service.name", "api"), kv("telemetry.sdk.language", "python")], ..Default::default() }),
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "api"), kv("telemetry.sdk.language", "python")],
+                ..Default::default()
+            }),
             scope_spans: vec![ScopeSpans {
                 spans: vec![Span {
                     trace_id: vec![1; 16],
@@ -236,7 +260,10 @@ service:
     assert!(eventually(10, || sink.spans() == 1));
     let got = sink.got.lock().unwrap().traces[0].clone();
     let rs = &got.resource_spans[0];
-    assert_eq!(rs.resource.as_ref().unwrap().attributes, vec![kv("service.name", "api"), kv("deployment.environment", "prod")]);
+    assert_eq!(
+        rs.resource.as_ref().unwrap().attributes,
+        vec![kv("service.name", "api"), kv("deployment.environment", "prod")]
+    );
     let span = &rs.scope_spans[0].spans[0];
     use sha2::Digest;
     let hashed = hex::encode(sha2::Sha256::digest(b"a@b.c"));
@@ -276,7 +303,12 @@ service:
         resource_spans: vec![ResourceSpans {
             scope_spans: vec![ScopeSpans {
                 spans: (0..2000u32)
-                    .map(|i| Span { trace_id: vec![2; 16], span_id: i.to_be_bytes().repeat(2), name: "x".repeat(500), ..Default::default() })
+                    .map(|i| Span {
+                        trace_id: vec![2; 16],
+                        span_id: i.to_be_bytes().repeat(2),
+                        name: "x".repeat(500),
+                        ..Default::default()
+                    })
                     .collect(),
                 ..Default::default()
             }],
@@ -285,7 +317,8 @@ service:
     }
     .encode_to_vec();
     let hp = format!("127.0.0.1:{}", ox.ports.http);
-    let post = || http_request(&hp, "POST", "/v1/traces", &[("Content-Type", "application/x-protobuf")], &body).unwrap();
+    let post =
+        || http_request(&hp, "POST", "/v1/traces", &[("Content-Type", "application/x-protobuf")], &body).unwrap();
     let mut accepted = 0usize;
     let mut refused = None;
     for _ in 0..200 {
