@@ -10,6 +10,7 @@ pub mod http_client;
 pub mod net;
 pub mod pipeline;
 pub mod processor;
+pub mod proto;
 pub mod receiver;
 pub mod registry;
 pub mod telemetry;

@@ -4,6 +4,7 @@
 pub mod debug;
 pub mod helper;
 pub mod otlp;
+pub mod prometheusremotewrite;
 
 use crate::pipeline::data::Batch;
 use async_trait::async_trait;

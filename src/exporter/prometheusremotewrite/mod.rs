@@ -1,0 +1,4 @@
+//! The `prometheusremotewrite` exporter.
+
+pub mod naming;
+pub mod translate;
