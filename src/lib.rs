@@ -2,6 +2,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod alloc;
+pub mod aws;
 pub mod component;
 pub mod config;
 pub mod exporter;

@@ -6,7 +6,9 @@ use crate::config::de;
 use crate::config::ConfigError;
 use crate::exporter::debug::DebugConfig;
 use crate::exporter::otlp::{OtlpGrpcConfig, OtlpHttpConfig};
+use crate::exporter::prometheusremotewrite::PrwConfig;
 use crate::extension::health_check::HealthCheckConfig;
+use crate::extension::sigv4auth::SigV4AuthConfig;
 use crate::processor::attributes::AttributesConfig;
 use crate::processor::batch::BatchConfig;
 use crate::processor::memory_limiter::MemoryLimiterConfig;
@@ -35,11 +37,23 @@ pub enum ExporterConfig {
     Debug(DebugConfig),
     OtlpGrpc(OtlpGrpcConfig),
     OtlpHttp(OtlpHttpConfig),
+    PrometheusRemoteWrite(Box<PrwConfig>),
+}
+
+impl ExporterConfig {
+    /// The extension id named in `auth.authenticator`, if any.
+    pub fn authenticator(&self) -> Option<&str> {
+        match self {
+            ExporterConfig::PrometheusRemoteWrite(c) => c.auth.as_ref().map(|a| a.authenticator.as_str()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExtensionConfig {
     HealthCheck(Box<HealthCheckConfig>),
+    SigV4Auth(SigV4AuthConfig),
     /// A debug-only extension oxidot accepts and does not run (pprof, zpages): the warning.
     Ignored(&'static str),
 }
@@ -72,18 +86,18 @@ pub const COMPONENTS: &[TypeInfo] = &[
     t(Kind::Exporter, "otlp_grpc", ALL, "OTLP/gRPC"),
     t(Kind::Exporter, "otlphttp", ALL, "OTLP/HTTP (alias: otlp_http)"),
     t(Kind::Exporter, "otlp_http", ALL, "OTLP/HTTP"),
+    t(Kind::Exporter, "prometheusremotewrite", &[Signal::Metrics], "Prometheus remote write 1.0, snappy, optional SigV4"),
     t(Kind::Extension, "health_check", &[], "HTTP health endpoint"),
     t(Kind::Extension, "pprof", &[], "accepted, not run (one warning)"),
+    t(Kind::Extension, "sigv4auth", &[], "signs exporter requests with AWS SigV4"),
     t(Kind::Extension, "zpages", &[], "accepted, not run (one warning)"),
 ];
 
 /// Types the Go collector/ADOT have that oxidot plans to build: named in errors as such.
 #[rustfmt::skip]
 const PLANNED: &[(Kind, &str, &str)] = &[
-    (Kind::Exporter, "prometheusremotewrite", "metrics by Prometheus remote write"),
     (Kind::Exporter, "loki", "logs to Grafana Loki"),
     (Kind::Exporter, "awsxray", "traces to AWS X-Ray"),
-    (Kind::Extension, "sigv4auth", "AWS SigV4 request signing"),
 ];
 
 fn supported(kind: Kind) -> Vec<&'static str> {
@@ -192,6 +206,11 @@ pub fn parse_exporter(id: &ComponentId, v: &Value) -> Parsed<ExporterConfig> {
             let e = c.validate(&b);
             done(ExporterConfig::OtlpHttp(c), e, vec![])
         }
+        "prometheusremotewrite" => {
+            let c: PrwConfig = decode(Kind::Exporter, id, v)?;
+            let (e, w) = c.validate(&b);
+            done(ExporterConfig::PrometheusRemoteWrite(Box::new(c)), e, w)
+        }
         _ => Err(vec![unknown_type(Kind::Exporter, id)]),
     }
 }
@@ -202,6 +221,11 @@ pub fn parse_extension(id: &ComponentId, v: &Value) -> Parsed<ExtensionConfig> {
             let c: HealthCheckConfig = decode(Kind::Extension, id, v)?;
             let (e, w) = c.validate(&base(Kind::Extension, id));
             done(ExtensionConfig::HealthCheck(Box::new(c)), e, w)
+        }
+        "sigv4auth" => {
+            let c: SigV4AuthConfig = decode(Kind::Extension, id, v)?;
+            let e = c.validate(&base(Kind::Extension, id));
+            done(ExtensionConfig::SigV4Auth(c), e, vec![])
         }
         // Debug endpoints of the Go runtime; nothing in a pipeline depends on them.
         "pprof" => Ok((

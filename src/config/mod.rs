@@ -156,6 +156,28 @@ impl Config {
                 Err(m) => errors.push(ConfigError::new(format!("service::extensions::{i}"), m)),
             }
         }
+        for (id, e) in &self.exporters {
+            let Some(auth) = e.authenticator() else { continue };
+            let path = format!("exporters::{id}::auth::authenticator");
+            let Ok(aid) = ComponentId::parse(auth) else {
+                errors.push(ConfigError::new(path, format!("invalid extension id {auth:?}")));
+                continue;
+            };
+            match self.extensions.iter().find(|(i, _)| *i == aid).map(|(_, c)| c) {
+                None if failed(Kind::Extension, &aid) => {}
+                None => errors
+                    .push(ConfigError::new(path, format!("references extension {auth:?} which is not configured"))),
+                Some(ExtensionConfig::SigV4Auth(_)) => {
+                    if !self.service.extensions.iter().any(|x| x == auth) {
+                        errors.push(ConfigError::new(
+                            path,
+                            format!("authenticator {auth:?} is not enabled: add it to service::extensions"),
+                        ));
+                    }
+                }
+                Some(_) => errors.push(ConfigError::new(path, format!("extension {auth:?} is not an authenticator"))),
+            }
+        }
         if self.service.pipelines.is_empty() {
             errors.push(ConfigError::new(
                 "service::pipelines",

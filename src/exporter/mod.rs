@@ -19,6 +19,10 @@ pub enum ExportError {
     /// Retrying cannot help (400, 401, 404, INVALID_ARGUMENT, ...).
     #[error("{0}")]
     Permanent(String),
+    /// The batch was sent except `items` that can never be (e.g. delta sums for Prometheus):
+    /// those count as failed, the rest as sent.
+    #[error("{items} items dropped: {reason}")]
+    Dropped { items: usize, reason: String },
 }
 
 impl ExportError {

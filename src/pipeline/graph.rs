@@ -67,7 +67,8 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
                     .find(|(i, _)| *i == id)
                     .map(|(_, c)| c)
                     .ok_or_else(|| format!("pipeline {pid} references exporter {id:?} which is not configured"))?;
-                let helper = build_exporter(&id, signal, ecfg, reg).map_err(|e| format!("exporters::{id}: {e}"))?;
+                let helper =
+                    build_exporter(&id, signal, ecfg, cfg, reg).map_err(|e| format!("exporters::{id}: {e}"))?;
                 exporters.insert(key.clone(), helper);
             }
             if let Some(h) = exporters.get(&key) {
@@ -150,10 +151,21 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
     })
 }
 
+/// The signer of the `sigv4auth` extension an exporter names, for requests to `endpoint`.
+fn signer(full: &Config, auth: Option<&str>, endpoint: &str) -> Result<Option<Arc<crate::aws::Signer>>, String> {
+    let Some(auth) = auth else { return Ok(None) };
+    let aid = ComponentId::parse(auth)?;
+    match full.extensions.iter().find(|(i, _)| *i == aid).map(|(_, c)| c) {
+        Some(crate::registry::ExtensionConfig::SigV4Auth(s)) => Ok(Some(Arc::new(s.signer(endpoint)?))),
+        _ => Err(format!("authenticator {auth:?} is not a configured sigv4auth extension")),
+    }
+}
+
 fn build_exporter(
     id: &ComponentId,
     signal: Signal,
     cfg: &ExporterConfig,
+    full: &Config,
     reg: &Registry,
 ) -> Result<Arc<ExporterHelper>, String> {
     let (exporter, settings, extra): (Arc<dyn Exporter>, HelperSettings, Vec<(&'static str, String)>) = match cfg {
@@ -200,6 +212,28 @@ fn build_exporter(
                     timeout: Some(c.timeout.0),
                 },
                 extra,
+            )
+        }
+        ExporterConfig::PrometheusRemoteWrite(c) => {
+            let labels = || vec![(crate::telemetry::names::LABEL_EXPORTER, id.to_string())];
+            let t = crate::exporter::prometheusremotewrite::PrwTelemetry {
+                translated_time_series: reg.counter(
+                    crate::telemetry::names::PRW_TRANSLATED_TIME_SERIES,
+                    "Number of Prometheus time series that were translated from OTel metrics",
+                    labels(),
+                ),
+                failed_translations: reg.counter(
+                    crate::telemetry::names::PRW_FAILED_TRANSLATIONS,
+                    "Number of translation operations that failed to translate metrics from Otel to Prometheus",
+                    labels(),
+                ),
+            };
+            let s = signer(full, cfg.authenticator(), &c.endpoint)?;
+            let e = crate::exporter::prometheusremotewrite::PrwExporter::new(c, s, t)?;
+            (
+                Arc::new(e),
+                HelperSettings { queue: c.queue(), retry: c.retry_on_failure.clone(), timeout: Some(c.timeout.0) },
+                vec![],
             )
         }
     };

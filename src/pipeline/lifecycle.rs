@@ -93,7 +93,7 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
                     server_rx.clone(),
                 )));
             }
-            Some(ExtensionConfig::Ignored(_)) | None => {}
+            Some(ExtensionConfig::Ignored(_)) | Some(ExtensionConfig::SigV4Auth(_)) | None => {}
         }
     }
 

@@ -114,3 +114,7 @@ pub const MEMORY_LIMITER_REFUSED: SignalNames = SignalNames {
     metrics: "otelcol_processor_memory_limiter_refused_metric_points",
     logs: "otelcol_processor_memory_limiter_refused_log_records",
 };
+
+// exporter/prometheusremotewriteexporter/documentation.md
+pub const PRW_TRANSLATED_TIME_SERIES: &str = "otelcol_exporter_prometheusremotewrite_translated_time_series";
+pub const PRW_FAILED_TRANSLATIONS: &str = "otelcol_exporter_prometheusremotewrite_failed_translations";

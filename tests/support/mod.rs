@@ -2,6 +2,7 @@
 //! wire-exact sinks (OTLP/gRPC via the generated tonic services, OTLP/HTTP via hyper).
 #![allow(dead_code, clippy::type_complexity)]
 
+pub mod prometheus;
 pub mod sinks;
 
 use std::collections::BTreeMap;
@@ -66,6 +67,20 @@ impl Oxidot {
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut cmd = Command::new(bin());
         cmd.arg("--config").arg(&cfg).stdout(Stdio::null()).stderr(stderr).env_remove("AOT_CONFIG_CONTENT");
+        // Keep the machine's AWS settings out of tests: each test gives what it means to use.
+        for k in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+        ] {
+            cmd.env_remove(k);
+        }
+        cmd.env("AWS_CONFIG_FILE", "/nonexistent/oxidot-test")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/oxidot-test");
+        cmd.env("AWS_EC2_METADATA_DISABLED", "true");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -264,4 +279,25 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// RFC 3339 UTC (second precision) for `t`.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+/// Nanoseconds since the epoch, now.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
 }

@@ -79,6 +79,15 @@ log.setLevel(logging.INFO)
 tracer = tp.get_tracer("oxidot.tests")
 meter = mp.get_meter("oxidot.tests")
 counter = meter.create_counter("http_request_count", description="requests")
+
+
+def observe_users(_options):
+    from opentelemetry.metrics import Observation
+
+    return [Observation(42)]
+
+
+meter.create_observable_gauge("active_simulated_users", callbacks=[observe_users], description="simulated users")
 trace_ids = []
 for i in range(a.spans):
     with tracer.start_as_current_span(f"span-{i}") as sp:
@@ -94,7 +103,7 @@ reader.force_flush()
 tp.shutdown()
 lp.shutdown()
 mp.shutdown()
-# Three counter series (endpoint /items/0,1,2) when spans >= 3.
-points = min(a.spans, 3)
+# Counter series (endpoint /items/0,1,2) plus the gauge.
+points = min(a.spans, 3) + 1
 print(json.dumps({"spans": a.spans, "logs": a.logs, "points": points, "trace_ids": trace_ids, "failures": failures}))
 sys.exit(1 if failures else 0)

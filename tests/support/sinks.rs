@@ -147,7 +147,10 @@ pub struct HttpRecorded {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    /// Decompressed by Content-Encoding.
     pub body: Vec<u8>,
+    /// As sent.
+    pub raw: Vec<u8>,
 }
 
 impl HttpRecorded {
@@ -207,7 +210,8 @@ impl HttpSink {
             req.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
         let enc = req.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let raw = req.into_body().collect().await.unwrap().to_bytes();
-        let body = oxidot::receiver::otlp::decode::decompress(&enc, raw, 1 << 30).unwrap().to_vec();
+        let body = oxidot::receiver::otlp::decode::decompress(&enc, raw.clone(), 1 << 30).unwrap().to_vec();
+        let raw = raw.to_vec();
         let d = *self.delay.lock().unwrap();
         if !d.is_zero() {
             tokio::time::sleep(d).await;
@@ -215,7 +219,7 @@ impl HttpSink {
         let answer = self.script.lock().unwrap().pop_front();
         let answer = answer.unwrap_or(Answer { status: 200, headers: vec![], body: vec![] });
         if (200..300).contains(&answer.status) {
-            self.got.lock().unwrap().push(HttpRecorded { method, path, headers, body });
+            self.got.lock().unwrap().push(HttpRecorded { method, path, headers, body, raw });
         }
         let mut r = hyper::Response::new(Full::new(Bytes::from(answer.body)));
         *r.status_mut() = hyper::StatusCode::from_u16(answer.status).unwrap();

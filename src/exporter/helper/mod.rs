@@ -36,6 +36,7 @@ pub struct ExporterHelper {
     abort_rx: watch::Receiver<bool>,
     log_full: RateLimit,
     log_failed: RateLimit,
+    log_dropped: RateLimit,
 }
 
 /// What `ExporterHelper::new` needs besides the exporter itself.
@@ -75,6 +76,7 @@ impl ExporterHelper {
             abort_rx,
             log_full: RateLimit::new(),
             log_failed: RateLimit::new(),
+            log_dropped: RateLimit::new(),
         })
     }
 
@@ -137,6 +139,17 @@ impl ExporterHelper {
             };
             match attempt {
                 Ok(()) => break Ok(()),
+                Err(ExportError::Dropped { items: n, reason }) => {
+                    let n = (n as u64).min(items);
+                    self.telemetry.send_failed.add(n);
+                    if self.log_dropped.allow(60) {
+                        tracing::warn!(exporter = %self.id, data_type = %self.signal, dropped_items = n, error = %reason,
+                            "Dropping data that the backend cannot accept.");
+                    }
+                    self.telemetry.sent.add(items - n);
+                    self.telemetry.in_flight.add(-1);
+                    return Ok(());
+                }
                 Err(ExportError::Permanent(m)) => {
                     break Err(ExportError::Permanent(format!("not retryable error: {m}")))
                 }
@@ -188,7 +201,7 @@ impl Consumer for ExporterHelper {
                 ExportError::Retryable { reason, retry_after } => {
                     ConsumeError::Overloaded { reason, retry_after: retry_after.unwrap_or(Duration::from_secs(1)) }
                 }
-                ExportError::Permanent(m) => ConsumeError::Permanent(m),
+                ExportError::Permanent(m) | ExportError::Dropped { reason: m, .. } => ConsumeError::Permanent(m),
             });
         };
         let items = batch.items();

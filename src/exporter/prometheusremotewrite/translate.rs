@@ -49,10 +49,12 @@ pub fn value_text(v: &Option<AnyValue>) -> String {
         Some(any_value::Value::DoubleValue(d)) => fmt_f64(*d),
         Some(any_value::Value::BytesValue(b)) => base64::engine::general_purpose::STANDARD.encode(b),
         Some(any_value::Value::ArrayValue(a)) => {
-            serde_json::to_string(&a.values.iter().map(|x| json(&Some(x.clone()))).collect::<Vec<_>>()).unwrap_or_default()
+            serde_json::to_string(&a.values.iter().map(|x| json(&Some(x.clone()))).collect::<Vec<_>>())
+                .unwrap_or_default()
         }
         Some(any_value::Value::KvlistValue(kv)) => {
-            let m: serde_json::Map<String, serde_json::Value> = kv.values.iter().map(|k| (k.key.clone(), json(&k.value))).collect();
+            let m: serde_json::Map<String, serde_json::Value> =
+                kv.values.iter().map(|k| (k.key.clone(), json(&k.value))).collect();
             serde_json::Value::Object(m).to_string()
         }
         Some(any_value::Value::StringValueStrindex(i)) => i.to_string(),
@@ -95,7 +97,12 @@ fn find<'a>(attrs: &'a [KeyValue], k: &str) -> Option<&'a KeyValue> {
 /// Builds one series' label set: attributes (sorted, sanitized, colliding values joined with
 /// `;`), `job`/`instance` from the resource, external labels (never overriding), then the
 /// reserved extras (`__name__`, `le`, `quantile`), sorted by name.
-fn label_set(resource: &[KeyValue], attrs: &[KeyValue], opts: &TranslateOptions, extras: &[(&str, String)]) -> Vec<Label> {
+fn label_set(
+    resource: &[KeyValue],
+    attrs: &[KeyValue],
+    opts: &TranslateOptions,
+    extras: &[(&str, String)],
+) -> Vec<Label> {
     let mut merged: Vec<(&str, String)> = attrs.iter().map(|a| (a.key.as_str(), value_text(&a.value))).collect();
     if opts.resource_to_telemetry {
         for r in resource {
@@ -113,10 +120,12 @@ fn label_set(resource: &[KeyValue], attrs: &[KeyValue], opts: &TranslateOptions,
         if name.is_empty() {
             continue;
         }
-        out.entry(name).and_modify(|e| {
-            e.push(';');
-            e.push_str(&v);
-        }).or_insert(v);
+        out.entry(name)
+            .and_modify(|e| {
+                e.push(';');
+                e.push_str(&v);
+            })
+            .or_insert(v);
     }
     if let Some(sn) = find(resource, "service.name") {
         let mut job = value_text(&sn.value);
@@ -180,7 +189,9 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
                 Some(Data::Gauge(_)) => (NameKind::Gauge, MetricType::Gauge),
                 Some(Data::Sum(s)) if s.is_monotonic => (NameKind::MonotonicSum, MetricType::Counter),
                 Some(Data::Sum(_)) => (NameKind::Other, MetricType::Gauge),
-                Some(Data::Histogram(_)) | Some(Data::ExponentialHistogram(_)) => (NameKind::Other, MetricType::Histogram),
+                Some(Data::Histogram(_)) | Some(Data::ExponentialHistogram(_)) => {
+                    (NameKind::Other, MetricType::Histogram)
+                }
                 Some(Data::Summary(_)) => (NameKind::Other, MetricType::Summary),
                 None => {
                     out.dropped.push((0, format!("metric {:?} has no data", m.name)));
@@ -189,7 +200,8 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
             };
             let name = metric_name(&m.name, &m.unit, kind, &opts.namespace, opts.add_metric_suffixes);
             if name.is_empty() {
-                out.dropped.push((crate::pipeline::data::data_points(m), format!("metric {:?} has no valid name", m.name)));
+                out.dropped
+                    .push((crate::pipeline::data::data_points(m), format!("metric {:?} has no valid name", m.name)));
                 continue;
             }
             let points = crate::pipeline::data::data_points(m);
@@ -218,7 +230,11 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
         }
         if opts.target_info && latest > 0 && res.iter().any(|a| !ID_ATTRS.contains(&a.key.as_str())) {
             let non_id: Vec<KeyValue> = res.iter().filter(|a| !ID_ATTRS.contains(&a.key.as_str())).cloned().collect();
-            let ti_name = if opts.namespace.is_empty() { "target_info".to_string() } else { format!("{}_target_info", opts.namespace) };
+            let ti_name = if opts.namespace.is_empty() {
+                "target_info".to_string()
+            } else {
+                format!("{}_target_info", opts.namespace)
+            };
             let plain = TranslateOptions { resource_to_telemetry: false, ..opts.clone() };
             let labels = label_set(res, &non_id, &plain, &[("__name__", ti_name)]);
             acc.sample(labels, 1.0, latest);
@@ -233,7 +249,14 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
 }
 
 /// Adds one metric's series; returns its latest timestamp (ms).
-fn add_metric(acc: &mut Acc, out: &mut Translated, m: &Metric, name: &str, res: &[KeyValue], opts: &TranslateOptions) -> i64 {
+fn add_metric(
+    acc: &mut Acc,
+    out: &mut Translated,
+    m: &Metric,
+    name: &str,
+    res: &[KeyValue],
+    opts: &TranslateOptions,
+) -> i64 {
     let mut latest = 0;
     match &m.data {
         Some(Data::Gauge(g)) => {
@@ -265,7 +288,9 @@ fn add_metric(acc: &mut Acc, out: &mut Translated, m: &Metric, name: &str, res: 
                 match native_histogram(p) {
                     Ok(nh) => {
                         let t = nh.timestamp;
-                        acc.entry(label_set(res, &p.attributes, opts, &[("__name__", name.to_string())])).histograms.push(nh);
+                        acc.entry(label_set(res, &p.attributes, opts, &[("__name__", name.to_string())]))
+                            .histograms
+                            .push(nh);
                         latest = latest.max(t);
                     }
                     Err(e) => out.dropped.push((1, format!("metric {:?}: {e}", m.name))),
@@ -288,7 +313,8 @@ fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, res: &[KeyVa
     let mut cumulative = 0u64;
     for (i, bound) in p.explicit_bounds.iter().enumerate() {
         cumulative += p.bucket_counts.get(i).copied().unwrap_or(0);
-        let labels = label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))]);
+        let labels =
+            label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))]);
         acc.sample(labels, v(cumulative as f64), t);
     }
     let labels = label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_bucket")), ("le", "+Inf".into())]);
@@ -303,7 +329,8 @@ fn add_summary(acc: &mut Acc, p: &SummaryDataPoint, name: &str, res: &[KeyValue]
     acc.sample(label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_sum"))]), v(p.sum), t);
     acc.sample(label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_count"))]), v(p.count as f64), t);
     for q in &p.quantile_values {
-        let labels = label_set(res, &p.attributes, opts, &[("__name__", name.to_string()), ("quantile", fmt_f64(q.quantile))]);
+        let labels =
+            label_set(res, &p.attributes, opts, &[("__name__", name.to_string()), ("quantile", fmt_f64(q.quantile))]);
         acc.sample(labels, v(q.value), t);
     }
     t
@@ -316,8 +343,10 @@ pub fn native_histogram(p: &ExponentialHistogramDataPoint) -> Result<Histogram, 
     }
     let scale_down = (p.scale - 8).max(0);
     let schema = p.scale - scale_down;
-    let (pos_spans, pos_deltas) = p.positive.as_ref().map(|b| spans(b.offset, &b.bucket_counts, scale_down)).unwrap_or_default();
-    let (neg_spans, neg_deltas) = p.negative.as_ref().map(|b| spans(b.offset, &b.bucket_counts, scale_down)).unwrap_or_default();
+    let (pos_spans, pos_deltas) =
+        p.positive.as_ref().map(|b| spans(b.offset, &b.bucket_counts, scale_down)).unwrap_or_default();
+    let (neg_spans, neg_deltas) =
+        p.negative.as_ref().map(|b| spans(b.offset, &b.bucket_counts, scale_down)).unwrap_or_default();
     let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
     Ok(Histogram {
         count: Some(histogram::Count::CountInt(if stale { STALE_NAN } else { p.count })),

@@ -42,7 +42,8 @@ fn render(t: &Translated) -> Value {
         .series
         .iter()
         .map(|s| {
-            let labels: serde_json::Map<String, Value> = s.labels.iter().map(|l| (l.name.clone(), json!(l.value))).collect();
+            let labels: serde_json::Map<String, Value> =
+                s.labels.iter().map(|l| (l.name.clone(), json!(l.value))).collect();
             let mut o = json!({"labels": labels});
             if !s.samples.is_empty() {
                 o["samples"] = s.samples.iter().map(|x| json!([x.timestamp, num(x.value)])).collect();
@@ -94,15 +95,20 @@ fn golden() {
     let mut n = 0;
     for e in std::fs::read_dir(dir()).unwrap() {
         let p = e.unwrap().path();
-        let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else { continue };
+        let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else {
+            continue;
+        };
         let input: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-        let req: ExportMetricsServiceRequest = serde_json::from_value(input["request"].clone()).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let req: ExportMetricsServiceRequest =
+            serde_json::from_value(input["request"].clone()).unwrap_or_else(|e| panic!("{case}: {e}"));
         let got = render(&translate(&req.resource_metrics, &options(&input["options"])));
         let out = dir().join(format!("{case}.out.json"));
         if update {
             std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
         } else {
-            let want: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json"))).unwrap();
+            let want: Value =
+                serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json")))
+                    .unwrap();
             assert_eq!(got, want, "{case}: translation differs from {}", out.display());
         }
         n += 1;
