@@ -4,6 +4,7 @@
 pub mod debug;
 pub mod helper;
 pub mod otlp;
+pub mod awsxray;
 pub mod prometheusremotewrite;
 
 use crate::pipeline::data::Batch;
