@@ -4,6 +4,7 @@
 use crate::component::{ComponentId, Kind, Signal};
 use crate::config::de;
 use crate::config::ConfigError;
+use crate::exporter::awsxray::XrayConfig;
 use crate::exporter::debug::DebugConfig;
 use crate::exporter::otlp::{OtlpGrpcConfig, OtlpHttpConfig};
 use crate::exporter::prometheusremotewrite::PrwConfig;
@@ -38,6 +39,7 @@ pub enum ExporterConfig {
     OtlpGrpc(OtlpGrpcConfig),
     OtlpHttp(OtlpHttpConfig),
     PrometheusRemoteWrite(Box<PrwConfig>),
+    AwsXray(Box<XrayConfig>),
 }
 
 impl ExporterConfig {
@@ -86,6 +88,7 @@ pub const COMPONENTS: &[TypeInfo] = &[
     t(Kind::Exporter, "otlp_grpc", ALL, "OTLP/gRPC"),
     t(Kind::Exporter, "otlphttp", ALL, "OTLP/HTTP (alias: otlp_http)"),
     t(Kind::Exporter, "otlp_http", ALL, "OTLP/HTTP"),
+    t(Kind::Exporter, "awsxray", &[Signal::Traces], "AWS X-Ray: PutTraceSegments (SigV4), the daemon's proxy, or its UDP port"),
     t(Kind::Exporter, "prometheusremotewrite", &[Signal::Metrics], "Prometheus remote write 1.0, snappy, optional SigV4"),
     t(Kind::Extension, "health_check", &[], "HTTP health endpoint"),
     t(Kind::Extension, "pprof", &[], "accepted, not run (one warning)"),
@@ -97,7 +100,6 @@ pub const COMPONENTS: &[TypeInfo] = &[
 #[rustfmt::skip]
 const PLANNED: &[(Kind, &str, &str)] = &[
     (Kind::Exporter, "loki", "logs to Grafana Loki"),
-    (Kind::Exporter, "awsxray", "traces to AWS X-Ray"),
 ];
 
 fn supported(kind: Kind) -> Vec<&'static str> {
@@ -205,6 +207,11 @@ pub fn parse_exporter(id: &ComponentId, v: &Value) -> Parsed<ExporterConfig> {
             let c: OtlpHttpConfig = decode(Kind::Exporter, id, v)?;
             let e = c.validate(&b);
             done(ExporterConfig::OtlpHttp(c), e, vec![])
+        }
+        "awsxray" => {
+            let c: XrayConfig = decode(Kind::Exporter, id, v)?;
+            let (e, w) = c.validate(&b);
+            done(ExporterConfig::AwsXray(Box::new(c)), e, w)
         }
         "prometheusremotewrite" => {
             let c: PrwConfig = decode(Kind::Exporter, id, v)?;

@@ -58,15 +58,9 @@ fn unsupported_reference_schemes_are_errors_with_the_path() {
 }
 
 #[test]
-fn the_seeds_phase1_config_fails_only_on_components_of_later_issues() {
+fn the_seeds_phase1_config_is_accepted_as_is() {
     let (code, _, stderr) = validate(&["--config", "tests/fixtures/config/seed-phase1.yaml"], &[]);
-    assert_eq!(code, 1);
-    let lines: Vec<&str> = stderr.lines().filter(|l| l.trim_start().starts_with("- ")).collect();
-    assert_eq!(lines.len(), 0, "one error is printed on one line: {stderr}");
-    assert_eq!(
-        stderr.trim(),
-        "Error: invalid configuration: file:tests/fixtures/config/seed-phase1.yaml: exporters::awsxray: exporter type \"awsxray\" (traces to AWS X-Ray) is not implemented in this version of oxidot yet"
-    );
+    assert_eq!(code, 0, "{stderr}");
 }
 
 #[test]
@@ -86,8 +80,13 @@ fn adot_shipped_configs_fail_only_on_component_types_never_on_keys() {
             &["--config", p.to_str().unwrap()],
             &[("AWS_REGION", "us-east-1"), ("AWS_PROMETHEUS_ENDPOINT", "https://aps.example/api/v1/remote_write")],
         );
+        if p.file_name().unwrap() == "ecs-xray.yaml" {
+            // Every component of this one is implemented: it must run unchanged.
+            assert_eq!(code, 0, "{p:?}: {stderr}");
+            continue;
+        }
         assert_eq!(code, 1, "{p:?} (uses components oxidot lacks)");
-        for l in stderr.lines().skip(1) {
+        for l in stderr.lines().filter(|l| !l.contains(" WARN ") && !l.contains(" INFO ")).skip(1) {
             assert!(
                 l.contains("unknown type") || l.contains("is not implemented in this version of oxidot yet"),
                 "{p:?}: {l}"

@@ -1,10 +1,10 @@
 //! Exporters: the `Exporter` trait every backend implements, and the shared helper that gives
 //! each one a sending queue, retries, a timeout and self-metrics.
 
+pub mod awsxray;
 pub mod debug;
 pub mod helper;
 pub mod otlp;
-pub mod awsxray;
 pub mod prometheusremotewrite;
 
 use crate::pipeline::data::Batch;

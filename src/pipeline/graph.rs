@@ -236,6 +236,11 @@ fn build_exporter(
                 vec![],
             )
         }
+        ExporterConfig::AwsXray(c) => (
+            Arc::new(crate::exporter::awsxray::XrayExporter::new(c)?),
+            HelperSettings { queue: c.sending_queue.clone(), retry: c.retry_on_failure.clone(), timeout: None },
+            vec![],
+        ),
     };
     let telemetry = ExporterTelemetry::new(reg, id, signal, &extra);
     Ok(ExporterHelper::new(id.clone(), signal, exporter, telemetry, settings))

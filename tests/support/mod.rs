@@ -2,6 +2,7 @@
 //! wire-exact sinks (OTLP/gRPC via the generated tonic services, OTLP/HTTP via hyper).
 #![allow(dead_code, clippy::type_complexity)]
 
+pub mod moto;
 pub mod prometheus;
 pub mod sinks;
 
@@ -239,10 +240,23 @@ pub fn python() -> PathBuf {
 
 /// Runs the SDK client script; returns its JSON summary.
 pub fn run_sdk(protocol: &str, endpoint: &str, spans: u32, logs: u32, service: &str) -> serde_json::Value {
+    run_sdk_with(protocol, endpoint, spans, logs, service, &[])
+}
+
+/// `run_sdk` with extra flags (`--xray-ids`, `--crash`).
+pub fn run_sdk_with(
+    protocol: &str,
+    endpoint: &str,
+    spans: u32,
+    logs: u32,
+    service: &str,
+    flags: &[&str],
+) -> serde_json::Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/sdk_client.py");
     let out = Command::new(python())
         .arg(script)
         .args([protocol, endpoint, &spans.to_string(), &logs.to_string(), "--service", service])
+        .args(flags)
         .output()
         .unwrap();
     assert!(

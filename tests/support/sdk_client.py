@@ -25,6 +25,8 @@ p.add_argument("endpoint")
 p.add_argument("spans", type=int)
 p.add_argument("logs", type=int)
 p.add_argument("--service", default="sdk-test")
+p.add_argument("--xray-ids", action="store_true", help="trace ids that start with the epoch, as X-Ray needs")
+p.add_argument("--crash", action="store_true", help="also emit the demo's /crash span shape with an error log inside it")
 a = p.parse_args()
 
 if a.protocol == "grpc":
@@ -64,7 +66,21 @@ watch(metric_exp, "metrics", MetricExportResult.SUCCESS)
 watch(log_exp, "logs", LogRecordExportResult.SUCCESS)
 
 resource = Resource.create({"service.name": a.service, "service.namespace": "oxidot-tests"})
-tp = TracerProvider(resource=resource)
+id_generator = None
+if a.xray_ids:
+    import random
+    import time
+
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    class EpochIdGenerator(RandomIdGenerator):
+        """Puts the epoch in the first four bytes, like the AWS X-Ray id generator."""
+
+        def generate_trace_id(self):
+            return (int(time.time()) << 96) | random.getrandbits(96)
+
+    id_generator = EpochIdGenerator()
+tp = TracerProvider(resource=resource, id_generator=id_generator) if id_generator else TracerProvider(resource=resource)
 tp.add_span_processor(BatchSpanProcessor(span_exp))
 reader = PeriodicExportingMetricReader(metric_exp, export_interval_millis=60_000)
 mp = MeterProvider(resource=resource, metric_readers=[reader])
@@ -96,6 +112,22 @@ for i in range(a.spans):
         counter.add(1, {"endpoint": f"/items/{i % 3}", "method": "GET"})
 for i in range(a.logs):
     log.error("log record %d", i)
+crash_trace_id = None
+if a.crash:
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    with tracer.start_as_current_span("GET /crash", kind=SpanKind.SERVER) as sp:
+        sp.set_attribute("http.method", "GET")
+        sp.set_attribute("http.route", "/crash")
+        sp.set_attribute("http.target", "/crash")
+        sp.set_attribute("http.status_code", 500)
+        crash_trace_id = format(sp.get_span_context().trace_id, "032x")
+        try:
+            raise RuntimeError("Intentional crash for testing")
+        except RuntimeError as e:
+            sp.record_exception(e)
+            sp.set_status(Status(StatusCode.ERROR, "RuntimeError: Intentional crash for testing"))
+            log.error("request failed: %s", e)
 
 tp.force_flush()
 lp.force_flush()
@@ -105,5 +137,5 @@ lp.shutdown()
 mp.shutdown()
 # Counter series (endpoint /items/0,1,2) plus the gauge.
 points = min(a.spans, 3) + 1
-print(json.dumps({"spans": a.spans, "logs": a.logs, "points": points, "trace_ids": trace_ids, "failures": failures}))
+print(json.dumps({"spans": a.spans, "logs": a.logs, "points": points, "trace_ids": trace_ids, "crash_trace_id": crash_trace_id, "failures": failures}))
 sys.exit(1 if failures else 0)

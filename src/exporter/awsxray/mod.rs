@@ -1,1 +1,198 @@
+//! The `awsxray` exporter: spans → X-Ray segment documents, sent by PutTraceSegments (SigV4,
+//! service `xray`) to the X-Ray API or the X-Ray daemon's proxy, or as UDP datagrams to the
+//! daemon (`endpoint: udp://host:2000`).
+
 pub mod translate;
+pub mod transport;
+
+use super::helper::config::{QueueConfig, RetryConfig};
+use super::{ExportError, Exporter};
+use crate::config::ConfigError;
+use crate::pipeline::data::Batch;
+use crate::telemetry::logging::RateLimit;
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+use translate::{segment, serialize_within_limit, TranslateOptions};
+use transport::Transport;
+
+/// `exporters: awsxray:` (Go: awsxrayexporter `createDefaultConfig` + awsutil session settings).
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct XrayConfig {
+    pub region: String,
+    pub endpoint: String,
+    pub local_mode: bool,
+    pub resource_arn: String,
+    pub role_arn: String,
+    pub external_id: String,
+    pub sts_region: String,
+    pub indexed_attributes: Vec<String>,
+    pub index_all_attributes: bool,
+    pub aws_log_groups: Vec<String>,
+    pub max_retries: u32,
+    pub request_timeout_seconds: u64,
+    pub no_verify_ssl: bool,
+    pub proxy_address: String,
+    pub num_workers: Option<u32>,
+    pub certificate_file_path: String,
+    pub shared_credentials_file: Option<Vec<String>>,
+    pub profile: String,
+    pub telemetry: Option<Value>,
+    pub middleware: Option<String>,
+    pub transit_spans_in_otlp_format: bool,
+    /// oxidot: accept trace ids whose first four bytes are not a recent epoch.
+    pub skip_timestamp_validation: bool,
+    pub sending_queue: QueueConfig,
+    pub retry_on_failure: RetryConfig,
+}
+
+impl Default for XrayConfig {
+    fn default() -> Self {
+        XrayConfig {
+            region: String::new(),
+            endpoint: String::new(),
+            local_mode: false,
+            resource_arn: String::new(),
+            role_arn: String::new(),
+            external_id: String::new(),
+            sts_region: String::new(),
+            indexed_attributes: Vec::new(),
+            index_all_attributes: false,
+            aws_log_groups: Vec::new(),
+            max_retries: 2,
+            request_timeout_seconds: 30,
+            no_verify_ssl: false,
+            proxy_address: String::new(),
+            num_workers: None,
+            certificate_file_path: String::new(),
+            shared_credentials_file: None,
+            profile: String::new(),
+            telemetry: None,
+            middleware: None,
+            transit_spans_in_otlp_format: false,
+            skip_timestamp_validation: false,
+            sending_queue: QueueConfig::enabled_default(),
+            retry_on_failure: RetryConfig::default(),
+        }
+    }
+}
+
+impl XrayConfig {
+    pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
+        let p = |k: &str| format!("{base}::{k}");
+        let mut errs = Vec::new();
+        let mut warns = Vec::new();
+        if !self.endpoint.is_empty() && !["http://", "https://", "udp://"].iter().any(|s| self.endpoint.starts_with(s))
+        {
+            errs.push(ConfigError::new(
+                p("endpoint"),
+                format!(
+                    "invalid endpoint {:?}: use https://…, http://host:2000 (daemon proxy) or udp://host:2000",
+                    self.endpoint
+                ),
+            ));
+        }
+        for (k, set) in [
+            ("no_verify_ssl", self.no_verify_ssl),
+            ("proxy_address", !self.proxy_address.is_empty()),
+            ("certificate_file_path", !self.certificate_file_path.is_empty()),
+            ("external_id", !self.external_id.is_empty()),
+            ("middleware", self.middleware.is_some()),
+            ("transit_spans_in_otlp_format", self.transit_spans_in_otlp_format),
+            ("profile", !self.profile.is_empty()),
+            ("shared_credentials_file", self.shared_credentials_file.is_some()),
+        ] {
+            if set {
+                errs.push(ConfigError::new(p(k), "is not supported by oxidot yet"));
+            }
+        }
+        if self.telemetry.as_ref().is_some_and(|t| t.get("enabled").and_then(Value::as_bool) == Some(true)) {
+            warns.push(format!("{}: X-Ray telemetry records are not sent by oxidot", p("telemetry")));
+        }
+        if self.num_workers.is_some() {
+            warns.push(format!("{}: deprecated; use sending_queue::num_consumers", p("num_workers")));
+        }
+        self.sending_queue.validate(base, &mut errs);
+        self.retry_on_failure.validate(base, &mut errs);
+        (errs, warns)
+    }
+
+    pub fn translate_options(&self) -> TranslateOptions {
+        TranslateOptions {
+            indexed_attributes: self.indexed_attributes.clone(),
+            index_all_attributes: self.index_all_attributes,
+            log_groups: self.aws_log_groups.clone(),
+            skip_timestamp_validation: self.skip_timestamp_validation,
+            now_secs: 0,
+        }
+    }
+}
+
+pub struct XrayExporter {
+    transport: Transport,
+    opts: TranslateOptions,
+    resource_arn: Option<String>,
+    log_skip: RateLimit,
+}
+
+impl XrayExporter {
+    pub fn new(cfg: &XrayConfig) -> Result<Self, String> {
+        Ok(XrayExporter {
+            transport: Transport::new(cfg)?,
+            opts: cfg.translate_options(),
+            resource_arn: Some(cfg.resource_arn.clone()).filter(|a| !a.is_empty()),
+            log_skip: RateLimit::new(),
+        })
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[async_trait]
+impl Exporter for XrayExporter {
+    async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
+        let Batch::Traces(rs) = batch else {
+            return Err(ExportError::Permanent("awsxray exports traces only".into()));
+        };
+        let opts = TranslateOptions { now_secs: now_secs(), ..self.opts.clone() };
+        let mut docs = Vec::new();
+        let mut dropped = 0usize;
+        let mut reasons: Vec<String> = Vec::new();
+        for r in rs {
+            for sp in r.scope_spans.iter().flat_map(|s| &s.spans) {
+                match segment(sp, &r.resource, &opts) {
+                    Ok(mut doc) => {
+                        if let (Some(arn), Some(o)) = (&self.resource_arn, doc.as_object_mut()) {
+                            o.insert("resource_arn".into(), serde_json::json!(arn));
+                        }
+                        match serialize_within_limit(&mut doc) {
+                            Some((s, _trimmed)) => docs.push(s),
+                            None => {
+                                dropped += 1;
+                                reasons.push("a segment document is larger than 64 KB even without metadata".into());
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        dropped += 1;
+                        if self.log_skip.allow(60) {
+                            tracing::warn!(error = %e, "Unable to convert span to an X-Ray segment; dropping it");
+                        }
+                        reasons.push(e.to_string());
+                    }
+                }
+            }
+        }
+        let failed = self.transport.send(docs).await?;
+        dropped += failed.len();
+        reasons.extend(failed);
+        if dropped > 0 {
+            reasons.dedup();
+            return Err(ExportError::Dropped { items: dropped, reason: reasons.join("; ") });
+        }
+        Ok(())
+    }
+}

@@ -81,7 +81,12 @@ pub fn block(span: &Span, res: &[KeyValue], config_log_groups: &[String]) -> Map
     }
     if str_attr(res, "cloud.platform") == Some("aws_ec2") {
         let mut ec2 = Map::new();
-        for (k, attr) in [("instance_id", "host.id"), ("availability_zone", "cloud.availability_zone"), ("instance_size", "host.type"), ("ami_id", "host.image.id")] {
+        for (k, attr) in [
+            ("instance_id", "host.id"),
+            ("availability_zone", "cloud.availability_zone"),
+            ("instance_size", "host.type"),
+            ("ami_id", "host.image.id"),
+        ] {
             if let Some(v) = str_attr(res, attr) {
                 ec2.insert(k.into(), json!(v));
             }
@@ -119,10 +124,17 @@ pub fn block(span: &Span, res: &[KeyValue], config_log_groups: &[String]) -> Map
         aws.insert("xray".into(), Value::Object(x));
     }
     let a = &span.attributes;
-    if let Some(op) = str_attr(a, "aws.operation").or_else(|| (str_attr(a, "rpc.system") == Some("aws-api")).then(|| str_attr(a, "rpc.method")).flatten()) {
+    if let Some(op) = str_attr(a, "aws.operation")
+        .or_else(|| (str_attr(a, "rpc.system") == Some("aws-api")).then(|| str_attr(a, "rpc.method")).flatten())
+    {
         aws.insert("operation".into(), json!(op));
     }
-    for (k, attr) in [("region", "aws.region"), ("request_id", "aws.request_id"), ("queue_url", "aws.queue_url"), ("table_name", "aws.table_name")] {
+    for (k, attr) in [
+        ("region", "aws.region"),
+        ("request_id", "aws.request_id"),
+        ("queue_url", "aws.queue_url"),
+        ("table_name", "aws.table_name"),
+    ] {
         if let Some(v) = str_attr(a, attr) {
             aws.insert(k.into(), json!(v));
         }
@@ -134,8 +146,29 @@ pub fn block(span: &Span, res: &[KeyValue], config_log_groups: &[String]) -> Map
 }
 
 const SQL_SYSTEMS: &[&str] = &[
-    "db2", "derby", "firebird", "h2", "hsqldb", "informix", "mariadb", "mssql", "mysql", "oracle", "other_sql", "postgresql",
-    "sqlite", "sybase", "cloudscape", "edb", "ingres", "interbase", "maxdb", "netezza", "pervasive", "pointbase", "progress",
+    "db2",
+    "derby",
+    "firebird",
+    "h2",
+    "hsqldb",
+    "informix",
+    "mariadb",
+    "mssql",
+    "mysql",
+    "oracle",
+    "other_sql",
+    "postgresql",
+    "sqlite",
+    "sybase",
+    "cloudscape",
+    "edb",
+    "ingres",
+    "interbase",
+    "maxdb",
+    "netezza",
+    "pervasive",
+    "pointbase",
+    "progress",
 ];
 
 /// The `sql` block for spans of SQL databases.

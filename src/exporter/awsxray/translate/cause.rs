@@ -58,7 +58,10 @@ pub fn cause(span: &Span, res: &[KeyValue]) -> Cause {
     let language = str_attr(res, "telemetry.sdk.language").unwrap_or("");
     let remote = span.attributes.iter().any(|a| {
         a.key == "aws.xray.exception.remote"
-            && matches!(a.value.as_ref().and_then(|v| v.value.as_ref()), Some(opentelemetry_proto::tonic::common::v1::any_value::Value::BoolValue(true)))
+            && matches!(
+                a.value.as_ref().and_then(|v| v.value.as_ref()),
+                Some(opentelemetry_proto::tonic::common::v1::any_value::Value::BoolValue(true))
+            )
     });
     let mut exceptions = Vec::new();
     for (i, ev) in span.events.iter().filter(|e| e.name == "exception").enumerate() {

@@ -51,7 +51,9 @@ pub fn xray_trace_id(id: &[u8], opts: &TranslateOptions) -> Result<String, SkipR
         return Err(SkipReason::InvalidTraceId(format!("trace id must be 16 bytes, got {}", id.len())));
     }
     let epoch = u32::from_be_bytes([id[0], id[1], id[2], id[3]]) as i64;
-    if !opts.skip_timestamp_validation && (epoch < opts.now_secs - MAX_AGE_SECS || epoch > opts.now_secs + MAX_SKEW_SECS) {
+    if !opts.skip_timestamp_validation
+        && (epoch < opts.now_secs - MAX_AGE_SECS || epoch > opts.now_secs + MAX_SKEW_SECS)
+    {
         return Err(SkipReason::InvalidTraceId(format!(
             "invalid xray traceid: {}: its first 4 bytes are not a recent epoch (use an X-Ray id generator in the SDK, or skip_timestamp_validation)",
             hex::encode(id)
@@ -84,8 +86,12 @@ pub(crate) fn to_json(v: &Option<AnyValue>) -> Value {
         Some(any_value::Value::IntValue(i)) => json!(i),
         Some(any_value::Value::DoubleValue(d)) => json!(d),
         Some(any_value::Value::BytesValue(b)) => json!(hex::encode(b)),
-        Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.iter().map(|x| to_json(&Some(x.clone()))).collect()),
-        Some(any_value::Value::KvlistValue(kv)) => Value::Object(kv.values.iter().map(|k| (k.key.clone(), to_json(&k.value))).collect()),
+        Some(any_value::Value::ArrayValue(a)) => {
+            Value::Array(a.values.iter().map(|x| to_json(&Some(x.clone()))).collect())
+        }
+        Some(any_value::Value::KvlistValue(kv)) => {
+            Value::Object(kv.values.iter().map(|k| (k.key.clone(), to_json(&k.value))).collect())
+        }
         Some(any_value::Value::StringValueStrindex(i)) => json!(i),
         None => Value::Null,
     }
@@ -100,7 +106,10 @@ fn seconds(ns: u64) -> f64 {
 pub fn fix_segment_name(name: &str) -> String {
     let kept: String = name
         .chars()
-        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '_' | '.' | ':' | '/' | '%' | '&' | '#' | '=' | '+' | ',' | '\\' | '-' | '@'))
+        .filter(|c| {
+            c.is_alphanumeric()
+                || matches!(c, ' ' | '_' | '.' | ':' | '/' | '%' | '&' | '#' | '=' | '+' | ',' | '\\' | '-' | '@')
+        })
         .collect();
     if kept.is_empty() {
         return "span".into();
@@ -151,7 +160,9 @@ fn name_and_namespace(span: &Span, res: &[KeyValue]) -> (String, Option<&'static
         namespace = Some("aws");
     }
     if name.is_none() {
-        if let Some(s) = str_attr(a, "aws.service").or_else(|| is_aws_sdk_span(a).then(|| str_attr(a, "rpc.service")).flatten()) {
+        if let Some(s) =
+            str_attr(a, "aws.service").or_else(|| is_aws_sdk_span(a).then(|| str_attr(a, "rpc.service")).flatten())
+        {
             name = Some(s.to_string());
             namespace.get_or_insert("aws");
         }
@@ -159,7 +170,10 @@ fn name_and_namespace(span: &Span, res: &[KeyValue]) -> (String, Option<&'static
     if name.is_none() {
         if let Some(db) = str_attr(a, "db.name").or_else(|| str_attr(a, "db.namespace")) {
             let mut n = db.to_string();
-            if let Some(host) = str_attr(a, "db.connection_string").and_then(|u| u.trim_start_matches("jdbc:").parse::<::http::Uri>().ok()).and_then(|u| u.host().map(str::to_string)) {
+            if let Some(host) = str_attr(a, "db.connection_string")
+                .and_then(|u| u.trim_start_matches("jdbc:").parse::<::http::Uri>().ok())
+                .and_then(|u| u.host().map(str::to_string))
+            {
                 n = format!("{n}@{host}");
             }
             name = Some(n);
@@ -183,7 +197,10 @@ fn name_and_namespace(span: &Span, res: &[KeyValue]) -> (String, Option<&'static
 /// Attributes the translator consumes into dedicated blocks (not annotations or metadata).
 fn consumed(k: &str) -> bool {
     http::CONSUMED.contains(&k)
-        || matches!(k, "aws.local.service" | "aws.remote.service" | "peer.service" | "enduser.id" | "aws.xray.exception.remote")
+        || matches!(
+            k,
+            "aws.local.service" | "aws.remote.service" | "peer.service" | "enduser.id" | "aws.xray.exception.remote"
+        )
         || k.starts_with("db.")
         || aws::CONSUMED.contains(&k)
 }
@@ -248,10 +265,13 @@ pub fn segment(span: &Span, resource: &Option<Resource>, opts: &TranslateOptions
             .links
             .iter()
             .filter_map(|l| {
-                let tid = xray_trace_id(&l.trace_id, &TranslateOptions { skip_timestamp_validation: true, ..opts.clone() }).ok()?;
+                let tid =
+                    xray_trace_id(&l.trace_id, &TranslateOptions { skip_timestamp_validation: true, ..opts.clone() })
+                        .ok()?;
                 let mut o = json!({"trace_id": tid, "id": hex::encode(&l.span_id)});
                 if !l.attributes.is_empty() {
-                    o["attributes"] = Value::Object(l.attributes.iter().map(|a| (a.key.clone(), to_json(&a.value))).collect());
+                    o["attributes"] =
+                        Value::Object(l.attributes.iter().map(|a| (a.key.clone(), to_json(&a.value))).collect());
                 }
                 Some(o)
             })
@@ -262,7 +282,7 @@ pub fn segment(span: &Span, resource: &Option<Resource>, opts: &TranslateOptions
     let mut annotations: BTreeMap<String, Value> = BTreeMap::new();
     let mut metadata: BTreeMap<String, Value> = BTreeMap::new();
     for a in span.attributes.iter().filter(|a| !consumed(&a.key)) {
-        let indexed = opts.index_all_attributes || opts.indexed_attributes.iter().any(|k| *k == a.key);
+        let indexed = opts.index_all_attributes || opts.indexed_attributes.contains(&a.key);
         match annotation_value(&a.value).filter(|_| indexed) {
             Some(v) => {
                 annotations.insert(fix_annotation_key(&a.key), v);

@@ -6,7 +6,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::path::PathBuf;
 
 fn options(v: &Value) -> TranslateOptions {
-    let strs = |k: &str| v.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    let strs = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .unwrap_or_default()
+    };
     TranslateOptions {
         indexed_attributes: strs("indexed_attributes"),
         index_all_attributes: v.get("index_all_attributes").and_then(Value::as_bool).unwrap_or(false),
@@ -23,7 +28,9 @@ fn golden() {
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
-        let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else { continue };
+        let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else {
+            continue;
+        };
         let input: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         let req: ExportTraceServiceRequest = serde_json::from_value(input["request"].clone()).unwrap();
         let opts = options(&input["options"]);
@@ -41,7 +48,9 @@ fn golden() {
         if update {
             std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
         } else {
-            let want: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json"))).unwrap();
+            let want: Value =
+                serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json")))
+                    .unwrap();
             assert_eq!(got, want, "{case}: differs from {}", out.display());
         }
         n += 1;

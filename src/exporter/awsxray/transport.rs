@@ -1,0 +1,200 @@
+//! Where segment documents go: PutTraceSegments over HTTP(S) (X-Ray API or the daemon's proxy),
+//! or the daemon's UDP port.
+
+use super::XrayConfig;
+use crate::aws::credentials::AssumeRole;
+use crate::aws::{CredentialsCache, Signer};
+use crate::exporter::ExportError;
+use crate::http_client::{self, HttpClient};
+use crate::telemetry::logging::RateLimit;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// PutTraceSegments takes at most 50 documents per call.
+pub const MAX_DOCS_PER_CALL: usize = 50;
+/// The daemon's UDP header line.
+pub const UDP_HEADER: &str = "{\"format\": \"json\", \"version\": 1}\n";
+/// The daemon reads datagrams into a 64 KiB buffer.
+const MAX_DATAGRAM: usize = 64 * 1024;
+
+pub enum Transport {
+    Api(Box<Api>),
+    Udp { target: String, log_fail: RateLimit },
+}
+
+pub struct Api {
+    client: HttpClient,
+    url: http::Uri,
+    signer: Signer,
+    /// The daemon proxy (plain http) signs again itself: send unsigned if we have no credentials.
+    unsigned_ok: bool,
+    max_retries: u32,
+    timeout: Duration,
+    log_unsigned: RateLimit,
+}
+
+impl Transport {
+    pub fn new(cfg: &XrayConfig) -> Result<Transport, String> {
+        if let Some(target) = cfg.endpoint.strip_prefix("udp://") {
+            return Ok(Transport::Udp { target: target.trim_end_matches('/').to_string(), log_fail: RateLimit::new() });
+        }
+        let region = Some(cfg.region.clone()).filter(|r| !r.is_empty()).or_else(crate::aws::env_region).or_else(|| {
+            let host = cfg.endpoint.parse::<http::Uri>().ok()?.host()?.to_string();
+            crate::aws::infer_service_and_region(&host).1
+        });
+        let unsigned_ok = cfg.endpoint.starts_with("http://");
+        let region = match region {
+            Some(r) => r,
+            // The daemon's proxy re-signs with its own region: any scope works there.
+            None if unsigned_ok => "us-east-1".to_string(),
+            None => return Err("no region: set `region` (or AWS_REGION)".into()),
+        };
+        let base = if cfg.endpoint.is_empty() {
+            format!("https://xray.{region}.amazonaws.com")
+        } else {
+            cfg.endpoint.trim_end_matches('/').to_string()
+        };
+        let url: http::Uri =
+            format!("{base}/TraceSegments").parse().map_err(|e| format!("invalid endpoint {base:?}: {e}"))?;
+        let role = (!cfg.role_arn.is_empty()).then(|| AssumeRole {
+            arn: cfg.role_arn.clone(),
+            session_name: "oxidot".into(),
+            sts_region: cfg.sts_region.clone(),
+        });
+        let creds = Arc::new(CredentialsCache::lazy(region.clone(), role));
+        Ok(Transport::Api(Box::new(Api {
+            client: http_client::build(&Default::default())?,
+            url,
+            signer: Signer::new(region, "xray".into(), creds),
+            unsigned_ok,
+            max_retries: cfg.max_retries,
+            timeout: Duration::from_secs(cfg.request_timeout_seconds.max(1)),
+            log_unsigned: RateLimit::new(),
+        })))
+    }
+
+    /// Sends every document; returns the reasons for documents that could not be delivered
+    /// (counted as failed by the caller). Transport-level failures are errors (retried).
+    pub async fn send(&self, docs: Vec<String>) -> Result<Vec<String>, ExportError> {
+        match self {
+            Transport::Api(api) => {
+                let mut failed = Vec::new();
+                for chunk in docs.chunks(MAX_DOCS_PER_CALL) {
+                    failed.extend(api.put_with_retries(chunk.to_vec()).await?);
+                }
+                Ok(failed)
+            }
+            Transport::Udp { target, log_fail } => {
+                let sock = tokio::net::UdpSocket::bind(if target.starts_with('[') { "[::]:0" } else { "0.0.0.0:0" })
+                    .await
+                    .map_err(|e| ExportError::retryable(format!("udp socket: {e}")))?;
+                let mut failed = Vec::new();
+                for d in docs {
+                    let dgram = format!("{UDP_HEADER}{d}");
+                    if dgram.len() > MAX_DATAGRAM {
+                        failed.push("a segment is larger than the daemon's 64 KiB datagram".to_string());
+                        continue;
+                    }
+                    if let Err(e) = sock.send_to(dgram.as_bytes(), target.as_str()).await {
+                        if log_fail.allow(60) {
+                            tracing::warn!(target = %target, error = %e, "Failed to send a segment to the X-Ray daemon");
+                        }
+                        return Err(ExportError::retryable(format!("udp send to {target}: {e}")));
+                    }
+                }
+                Ok(failed)
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct PutResponse {
+    unprocessed_trace_segments: Vec<Unprocessed>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Unprocessed {
+    id: Option<String>,
+    error_code: Option<String>,
+    message: Option<String>,
+}
+
+fn doc_id(doc: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(doc).ok()?.get("id")?.as_str().map(str::to_string)
+}
+
+impl Api {
+    /// One PutTraceSegments call, then again for what came back unprocessed (`max_retries`).
+    async fn put_with_retries(&self, mut docs: Vec<String>) -> Result<Vec<String>, ExportError> {
+        let mut attempt = 0;
+        loop {
+            let unprocessed = self.put(&docs).await?;
+            if unprocessed.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids: Vec<&str> = unprocessed.iter().filter_map(|u| u.id.as_deref()).collect();
+            let again: Vec<String> =
+                docs.into_iter().filter(|d| doc_id(d).is_some_and(|id| ids.contains(&id.as_str()))).collect();
+            if attempt >= self.max_retries || again.is_empty() {
+                return Ok(unprocessed
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "X-Ray did not process segment {}: {} {}",
+                            u.id.as_deref().unwrap_or("?"),
+                            u.error_code.as_deref().unwrap_or(""),
+                            u.message.as_deref().unwrap_or("")
+                        )
+                    })
+                    .collect());
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100 * attempt as u64)).await;
+            docs = again;
+        }
+    }
+
+    async fn put(&self, docs: &[String]) -> Result<Vec<Unprocessed>, ExportError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "TraceSegmentDocuments": docs }))
+            .map_err(|e| ExportError::Permanent(e.to_string()))?;
+        let mut req = http::Request::post(self.url.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
+            .body(())
+            .map_err(|e| ExportError::Permanent(e.to_string()))?;
+        if let Err(e) = self.signer.sign(&mut req, &body).await {
+            if !self.unsigned_ok {
+                return Err(ExportError::retryable(e));
+            }
+            if self.log_unsigned.allow(3600) {
+                tracing::warn!(error = %e, "No AWS credentials: sending unsigned to the X-Ray daemon, which signs itself");
+            }
+        }
+        let (parts, ()) = req.into_parts();
+        let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let resp = tokio::time::timeout(self.timeout, self.client.request(req))
+            .await
+            .map_err(|_| ExportError::retryable(format!("PutTraceSegments timed out after {:?}", self.timeout)))?
+            .map_err(|e| ExportError::retryable(format!("PutTraceSegments to {}: {e}", self.url)))?;
+        let status = resp.status().as_u16();
+        let retry_after = http_client::retry_after(resp.headers());
+        let text = Limited::new(resp.into_body(), 1 << 20).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        if (200..300).contains(&status) {
+            let parsed: PutResponse = serde_json::from_slice(&text).unwrap_or_default();
+            return Ok(parsed.unprocessed_trace_segments);
+        }
+        let msg = String::from_utf8_lossy(&text[..text.len().min(512)]).trim().to_string();
+        let reason = format!("PutTraceSegments returned HTTP {status}: {msg}");
+        let throttled = msg.contains("Throttl") || msg.contains("TooManyRequests");
+        Err(match status {
+            429 | 500..=599 => ExportError::Retryable { reason, retry_after },
+            400 if throttled => ExportError::Retryable { reason, retry_after },
+            _ => ExportError::Permanent(reason),
+        })
+    }
+}

@@ -1,0 +1,275 @@
+//! awsxray against moto's X-Ray API (read back with boto3), the SigV4 header checked by
+//! botocore, the daemon's UDP format, and the failure paths.
+
+mod support;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use std::time::Duration;
+use support::moto::Moto;
+use support::sinks::{Answer, GrpcSink, HttpSink};
+use support::*;
+
+fn config(endpoint: &str, extra: &str, log_sink: u16) -> String {
+    format!(
+        r#"
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:$HEALTH
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$GRPC
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  awsxray:
+    endpoint: {endpoint}
+    region: us-east-1
+    retry_on_failure:
+      initial_interval: 100ms
+      max_interval: 300ms
+{extra}
+  otlp/logs:
+    endpoint: 127.0.0.1:{log_sink}
+    tls:
+      insecure: true
+  debug:
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [awsxray]
+    logs:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlp/logs]
+    metrics:
+      receivers: [otlp]
+      exporters: [debug]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:$METRICS
+"#
+    )
+}
+
+const KEYS: [(&str, &str); 2] = [("AWS_ACCESS_KEY_ID", "AKIDXRAYTEST"), ("AWS_SECRET_ACCESS_KEY", "xray-secret")];
+
+fn xray_id(hex32: &str) -> String {
+    format!("1-{}-{}", &hex32[..8], &hex32[8..])
+}
+
+#[test]
+fn crash_span_from_the_python_sdk_arrives_in_moto_as_a_fault_with_its_cause() {
+    let moto = Moto::start();
+    let logs = GrpcSink::start();
+    let ox = Oxidot::start_with(&config(&moto.url(), "", logs.port), &KEYS);
+    let out = run_sdk_with(
+        "grpc",
+        &format!("http://127.0.0.1:{}", ox.ports.grpc),
+        3,
+        0,
+        "enterprise-api",
+        &["--xray-ids", "--crash"],
+    );
+    let crash = out["crash_trace_id"].as_str().unwrap().to_string();
+    let mut ids: Vec<String> =
+        out["trace_ids"].as_array().unwrap().iter().map(|v| xray_id(v.as_str().unwrap())).collect();
+    ids.push(xray_id(&crash));
+    assert!(
+        eventually(20, || ox.metric("otelcol_exporter_sent_spans", &[("exporter", "awsxray")]) == 4.0),
+        "{}",
+        ox.stderr()
+    );
+    let segs = moto.segments("us-east-1", &ids);
+    assert_eq!(segs.len(), 4, "{segs:?}");
+    let c = segs.iter().find(|s| s["trace_id"] == xray_id(&crash)).expect("crash segment");
+    assert_eq!(c["name"], "enterprise-api");
+    assert_eq!(c["fault"], true);
+    assert!(c.get("error").is_none());
+    assert_eq!(c["http"]["request"]["method"], "GET");
+    assert_eq!(c["http"]["response"]["status"], 500);
+    let ex = &c["cause"]["exceptions"][0];
+    assert_eq!(ex["type"], "RuntimeError");
+    assert_eq!(ex["message"], "Intentional crash for testing");
+    assert!(
+        ex["stack"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|fr| fr["path"].as_str().unwrap().ends_with("sdk_client.py"))),
+        "{ex}"
+    );
+    assert_eq!(c["aws"]["xray"]["sdk"], "opentelemetry for python");
+    // The error log written inside the span carries the same trace id.
+    assert!(eventually(10, || logs.log_records() >= 1));
+    let g = logs.got.lock().unwrap();
+    let lr = g
+        .logs
+        .iter()
+        .flat_map(|r| &r.resource_logs)
+        .flat_map(|r| &r.scope_logs)
+        .flat_map(|s| &s.log_records)
+        .next()
+        .unwrap();
+    assert_eq!(hex::encode(&lr.trace_id), crash);
+}
+
+fn kv(k: &str, v: &str) -> KeyValue {
+    KeyValue {
+        key: k.into(),
+        key_strindex: 0,
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+    }
+}
+
+/// Spans with X-Ray-valid trace ids (epoch now) and known span ids 1..=n.
+fn request(n: u8, epoch_ok: bool) -> ExportTraceServiceRequest {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let mut tid = [7u8; 16];
+    if epoch_ok {
+        tid[..4].copy_from_slice(&(now.as_secs() as u32).to_be_bytes());
+    }
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource { attributes: vec![kv("service.name", "svc")], ..Default::default() }),
+            scope_spans: vec![ScopeSpans {
+                spans: (1..=n)
+                    .map(|i| Span {
+                        trace_id: tid.to_vec(),
+                        span_id: vec![0, 0, 0, 0, 0, 0, 0, i],
+                        name: format!("op{i}"),
+                        kind: 2,
+                        start_time_unix_nano: now.as_nanos() as u64 - 1_000_000,
+                        end_time_unix_nano: now.as_nanos() as u64,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+async fn send(port: u16, req: ExportTraceServiceRequest) {
+    let mut c = TraceServiceClient::connect(format!("http://127.0.0.1:{port}")).await.unwrap();
+    c.export(req).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_trace_segments_is_signed_as_botocore_signs_it() {
+    let sink = HttpSink::start();
+    let logs = GrpcSink::start();
+    let url = format!("http://127.0.0.1:{}", sink.port);
+    let ox = Oxidot::start_with(&config(&url, "", logs.port), &KEYS);
+    send(ox.ports.grpc, request(2, true)).await;
+    assert!(eventually(10, || sink.requests().len() == 1), "{}", ox.stderr());
+    let r = sink.requests()[0].clone();
+    assert_eq!(r.path, "/TraceSegments");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let docs = body["TraceSegmentDocuments"].as_array().unwrap();
+    assert_eq!(docs.len(), 2);
+    let d0: serde_json::Value = serde_json::from_str(docs[0].as_str().unwrap()).unwrap();
+    assert!(d0["trace_id"].as_str().unwrap().starts_with("1-"));
+    // botocore's signature for the same request, credentials and time.
+    use base64::Engine as _;
+    let auth = r.header("authorization").unwrap();
+    let signed = auth.split("SignedHeaders=").nth(1).unwrap().split(',').next().unwrap();
+    let headers: serde_json::Map<String, serde_json::Value> = signed
+        .split(';')
+        .filter(|h| !["host", "x-amz-date", "x-amz-security-token"].contains(h))
+        .map(|h| (h.to_string(), serde_json::json!(r.header(h).unwrap())))
+        .collect();
+    let input = serde_json::json!({"method": "POST", "url": format!("{url}/TraceSegments"), "headers": headers,
+        "body_b64": base64::engine::general_purpose::STANDARD.encode(&r.raw), "access_key": "AKIDXRAYTEST",
+        "secret_key": "xray-secret", "token": null, "region": "us-east-1", "service": "xray", "amz_date": r.header("x-amz-date").unwrap()});
+    let mut child = std::process::Command::new(python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/sigv4_check.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
+    let expected = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    assert_eq!(auth, expected.trim());
+    assert!(auth.contains("/us-east-1/xray/aws4_request"));
+    assert!(!ox.stderr().contains("xray-secret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_mode_sends_one_daemon_datagram_per_document() {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let logs = GrpcSink::start();
+    let ox = Oxidot::start(&config(&format!("udp://127.0.0.1:{port}"), "", logs.port));
+    send(ox.ports.grpc, request(3, true)).await;
+    let mut names = Vec::new();
+    let mut buf = vec![0u8; 70_000];
+    for _ in 0..3 {
+        let n = sock.recv(&mut buf).unwrap();
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        let (header, doc) = text.split_once('\n').unwrap();
+        assert_eq!(header, r#"{"format": "json", "version": 1}"#);
+        let d: serde_json::Value = serde_json::from_str(doc).unwrap();
+        assert!(d["trace_id"].as_str().unwrap().starts_with("1-"));
+        names.push(d["name"].as_str().unwrap().to_string());
+    }
+    assert_eq!(names, vec!["svc", "svc", "svc"]);
+    assert!(eventually(5, || ox.metric("otelcol_exporter_sent_spans", &[]) == 3.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_and_unprocessed_segments_retried_then_counted() {
+    let sink = HttpSink::start();
+    let logs = GrpcSink::start();
+    let url = format!("http://127.0.0.1:{}", sink.port);
+    let ox = Oxidot::start_with(&config(&url, "", logs.port), &KEYS);
+    // 1. X-Ray is throttling / failing, then recovers: delivered once it answers 200.
+    sink.script.lock().unwrap().extend([
+        Answer { status: 503, headers: vec![], body: b"{}".to_vec() },
+        Answer {
+            status: 400,
+            headers: vec![],
+            body: br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_vec(),
+        },
+    ]);
+    send(ox.ports.grpc, request(2, true)).await;
+    assert!(eventually(10, || sink.requests().len() == 1), "{}", ox.stderr());
+    assert!(eventually(5, || ox.metric("otelcol_exporter_sent_spans", &[]) == 2.0));
+    // 2. One segment keeps coming back unprocessed: retried (max_retries 2), then counted.
+    let unprocessed =
+        br#"{"UnprocessedTraceSegments":[{"Id":"0000000000000002","ErrorCode":"InvalidSegment","Message":"nope"}]}"#
+            .to_vec();
+    sink.script.lock().unwrap().extend((0..3).map(|_| Answer {
+        status: 200,
+        headers: vec![],
+        body: unprocessed.clone(),
+    }));
+    send(ox.ports.grpc, request(3, true)).await;
+    assert!(eventually(10, || ox.metric("otelcol_exporter_send_failed_spans", &[]) == 1.0), "{}", ox.stderr());
+    assert_eq!(ox.metric("otelcol_exporter_sent_spans", &[]), 4.0);
+    let retried: Vec<usize> = sink.requests()[1..]
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["TraceSegmentDocuments"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(retried, vec![3, 1, 1], "the unprocessed document alone is sent again");
+    assert!(ox.stderr().contains("InvalidSegment"));
+    // 3. A trace id X-Ray cannot take (no epoch): dropped, counted, logged.
+    send(ox.ports.grpc, request(1, false)).await;
+    assert!(eventually(10, || ox.metric("otelcol_exporter_send_failed_spans", &[]) == 2.0));
+    assert!(ox.stderr().contains("invalid xray traceid"));
+}
