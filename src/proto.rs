@@ -5,3 +5,9 @@ pub mod prometheus {
     #![allow(clippy::all, missing_docs)]
     include!(concat!(env!("OUT_DIR"), "/prometheus.rs"));
 }
+
+/// Loki's push API (`logproto.PushRequest`).
+pub mod logproto {
+    #![allow(clippy::all, missing_docs)]
+    include!(concat!(env!("OUT_DIR"), "/logproto.rs"));
+}

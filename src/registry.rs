@@ -6,6 +6,7 @@ use crate::config::de;
 use crate::config::ConfigError;
 use crate::exporter::awsxray::XrayConfig;
 use crate::exporter::debug::DebugConfig;
+use crate::exporter::loki::LokiConfig;
 use crate::exporter::otlp::{OtlpGrpcConfig, OtlpHttpConfig};
 use crate::exporter::prometheusremotewrite::PrwConfig;
 use crate::extension::health_check::HealthCheckConfig;
@@ -40,6 +41,7 @@ pub enum ExporterConfig {
     OtlpHttp(OtlpHttpConfig),
     PrometheusRemoteWrite(Box<PrwConfig>),
     AwsXray(Box<XrayConfig>),
+    Loki(Box<LokiConfig>),
 }
 
 impl ExporterConfig {
@@ -89,6 +91,7 @@ pub const COMPONENTS: &[TypeInfo] = &[
     t(Kind::Exporter, "otlphttp", ALL, "OTLP/HTTP (alias: otlp_http)"),
     t(Kind::Exporter, "otlp_http", ALL, "OTLP/HTTP"),
     t(Kind::Exporter, "awsxray", &[Signal::Traces], "AWS X-Ray: PutTraceSegments (SigV4), the daemon's proxy, or its UDP port"),
+    t(Kind::Exporter, "loki", &[Signal::Logs], "Grafana Loki push API (protobuf, snappy)"),
     t(Kind::Exporter, "prometheusremotewrite", &[Signal::Metrics], "Prometheus remote write 1.0, snappy, optional SigV4"),
     t(Kind::Extension, "health_check", &[], "HTTP health endpoint"),
     t(Kind::Extension, "pprof", &[], "accepted, not run (one warning)"),
@@ -98,9 +101,7 @@ pub const COMPONENTS: &[TypeInfo] = &[
 
 /// Types the Go collector/ADOT have that oxidot plans to build: named in errors as such.
 #[rustfmt::skip]
-const PLANNED: &[(Kind, &str, &str)] = &[
-    (Kind::Exporter, "loki", "logs to Grafana Loki"),
-];
+const PLANNED: &[(Kind, &str, &str)] = &[];
 
 fn supported(kind: Kind) -> Vec<&'static str> {
     let mut v: Vec<&str> = COMPONENTS.iter().filter(|c| c.kind == kind).map(|c| c.name).collect();
@@ -212,6 +213,11 @@ pub fn parse_exporter(id: &ComponentId, v: &Value) -> Parsed<ExporterConfig> {
             let c: XrayConfig = decode(Kind::Exporter, id, v)?;
             let (e, w) = c.validate(&b);
             done(ExporterConfig::AwsXray(Box::new(c)), e, w)
+        }
+        "loki" => {
+            let c: LokiConfig = decode(Kind::Exporter, id, v)?;
+            let e = c.validate(&b);
+            done(ExporterConfig::Loki(Box::new(c)), e, vec![])
         }
         "prometheusremotewrite" => {
             let c: PrwConfig = decode(Kind::Exporter, id, v)?;

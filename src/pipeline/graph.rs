@@ -241,6 +241,15 @@ fn build_exporter(
             HelperSettings { queue: c.sending_queue.clone(), retry: c.retry_on_failure.clone(), timeout: None },
             vec![],
         ),
+        ExporterConfig::Loki(c) => (
+            Arc::new(crate::exporter::loki::LokiExporter::new(c)?),
+            HelperSettings {
+                queue: c.sending_queue.clone(),
+                retry: c.retry_on_failure.clone(),
+                timeout: Some(c.timeout.0),
+            },
+            vec![],
+        ),
     };
     let telemetry = ExporterTelemetry::new(reg, id, signal, &extra);
     Ok(ExporterHelper::new(id.clone(), signal, exporter, telemetry, settings))

@@ -286,3 +286,155 @@ impl StaticServer {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 }
+
+/// A Loki push endpoint built from Loki's push.proto: it snappy-decodes and protobuf-decodes the
+/// body and checks what Loki checks (content type, label sets present and valid, entries in
+/// time order within a stream, the tenant header when required), answering 400 like Loki when
+/// something is wrong and 204 otherwise.
+#[derive(Clone, Default)]
+pub struct LokiSink {
+    pub got: Arc<Mutex<Vec<(Option<String>, oxidot::proto::logproto::PushRequest)>>>,
+    pub script: Arc<Mutex<VecDeque<Answer>>>,
+    pub require_tenant: Arc<Mutex<bool>>,
+    pub rejected: Arc<Mutex<Vec<String>>>,
+    pub port: u16,
+}
+
+/// Parses `{a="1", b="2"}` into pairs; `Err` says what Loki would say.
+pub fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
+    let inner = s
+        .trim()
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix('}'))
+        .ok_or_else(|| format!("parse error: {s:?} is not a label set"))?;
+    let mut out = Vec::new();
+    let mut rest = inner.trim();
+    while !rest.is_empty() {
+        let (name, after) = rest.split_once("=\"").ok_or_else(|| format!("parse error in {s:?}"))?;
+        let name = name.trim().trim_start_matches(',').trim();
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("invalid label name {name:?}"));
+        }
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = None;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, e)) => value.push(e),
+                    None => return Err("bad escape".into()),
+                },
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        let end = end.ok_or("unterminated label value")?;
+        out.push((name.to_string(), value));
+        rest = after[end + 1..].trim_start().trim_start_matches(',').trim_start();
+    }
+    if out.is_empty() {
+        return Err("error at least one label pair is required per stream".into());
+    }
+    Ok(out)
+}
+
+impl LokiSink {
+    pub fn start() -> LokiSink {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let s = LokiSink { port: l.local_addr().unwrap().port(), ..Default::default() };
+        let sink = s.clone();
+        runtime_thread(async move {
+            let l = tokio::net::TcpListener::from_std(l).unwrap();
+            loop {
+                let Ok((stream, _)) = l.accept().await else { continue };
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let sink = sink.clone();
+                        async move { Ok::<_, std::convert::Infallible>(sink.handle(req).await) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        s
+    }
+
+    fn reject(&self, why: String) -> hyper::Response<Full<Bytes>> {
+        self.rejected.lock().unwrap().push(why.clone());
+        let mut r = hyper::Response::new(Full::new(Bytes::from(why)));
+        *r.status_mut() = hyper::StatusCode::BAD_REQUEST;
+        r
+    }
+
+    async fn handle(&self, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+        use prost::Message;
+        if req.uri().path() != "/loki/api/v1/push" || req.method() != hyper::Method::POST {
+            let mut r = hyper::Response::new(Full::new(Bytes::from("404 page not found")));
+            *r.status_mut() = hyper::StatusCode::NOT_FOUND;
+            return r;
+        }
+        let tenant = req.headers().get("x-scope-orgid").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let ctype = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let raw = req.into_body().collect().await.unwrap().to_bytes();
+        if let Some(a) = self.script.lock().unwrap().pop_front() {
+            let mut r = hyper::Response::new(Full::new(Bytes::from(a.body)));
+            *r.status_mut() = hyper::StatusCode::from_u16(a.status).unwrap();
+            return r;
+        }
+        if ctype != "application/x-protobuf" {
+            return self.reject(format!("unsupported content type {ctype:?}"));
+        }
+        if *self.require_tenant.lock().unwrap() && tenant.is_none() {
+            return self.reject("no org id".into());
+        }
+        let Ok(body) = snap::raw::Decoder::new().decompress_vec(&raw) else {
+            return self.reject("snappy: corrupt input".into());
+        };
+        let Ok(pr) = oxidot::proto::logproto::PushRequest::decode(&body[..]) else {
+            return self.reject("proto: bad push request".into());
+        };
+        for s in &pr.streams {
+            if let Err(e) = parse_labels(&s.labels) {
+                return self.reject(e);
+            }
+            let ts: Vec<(i64, i32)> = s
+                .entries
+                .iter()
+                .map(|e| e.timestamp.as_ref().map(|t| (t.seconds, t.nanos)).unwrap_or_default())
+                .collect();
+            if ts.windows(2).any(|w| w[1] < w[0]) {
+                return self.reject(format!("entry out of order for stream {}", s.labels));
+            }
+        }
+        self.got.lock().unwrap().push((tenant, pr));
+        let mut r = hyper::Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = hyper::StatusCode::NO_CONTENT;
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/loki/api/v1/push", self.port)
+    }
+
+    /// Every (labels, line) received.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|(_, pr)| {
+                pr.streams.iter().flat_map(|s| s.entries.iter().map(|e| (s.labels.clone(), e.line.clone())))
+            })
+            .collect()
+    }
+}

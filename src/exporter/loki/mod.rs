@@ -1,0 +1,188 @@
+//! The `loki` exporter: log records → Loki's push API (`logproto.PushRequest`, snappy,
+//! `application/x-protobuf`), one request per tenant.
+
+pub mod translate;
+
+use super::helper::config::{QueueConfig, RetryConfig};
+use super::{ExportError, Exporter};
+use crate::config::{ConfigError, GoDuration};
+use crate::http_client::{self, HttpClient, TlsClientConfig};
+use crate::pipeline::data::Batch;
+use async_trait::async_trait;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use prost::Message;
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+use std::collections::BTreeMap;
+use translate::{translate, DefaultLabels};
+
+/// `exporters: loki:` (Go: lokiexporter `createDefaultConfig`).
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LokiConfig {
+    pub endpoint: String,
+    pub headers: BTreeMap<String, String>,
+    pub tls: TlsClientConfig,
+    pub timeout: GoDuration,
+    pub compression: Option<String>,
+    pub auth: Option<Value>,
+    pub default_labels_enabled: BTreeMap<String, bool>,
+    /// oxidot: a fixed `X-Scope-OrgID` (the `loki.tenant` hint wins when present).
+    pub tenant_id: Option<String>,
+    pub sending_queue: QueueConfig,
+    pub retry_on_failure: RetryConfig,
+    pub read_buffer_size: Option<u64>,
+    pub write_buffer_size: Option<u64>,
+    pub max_idle_conns: Option<u64>,
+    pub idle_conn_timeout: Option<GoDuration>,
+}
+
+impl Default for LokiConfig {
+    fn default() -> Self {
+        LokiConfig {
+            endpoint: String::new(),
+            headers: BTreeMap::new(),
+            tls: TlsClientConfig::default(),
+            timeout: GoDuration::from_secs(30),
+            compression: None,
+            auth: None,
+            default_labels_enabled: BTreeMap::new(),
+            tenant_id: None,
+            sending_queue: QueueConfig::enabled_default(),
+            retry_on_failure: RetryConfig::default(),
+            read_buffer_size: None,
+            write_buffer_size: None,
+            max_idle_conns: None,
+            idle_conn_timeout: None,
+        }
+    }
+}
+
+const DEFAULT_LABEL_KEYS: &[&str] = &["exporter", "job", "instance", "level"];
+
+impl LokiConfig {
+    pub fn validate(&self, base: &str) -> Vec<ConfigError> {
+        let p = |k: &str| format!("{base}::{k}");
+        let mut errs = Vec::new();
+        if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
+            errs.push(ConfigError::new(
+                p("endpoint"),
+                format!("\"endpoint\" must be a valid URL, got {:?}", self.endpoint),
+            ));
+        }
+        for k in self.default_labels_enabled.keys() {
+            if !DEFAULT_LABEL_KEYS.contains(&k.as_str()) {
+                errs.push(
+                    ConfigError::new(
+                        p(&format!("default_labels_enabled::{k}")),
+                        format!("unknown default label {k:?} (valid: exporter, job, instance, level)"),
+                    )
+                    .with_suggestion(crate::config::error::closest(k, DEFAULT_LABEL_KEYS.iter().copied())),
+                );
+            }
+        }
+        if let Some(c) = self.compression.as_deref().filter(|c| !c.is_empty() && *c != "none" && *c != "snappy") {
+            errs.push(ConfigError::new(
+                p("compression"),
+                format!("push bodies are always snappy-compressed protobuf; compression {c:?} is not allowed"),
+            ));
+        }
+        if self.auth.is_some() {
+            errs.push(ConfigError::new(
+                p("auth"),
+                "authenticator extensions on the loki exporter are not supported by oxidot yet",
+            ));
+        }
+        self.tls.validate(base, &mut errs);
+        self.sending_queue.validate(base, &mut errs);
+        self.retry_on_failure.validate(base, &mut errs);
+        errs
+    }
+
+    pub fn default_labels(&self) -> DefaultLabels {
+        let on = |k: &str| self.default_labels_enabled.get(k).copied().unwrap_or(true);
+        DefaultLabels { exporter: on("exporter"), job: on("job"), instance: on("instance"), level: on("level") }
+    }
+}
+
+pub struct LokiExporter {
+    client: HttpClient,
+    url: http::Uri,
+    headers: http::HeaderMap,
+    tenant_id: Option<String>,
+    defaults: DefaultLabels,
+}
+
+impl LokiExporter {
+    pub fn new(cfg: &LokiConfig) -> Result<Self, String> {
+        let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
+        let mut headers = http::HeaderMap::new();
+        for (k, v) in &cfg.headers {
+            let name = http::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| format!("headers: invalid header name {k:?}"))?;
+            let val = http::HeaderValue::from_str(v).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+            headers.insert(name, val);
+        }
+        Ok(LokiExporter {
+            client: http_client::build(&cfg.tls)?,
+            url,
+            headers,
+            tenant_id: cfg.tenant_id.clone(),
+            defaults: cfg.default_labels(),
+        })
+    }
+
+    async fn push(&self, tenant: Option<&str>, body: Vec<u8>) -> Result<(), ExportError> {
+        let compressed = snap::raw::Encoder::new()
+            .compress_vec(&body)
+            .map_err(|e| ExportError::Permanent(format!("snappy: {e}")))?;
+        let mut req = http::Request::post(self.url.clone())
+            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
+            .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
+            .body(Full::new(Bytes::from(compressed)))
+            .map_err(|e| ExportError::Permanent(e.to_string()))?;
+        for (k, v) in &self.headers {
+            req.headers_mut().insert(k.clone(), v.clone());
+        }
+        if let Some(t) = tenant.or(self.tenant_id.as_deref()) {
+            let v = http::HeaderValue::from_str(t)
+                .map_err(|_| ExportError::Permanent("the tenant is not a valid header value".into()))?;
+            req.headers_mut().insert("X-Scope-OrgID", v);
+        }
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| ExportError::retryable(format!("failed to push to Loki at {}: {e}", self.url)))?;
+        let status = resp.status().as_u16();
+        let retry_after = http_client::retry_after(resp.headers());
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let text = Limited::new(resp.into_body(), 4096).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        let reason = format!("Loki at {} returned HTTP {status}: {}", self.url, String::from_utf8_lossy(&text).trim());
+        Err(match status {
+            429 | 500..=599 => ExportError::Retryable { reason, retry_after },
+            _ => ExportError::Permanent(reason),
+        })
+    }
+}
+
+#[async_trait]
+impl Exporter for LokiExporter {
+    async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
+        let Batch::Logs(rl) = batch else {
+            return Err(ExportError::Permanent("loki exports logs only".into()));
+        };
+        let t = translate(rl, &self.defaults);
+        for (tenant, req) in &t.requests {
+            self.push(tenant.as_deref(), req.encode_to_vec()).await?;
+        }
+        let dropped: usize = t.dropped.iter().map(|(n, _)| n).sum();
+        if dropped > 0 {
+            return Err(ExportError::Dropped { items: dropped, reason: t.dropped[0].1.clone() });
+        }
+        Ok(())
+    }
+}

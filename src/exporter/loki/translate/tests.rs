@@ -1,0 +1,78 @@
+//! Golden tests: `tests/fixtures/golden/loki/<case>.in.json` (`{"options": {...}, "request":
+//! <OTLP/JSON logs>}`) → `<case>.out.json` (tenants, streams, entries). `UPDATE_GOLDEN=1` rewrites.
+
+use super::*;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use std::path::PathBuf;
+
+fn render(t: &Translated) -> Value {
+    let reqs: Vec<Value> = t
+        .requests
+        .iter()
+        .map(|(tenant, pr)| {
+            let streams: Vec<Value> = pr
+                .streams
+                .iter()
+                .map(|s| {
+                    let entries: Vec<Value> = s
+                        .entries
+                        .iter()
+                        .map(|e| {
+                            let ts = e
+                                .timestamp
+                                .as_ref()
+                                .map(|t| t.seconds as i128 * 1_000_000_000 + t.nanos as i128)
+                                .unwrap_or(0);
+                            json!([ts.to_string(), e.line])
+                        })
+                        .collect();
+                    json!({"labels": s.labels, "entries": entries})
+                })
+                .collect();
+            json!({"tenant": tenant, "streams": streams})
+        })
+        .collect();
+    let mut o = json!({"requests": reqs});
+    if !t.dropped.is_empty() {
+        o["dropped"] = t.dropped.iter().map(|(n, r)| json!([n, r])).collect();
+    }
+    o
+}
+
+#[test]
+fn golden() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/loki");
+    let update = std::env::var("UPDATE_GOLDEN").is_ok();
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else {
+            continue;
+        };
+        let input: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let req: ExportLogsServiceRequest = serde_json::from_value(input["request"].clone()).unwrap();
+        let o = &input["options"];
+        let b = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(true);
+        let defaults =
+            DefaultLabels { exporter: b("exporter"), job: b("job"), instance: b("instance"), level: b("level") };
+        let got = render(&translate(&req.resource_logs, &defaults));
+        let out = dir.join(format!("{case}.out.json"));
+        if update {
+            std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
+        } else {
+            let want: Value =
+                serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json")))
+                    .unwrap();
+            assert_eq!(got, want, "{case}: differs from {}", out.display());
+        }
+        n += 1;
+    }
+    assert!(n >= 6, "only {n} cases");
+}
+
+#[test]
+fn label_strings_escape_values() {
+    let l: BTreeMap<String, String> =
+        [("a".to_string(), "x\"y\\z".to_string()), ("b".to_string(), "1".to_string())].into();
+    assert_eq!(label_string(&l), r#"{a="x\"y\\z", b="1"}"#);
+}
