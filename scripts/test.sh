@@ -26,4 +26,6 @@ if ! cmp -s tests/requirements.txt .venv/.oxidot-requirements 2>/dev/null; then
 fi
 export OXIDOT_TEST_PYTHON="$PWD/.venv/bin/python"
 
+# The demo API is a workspace member the end-to-end test runs.
+cargo build -p demo-api
 cargo test --all-targets --no-fail-fast "$@"

@@ -64,10 +64,25 @@ impl Oxidot {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("config.yaml");
         std::fs::write(&cfg, ports.fill(yaml)).unwrap();
+        Self::spawn(ports, dir, vec![cfg.to_string_lossy().into_owned()], env)
+    }
+
+    /// Starts oxidot with several `--config` URIs (placeholders filled in each).
+    pub fn start_uris(uris: &[String], env: &[(&str, &str)]) -> Oxidot {
+        let ports = Ports::new();
+        let dir = tempfile::tempdir().unwrap();
+        let uris = uris.iter().map(|u| ports.fill(u)).collect();
+        Self::spawn(ports, dir, uris, env)
+    }
+
+    fn spawn(ports: Ports, dir: tempfile::TempDir, uris: Vec<String>, env: &[(&str, &str)]) -> Oxidot {
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut cmd = Command::new(bin());
-        cmd.arg("--config").arg(&cfg).stdout(Stdio::null()).stderr(stderr).env_remove("AOT_CONFIG_CONTENT");
+        for u in &uris {
+            cmd.arg("--config").arg(u);
+        }
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR")).stdout(Stdio::null()).stderr(stderr).env_remove("AOT_CONFIG_CONTENT");
         // Keep the machine's AWS settings out of tests: each test gives what it means to use.
         for k in [
             "AWS_ACCESS_KEY_ID",

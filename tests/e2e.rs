@@ -1,0 +1,222 @@
+//! The observability loop end to end on loopback: the demo API (OpenTelemetry Rust SDK) → oxidot
+//! running config/local.yaml (endpoints pointed at local peers) → a real Prometheus, moto's X-Ray
+//! API and a Loki push server. The /crash error log in Loki carries a trace id that is a faulted
+//! trace with the exception in X-Ray; the request counter is in Prometheus under the dashboard's
+//! names; every metric the dashboards query was produced.
+
+mod support;
+
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use support::moto::Moto;
+use support::prometheus::{value, Prometheus};
+use support::sinks::{Answer, LokiSink};
+use support::*;
+
+struct Demo(Child);
+impl Drop for Demo {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
+}
+
+fn demo_bin() -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/demo-api");
+    assert!(p.exists(), "build the demo API first: cargo build -p demo-api (scripts/test.sh does)");
+    p
+}
+
+/// Metric names a PromQL expression reads (functions, keywords, label matchers and numbers removed).
+fn metric_names(expr: &str) -> Vec<String> {
+    const NOT_METRICS: &[&str] = &["sum", "max", "min", "avg", "rate", "irate", "increase", "by", "without", "histogram_quantile", "count", "le"];
+    let mut s = String::new();
+    let mut depth = 0;
+    for c in expr.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ if depth > 0 => {}
+            c => s.push(c),
+        }
+    }
+    // Drop `by (...)` groupings and `[5m]` ranges.
+    let s = regex_lite(&s);
+    s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|t| !t.is_empty() && t.starts_with(|c: char| c.is_ascii_alphabetic()) && !NOT_METRICS.contains(t))
+        .map(str::to_string)
+        .collect()
+}
+
+fn regex_lite(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("by (") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].split_once(')').map(|(_, r)| r).unwrap_or("");
+    }
+    out.push_str(rest);
+    let mut o2 = String::new();
+    let mut skip = false;
+    for c in out.chars() {
+        match c {
+            '[' => skip = true,
+            ']' => skip = false,
+            _ if skip => {}
+            c => o2.push(c),
+        }
+    }
+    o2
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
+    let prom = Prometheus::start(true);
+    let moto = Moto::start();
+    let loki = LokiSink::start();
+    let overrides = [
+        "yaml:receivers::otlp::protocols::grpc::endpoint: 127.0.0.1:$GRPC",
+        "yaml:receivers::otlp::protocols::http::endpoint: 127.0.0.1:$HTTP",
+        "yaml:extensions::health_check::endpoint: 127.0.0.1:$HEALTH",
+        "yaml:service::telemetry::metrics::readers: [{pull: {exporter: {prometheus: {host: 127.0.0.1, port: $METRICS}}}}]",
+        "yaml:processors::batch::timeout: 200ms",
+    ];
+    let mut uris = vec!["config/local.yaml".to_string()];
+    uris.extend(overrides.iter().map(|s| s.to_string()));
+    uris.push(format!("yaml:exporters::loki::endpoint: {}", loki.url()));
+    uris.push("yaml:service::pipelines::logs::exporters: [loki]".into());
+    let ox = Oxidot::start_uris(
+        &uris,
+        &[
+            ("PROMETHEUS_REMOTE_WRITE_URL", &prom.write_url()),
+            ("XRAY_ENDPOINT", &moto.url()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    );
+    let api_port = free_port();
+    let api = Demo(
+        Command::new(demo_bin())
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{}", ox.ports.grpc))
+            .env("OTEL_SERVICE_NAME", "enterprise-api")
+            .env("OTEL_RESOURCE_ATTRIBUTES", "service.name=enterprise-api,environment=dev")
+            .env("LISTEN_ADDR", format!("127.0.0.1:{api_port}"))
+            .env("METRIC_EXPORT_INTERVAL_MS", "1000")
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .env("OTEL_BLRP_SCHEDULE_DELAY", "200")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let hp = format!("127.0.0.1:{api_port}");
+    assert!(eventually(20, || http_get(&hp, "/health").map(|r| r.0).ok() == Some(200)));
+    assert_eq!(http_get(&hp, "/health").unwrap().1, r#"{"status":"ok"}"#);
+    for _ in 0..3 {
+        assert_eq!(http_get(&hp, "/items").unwrap().0, 200);
+    }
+    assert_eq!(http_get(&hp, "/items/5").unwrap().0, 200);
+    assert_eq!(http_get(&hp, "/items/150").unwrap().0, 404);
+    assert_eq!(http_get(&hp, "/crash").unwrap().0, 500);
+
+    // Metrics: the counter under the dashboard's name.
+    let r = prom.wait_for(r#"http_request_count_total{endpoint="/items",method="GET",job="enterprise-api"}"#, 30);
+    assert!(!r.is_empty(), "{}", ox.stderr());
+    assert!(eventually(20, || prom.query(r#"http_request_count_total{endpoint="/items"}"#).first().map(value) == Some(3.0)));
+    assert!(!prom.wait_for("active_simulated_users", 20).is_empty());
+
+    // Logs: the crash's error log, with its trace id in the line.
+    let crash_line = {
+        let mut found = None;
+        eventually(30, || {
+            found = loki.entries().into_iter().map(|(_, l)| l).find(|l| l.contains("Unhandled exception"));
+            found.is_some()
+        });
+        found.unwrap_or_else(|| panic!("no crash log in Loki: {:?}\n{}", loki.entries(), ox.stderr()))
+    };
+    let j: serde_json::Value = serde_json::from_str(&crash_line).unwrap();
+    let trace = j["traceid"].as_str().expect("traceid in the log line").to_string();
+    assert_eq!(trace.len(), 32);
+
+    // Traces: that trace id is a faulted trace in X-Ray, with the exception.
+    let xid = format!("1-{}-{}", &trace[..8], &trace[8..]);
+    let mut segs = Vec::new();
+    eventually(30, || {
+        segs = moto.segments("us-east-1", std::slice::from_ref(&xid));
+        !segs.is_empty()
+    });
+    let seg = segs.iter().find(|s| s["name"] == "enterprise-api").unwrap_or_else(|| panic!("{segs:?}\n{}", ox.stderr()));
+    assert_eq!(seg["fault"], true);
+    assert_eq!(seg["cause"]["exceptions"][0]["type"], "RuntimeError");
+    assert_eq!(seg["http"]["response"]["status"], 500);
+
+    // Failures of each signal, so the dashboard's failure panels have series: a refused Loki
+    // push (the background task logs every 5 s), a span X-Ray cannot take and a delta counter
+    // Prometheus cannot.
+    loki.script.lock().unwrap().push_back(Answer { status: 400, headers: vec![], body: b"entry too far behind".to_vec() });
+    let mut tc = TraceServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
+    tc.export(ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans { spans: vec![Span { trace_id: vec![1; 16], span_id: vec![1; 8], name: "x".into(), ..Default::default() }], ..Default::default() }],
+            ..Default::default()
+        }],
+    })
+    .await
+    .unwrap();
+    let mut mc = MetricsServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
+    mc.export(ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "delta".into(),
+                    data: Some(Data::Sum(Sum {
+                        aggregation_temporality: 1,
+                        is_monotonic: true,
+                        data_points: vec![NumberDataPoint { time_unix_nano: now_ns(), value: Some(number_data_point::Value::AsInt(1)), ..Default::default() }],
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    })
+    .await
+    .unwrap();
+    assert!(eventually(20, || {
+        ox.metric("otelcol_exporter_send_failed_spans", &[]) >= 1.0
+            && ox.metric("otelcol_exporter_send_failed_metric_points", &[]) >= 1.0
+            && ox.metric("otelcol_exporter_send_failed_log_records", &[]) >= 1.0
+    }));
+
+    // Every metric the dashboards query was produced: by the app (in Prometheus) or by oxidot.
+    let (_, names) = http_get(&format!("127.0.0.1:{}", prom.port), "/api/v1/label/__name__/values").unwrap();
+    let names: serde_json::Value = serde_json::from_str(&names).unwrap();
+    let mut produced: BTreeSet<String> = names["data"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    produced.extend(ox.metrics().keys().map(|k| k.split('{').next().unwrap().to_string()));
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/dashboards");
+    let mut checked = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let d: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap();
+        for p in d["panels"].as_array().unwrap() {
+            if p["datasource"]["type"] != "prometheus" {
+                continue;
+            }
+            for t in p["targets"].as_array().unwrap() {
+                for m in metric_names(t["expr"].as_str().unwrap()) {
+                    assert!(produced.contains(&m), "dashboard {} panel {:?} queries {m}, which the run did not produce", d["uid"], p["title"]);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+    drop(api);
+}
