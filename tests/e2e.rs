@@ -10,7 +10,9 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric::Data, number_data_point, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
@@ -35,7 +37,20 @@ fn demo_bin() -> std::path::PathBuf {
 
 /// Metric names a PromQL expression reads (functions, keywords, label matchers and numbers removed).
 fn metric_names(expr: &str) -> Vec<String> {
-    const NOT_METRICS: &[&str] = &["sum", "max", "min", "avg", "rate", "irate", "increase", "by", "without", "histogram_quantile", "count", "le"];
+    const NOT_METRICS: &[&str] = &[
+        "sum",
+        "max",
+        "min",
+        "avg",
+        "rate",
+        "irate",
+        "increase",
+        "by",
+        "without",
+        "histogram_quantile",
+        "count",
+        "le",
+    ];
     let mut s = String::new();
     let mut depth = 0;
     for c in expr.chars() {
@@ -129,7 +144,9 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     // Metrics: the counter under the dashboard's name.
     let r = prom.wait_for(r#"http_request_count_total{endpoint="/items",method="GET",job="enterprise-api"}"#, 30);
     assert!(!r.is_empty(), "{}", ox.stderr());
-    assert!(eventually(20, || prom.query(r#"http_request_count_total{endpoint="/items"}"#).first().map(value) == Some(3.0)));
+    assert!(
+        eventually(20, || prom.query(r#"http_request_count_total{endpoint="/items"}"#).first().map(value) == Some(3.0))
+    );
     assert!(!prom.wait_for("active_simulated_users", 20).is_empty());
 
     // Logs: the crash's error log, with its trace id in the line.
@@ -152,7 +169,8 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
         segs = moto.segments("us-east-1", std::slice::from_ref(&xid));
         !segs.is_empty()
     });
-    let seg = segs.iter().find(|s| s["name"] == "enterprise-api").unwrap_or_else(|| panic!("{segs:?}\n{}", ox.stderr()));
+    let seg =
+        segs.iter().find(|s| s["name"] == "enterprise-api").unwrap_or_else(|| panic!("{segs:?}\n{}", ox.stderr()));
     assert_eq!(seg["fault"], true);
     assert_eq!(seg["cause"]["exceptions"][0]["type"], "RuntimeError");
     assert_eq!(seg["http"]["response"]["status"], 500);
@@ -160,11 +178,23 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     // Failures of each signal, so the dashboard's failure panels have series: a refused Loki
     // push (the background task logs every 5 s), a span X-Ray cannot take and a delta counter
     // Prometheus cannot.
-    loki.script.lock().unwrap().push_back(Answer { status: 400, headers: vec![], body: b"entry too far behind".to_vec() });
+    loki.script.lock().unwrap().push_back(Answer {
+        status: 400,
+        headers: vec![],
+        body: b"entry too far behind".to_vec(),
+    });
     let mut tc = TraceServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
     tc.export(ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans { spans: vec![Span { trace_id: vec![1; 16], span_id: vec![1; 8], name: "x".into(), ..Default::default() }], ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![1; 16],
+                    span_id: vec![1; 8],
+                    name: "x".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
             ..Default::default()
         }],
     })
@@ -179,7 +209,11 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
                     data: Some(Data::Sum(Sum {
                         aggregation_temporality: 1,
                         is_monotonic: true,
-                        data_points: vec![NumberDataPoint { time_unix_nano: now_ns(), value: Some(number_data_point::Value::AsInt(1)), ..Default::default() }],
+                        data_points: vec![NumberDataPoint {
+                            time_unix_nano: now_ns(),
+                            value: Some(number_data_point::Value::AsInt(1)),
+                            ..Default::default()
+                        }],
                     })),
                     ..Default::default()
                 }],
@@ -199,7 +233,8 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     // Every metric the dashboards query was produced: by the app (in Prometheus) or by oxidot.
     let (_, names) = http_get(&format!("127.0.0.1:{}", prom.port), "/api/v1/label/__name__/values").unwrap();
     let names: serde_json::Value = serde_json::from_str(&names).unwrap();
-    let mut produced: BTreeSet<String> = names["data"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let mut produced: BTreeSet<String> =
+        names["data"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     produced.extend(ox.metrics().keys().map(|k| k.split('{').next().unwrap().to_string()));
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/dashboards");
     let mut checked = 0;
@@ -211,7 +246,12 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
             }
             for t in p["targets"].as_array().unwrap() {
                 for m in metric_names(t["expr"].as_str().unwrap()) {
-                    assert!(produced.contains(&m), "dashboard {} panel {:?} queries {m}, which the run did not produce", d["uid"], p["title"]);
+                    assert!(
+                        produced.contains(&m),
+                        "dashboard {} panel {:?} queries {m}, which the run did not produce",
+                        d["uid"],
+                        p["title"]
+                    );
                     checked += 1;
                 }
             }

@@ -82,7 +82,10 @@ impl Oxidot {
         for u in &uris {
             cmd.arg("--config").arg(u);
         }
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR")).stdout(Stdio::null()).stderr(stderr).env_remove("AOT_CONFIG_CONTENT");
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .env_remove("AOT_CONFIG_CONTENT");
         // Keep the machine's AWS settings out of tests: each test gives what it means to use.
         for k in [
             "AWS_ACCESS_KEY_ID",

@@ -48,7 +48,12 @@ struct AppState {
 
 /// Runs `f` inside a server span for `route`, counting the request; logs written in `f` carry
 /// the span's trace context.
-fn traced(st: &AppState, route: &str, target: &str, f: impl FnOnce() -> (StatusCode, Value)) -> (StatusCode, Json<Value>) {
+fn traced(
+    st: &AppState,
+    route: &str,
+    target: &str,
+    f: impl FnOnce() -> (StatusCode, Value),
+) -> (StatusCode, Json<Value>) {
     let tracer = global::tracer("demo-api");
     let span = tracer
         .span_builder(format!("GET {route}"))
@@ -140,13 +145,43 @@ async fn background(users: Arc<AtomicU64>) {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// `demo-api health [host:port]`: probes GET /health for container health checks (the image has
+/// no curl); exit 0 when it answers 200.
+fn health_probe(addr: &str) -> std::process::ExitCode {
+    use std::io::{Read, Write};
+    let ok = (|| -> std::io::Result<bool> {
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(3)))?;
+        s.write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out.starts_with("HTTP/1.1 200"))
+    })();
+    if matches!(ok, Ok(true)) {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
+
+fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("health") {
+        return Ok(health_probe(args.get(2).map(String::as_str).unwrap_or("127.0.0.1:8000")));
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     // Resource from OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES (the SDK's default detectors).
     let resource = Resource::builder().build();
     let spans = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
-    let tracer_provider =
-        SdkTracerProvider::builder().with_batch_exporter(spans).with_id_generator(XrayIds).with_resource(resource.clone()).build();
+    let tracer_provider = SdkTracerProvider::builder()
+        .with_batch_exporter(spans)
+        .with_id_generator(XrayIds)
+        .with_resource(resource.clone())
+        .build();
     global::set_tracer_provider(tracer_provider.clone());
     let metrics = opentelemetry_otlp::MetricExporter::builder().with_tonic().build()?;
     let interval = std::env::var("METRIC_EXPORT_INTERVAL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(15_000);
@@ -162,7 +197,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let meter = global::meter("demo-api");
-    let requests = meter.u64_counter("http_request_count").with_description("Requests handled, by endpoint and method").build();
+    let requests =
+        meter.u64_counter("http_request_count").with_description("Requests handled, by endpoint and method").build();
     let duration = meter
         .f64_histogram("http.server.request.duration")
         .with_unit("s")

@@ -1,0 +1,3 @@
+resource "aws_prometheus_workspace" "this" {
+  alias = local.name
+}

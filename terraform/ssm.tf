@@ -1,0 +1,19 @@
+# The collector configuration, handed to oxidot as AOT_CONFIG_CONTENT.
+resource "aws_ssm_parameter" "collector_config" {
+  name  = "/${var.project}/${var.environment}/collector_config"
+  type  = "String"
+  tier  = "Advanced"
+  value = file("${path.module}/../config/aws.yaml")
+}
+
+resource "aws_ssm_parameter" "amp_remote_write_url" {
+  name  = "/${var.project}/${var.environment}/amp_remote_write_url"
+  type  = "String"
+  value = "${aws_prometheus_workspace.this.prometheus_endpoint}api/v1/remote_write"
+}
+
+resource "aws_ssm_parameter" "grafana_admin_password" {
+  name  = "/${var.project}/${var.environment}/grafana_admin_password"
+  type  = "SecureString"
+  value = var.grafana_admin_password
+}

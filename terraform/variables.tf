@@ -1,0 +1,65 @@
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "ap-southeast-2"
+}
+
+variable "project" {
+  description = "Name prefix of every resource."
+  type        = string
+  default     = "enterprise-otel"
+}
+
+variable "environment" {
+  description = "Environment name (dev, staging, prod)."
+  type        = string
+  default     = "dev"
+}
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC."
+  type        = string
+  default     = "10.20.0.0/16"
+}
+
+variable "app_image_tag" {
+  description = "Tag of the demo API image in ECR."
+  type        = string
+  default     = "latest"
+}
+
+variable "collector_image_tag" {
+  description = "Tag of the oxidot image in ECR."
+  type        = string
+  default     = "latest"
+}
+
+variable "app_desired_count" {
+  description = "Number of app tasks (each with its oxidot sidecar)."
+  type        = number
+  default     = 1
+}
+
+variable "grafana_admin_password" {
+  description = "Grafana admin password, stored in SSM as a SecureString."
+  type        = string
+  sensitive   = true
+}
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository allowed to deploy through OIDC."
+  type        = string
+  default     = "example/oxidot"
+}
+
+variable "github_branch" {
+  description = "Branch allowed to deploy."
+  type        = string
+  default     = "main"
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch log retention."
+  type        = number
+  default     = 14
+}

@@ -1,0 +1,194 @@
+//! What can be checked of the deployment here (no Docker engine, no Terraform providers): the
+//! compose file, collector configs, dashboards, images and the Terraform.
+
+mod support;
+
+use serde_yaml_ng::Value;
+use std::path::{Path, PathBuf};
+use support::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn yaml(p: &str) -> Value {
+    serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(p)).unwrap()).unwrap()
+}
+
+#[test]
+fn compose_parses_and_everything_it_mounts_or_builds_exists() {
+    let c = yaml("docker-compose.yml");
+    let services = c["services"].as_mapping().unwrap();
+    let names: Vec<&str> = services.keys().map(|k| k.as_str().unwrap()).collect();
+    for s in ["app", "collector", "prometheus", "minio", "minio-init", "loki", "xray-daemon", "grafana", "locust"] {
+        assert!(names.contains(&s), "service {s} missing: {names:?}");
+    }
+    assert_eq!(c["services"]["locust"]["profiles"][0].as_str(), Some("load"));
+    let mut mounts = 0;
+    for (name, svc) in services {
+        for v in svc["volumes"].as_sequence().into_iter().flatten() {
+            let v = v.as_str().unwrap();
+            if let Some(src) = v.split(':').next().filter(|s| s.starts_with("./")) {
+                assert!(root().join(src).exists(), "{name:?} mounts {src}, which does not exist");
+                mounts += 1;
+            }
+        }
+        if let Some(df) = svc["build"]["dockerfile"].as_str() {
+            assert!(root().join(df).exists(), "{name:?} builds from {df}, which does not exist");
+        }
+    }
+    assert!(mounts >= 6);
+    // The collector runs config/local.yaml; the app reaches it by OTLP/gRPC.
+    assert_eq!(
+        c["services"]["collector"]["volumes"][0].as_str(),
+        Some("./config/local.yaml:/etc/oxidot/local.yaml:ro")
+    );
+    assert_eq!(
+        c["services"]["app"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"].as_str(),
+        Some("http://collector:4317")
+    );
+    assert!(c["services"]["prometheus"]["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|a| a.as_str() == Some("--web.enable-remote-write-receiver")));
+}
+
+#[test]
+fn every_collector_config_in_the_repository_validates() {
+    let env = [
+        ("AWS_REGION", "us-west-2"),
+        ("AMP_REMOTE_WRITE_URL", "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write"),
+        ("LOKI_ENDPOINT", "internal-alb.example"),
+    ];
+    let mut n = 0;
+    for e in std::fs::read_dir(root().join("config")).unwrap() {
+        let p = e.unwrap().path();
+        let (code, _, err) = run_cli(&["validate", "--config", p.to_str().unwrap()], &env);
+        assert_eq!(code, 0, "{p:?}: {err}");
+        n += 1;
+    }
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn local_and_aws_configs_have_the_same_pipeline_structure() {
+    let (l, a) = (yaml("config/local.yaml"), yaml("config/aws.yaml"));
+    assert_eq!(l["receivers"], a["receivers"]);
+    for (k, v) in l["processors"].as_mapping().unwrap() {
+        if k.as_str() == Some("resourcedetection") {
+            let mut dl: Vec<&str> = v["detectors"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+            dl.push("ecs");
+            let da: Vec<&str> = a["processors"]["resourcedetection"]["detectors"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(dl, da, "only the ecs detector differs");
+        } else {
+            assert_eq!(Some(v), a["processors"].get(k), "processor {k:?}");
+        }
+    }
+    for (pid, p) in l["service"]["pipelines"].as_mapping().unwrap() {
+        let q = &a["service"]["pipelines"][pid];
+        assert_eq!(p["receivers"], q["receivers"], "{pid:?}");
+        assert_eq!(p["processors"], q["processors"], "{pid:?}");
+        assert_eq!(p["exporters"].as_sequence().unwrap().len(), q["exporters"].as_sequence().unwrap().len());
+    }
+}
+
+#[test]
+fn grafana_provisioning_and_dashboards_are_valid() {
+    let ds = yaml("deploy/grafana/provisioning/datasources/datasources.yaml");
+    let list = ds["datasources"].as_sequence().unwrap();
+    let types: Vec<&str> = list.iter().map(|d| d["type"].as_str().unwrap()).collect();
+    assert_eq!(types, vec!["prometheus", "loki", "grafana-x-ray-datasource"]);
+    // The derived field finds the trace id in a line as the loki exporter writes it.
+    let re = list[1]["jsonData"]["derivedFields"][0]["matcherRegex"].as_str().unwrap();
+    let re = regex::Regex::new(re).unwrap();
+    let line = r#"{"body":"Unhandled exception","traceid":"6553f10012345678901234567890abcd","spanid":"1"}"#;
+    assert_eq!(&re.captures(line).unwrap()[1], "6553f10012345678901234567890abcd");
+    let mut uids = Vec::new();
+    for e in std::fs::read_dir(root().join("deploy/grafana/dashboards")).unwrap() {
+        let d: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap();
+        assert!(d["panels"].as_array().unwrap().len() >= 6);
+        uids.push(d["uid"].as_str().unwrap().to_string());
+    }
+    uids.sort();
+    assert_eq!(uids, vec!["demo-api", "oxidot"]);
+}
+
+#[test]
+fn images_are_non_root_with_the_health_probe() {
+    let d = std::fs::read_to_string(root().join("deploy/Dockerfile")).unwrap();
+    assert!(d.contains("USER nonroot") && d.contains("AS build"));
+    assert!(d.contains(r#"HEALTHCHECK"#) && d.contains(r#""health""#));
+    let a = std::fs::read_to_string(root().join("deploy/demo-api/Dockerfile")).unwrap();
+    assert!(a.contains("USER nonroot"));
+}
+
+fn unquote(v: &serde_json::Value) -> String {
+    v.as_str().unwrap_or_default().trim_matches('"').to_string()
+}
+
+#[test]
+fn terraform_is_formatted_and_the_task_definition_is_right() {
+    let tf = root().join("terraform");
+    let out = std::process::Command::new("terraform")
+        .args(["fmt", "-check", "-recursive"])
+        .arg(&tf)
+        .output()
+        .expect("the terraform CLI");
+    assert!(out.status.success(), "terraform fmt -check: {}", String::from_utf8_lossy(&out.stdout));
+    let dump =
+        std::process::Command::new(python()).arg(root().join("tests/support/hcl_dump.py")).arg(&tf).output().unwrap();
+    assert!(dump.status.success(), "HCL does not parse: {}", String::from_utf8_lossy(&dump.stderr));
+    let hcl: serde_json::Value = serde_json::from_slice(&dump.stdout).unwrap();
+    for f in [
+        "vpc.tf",
+        "security_groups.tf",
+        "ecr.tf",
+        "ecs.tf",
+        "iam.tf",
+        "iam_github.tf",
+        "amp.tf",
+        "s3.tf",
+        "ssm.tf",
+        "alb.tf",
+        "outputs.tf",
+        "variables.tf",
+    ] {
+        assert!(hcl.get(f).is_some(), "{f} missing");
+    }
+    let containers = &hcl["locals.tf"]["locals"][0]["app_containers"];
+    let by = |n: &str| containers.as_array().unwrap().iter().find(|c| unquote(&c["name"]) == n).unwrap().clone();
+    let (app, col) = (by("app"), by("collector"));
+    assert_eq!(app["essential"], true);
+    assert_eq!(col["essential"], true);
+    let env = |c: &serde_json::Value, k: &str| {
+        c["environment"].as_array().unwrap().iter().find(|e| unquote(&e["name"]) == k).map(|e| unquote(&e["value"]))
+    };
+    assert_eq!(env(&app, "OTEL_EXPORTER_OTLP_ENDPOINT").as_deref(), Some("http://127.0.0.1:4317"));
+    assert_eq!(unquote(&app["dependsOn"][0]["containerName"]), "collector");
+    assert_eq!(unquote(&app["dependsOn"][0]["condition"]), "HEALTHY");
+    assert!(app["healthCheck"]["command"].as_array().unwrap().iter().any(|c| unquote(c) == "health"));
+    assert!(col["healthCheck"]["command"].as_array().unwrap().iter().any(|c| unquote(c) == "/usr/local/bin/oxidot"));
+    let secrets: Vec<String> = col["secrets"].as_array().unwrap().iter().map(|s| unquote(&s["name"])).collect();
+    assert_eq!(secrets, vec!["AOT_CONFIG_CONTENT", "AMP_REMOTE_WRITE_URL"]);
+    // The SSM parameter holds config/aws.yaml, which exists (and validates: see above).
+    let ssm = serde_json::to_string(&hcl["ssm.tf"]).unwrap();
+    assert!(ssm.contains("../config/aws.yaml"));
+    let iam = serde_json::to_string(&hcl["iam.tf"]).unwrap();
+    for action in ["xray:PutTraceSegments", "aps:RemoteWrite", "ssm:GetParameters", "s3:PutObject"] {
+        assert!(iam.contains(action), "{action} missing from iam.tf");
+    }
+    assert!(root().join("terraform/bootstrap-state.sh").exists());
+    assert!(root().join(".github/workflows/deploy.yml").exists());
+}
+
+#[test]
+fn the_locustfile_hits_the_seeds_endpoints() {
+    let l = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/locust/locustfile.py")).unwrap();
+    assert!(l.contains("\"/items\"") && l.contains("random.randint(1, 150)") && l.contains("\"/crash\""));
+}
