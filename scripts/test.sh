@@ -1,31 +1,9 @@
 #!/usr/bin/env bash
-# Runs oxidot's whole test suite. Installs what the tests need first, idempotently:
-# a Python virtualenv in .venv with the OpenTelemetry SDK (tests/requirements.txt).
+# Runs oxidot's whole test suite, after installing what it needs (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-# Debian's Prometheus: the real remote-write receiver the tests write to. Its package would start
-# a service; a policy-rc.d that says no keeps it from doing so.
-if ! command -v prometheus >/dev/null 2>&1; then
-  created_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
-  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
-fi
-
-python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
-fi
-if ! cmp -s tests/requirements.txt .venv/.oxidot-requirements 2>/dev/null; then
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-  cp tests/requirements.txt .venv/.oxidot-requirements
-fi
+scripts/setup.sh
 export OXIDOT_TEST_PYTHON="$PWD/.venv/bin/python"
-
 # The demo API is a workspace member the end-to-end test runs.
 cargo build -p demo-api
 cargo test --all-targets --no-fail-fast "$@"
