@@ -175,7 +175,10 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     assert_eq!(seg["cause"]["exceptions"][0]["type"], "RuntimeError");
     assert_eq!(seg["http"]["response"]["status"], 500);
     println!("\n== The loop, end to end ==");
-    println!("Prometheus  http_request_count_total{{endpoint=\"/items\"}} = {}", value(&prom.query(r#"http_request_count_total{endpoint="/items"}"#)[0]));
+    println!(
+        "Prometheus  http_request_count_total{{endpoint=\"/items\"}} = {}",
+        value(&prom.query(r#"http_request_count_total{endpoint="/items"}"#)[0])
+    );
     println!("Loki        {crash_line}");
     println!("X-Ray       trace {xid}: fault={} cause={}", seg["fault"], seg["cause"]["exceptions"][0]);
 

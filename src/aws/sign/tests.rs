@@ -78,6 +78,7 @@ fn aws_sigv4_test_suite() {
         assert_eq!(got, want_auth, "{name}");
         passed.push(name);
     }
+    eprintln!("{} SigV4 test-suite vectors applied and passed", passed.len());
     assert!(passed.len() >= 20, "only {} vectors applied: {passed:?}", passed.len());
     assert!(passed.contains(&"post-vanilla".to_string()) && passed.contains(&"post-sts-header-before".to_string()));
 }
