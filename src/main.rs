@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some(Command::Health { endpoint, timeout }) => health(&endpoint, timeout),
-        Some(Command::Validate) => load(&cli.config).and_then(|cfg| {
+        Some(Command::Validate) => load(&cli.config, false).and_then(|cfg| {
             runtime()?.block_on(async {
                 // Build the graph (exporter clients, processors) without starting anything.
                 let reg = oxidot::telemetry::Registry::new();
@@ -59,7 +59,7 @@ fn main() -> ExitCode {
                 Ok(())
             })
         }),
-        None => load(&cli.config).and_then(run),
+        None => load(&cli.config, true).and_then(run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,13 +74,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
-/// Resolves and validates the configuration, then sets up logging from it.
-fn load(uris: &[String]) -> anyhow::Result<Config> {
+/// Resolves and validates the configuration, then sets up logging from it. `validate` is silent
+/// on success, as the collector's is: only warnings are printed.
+fn load(uris: &[String], running: bool) -> anyhow::Result<Config> {
     let env = |k: &str| std::env::var(k).ok();
     let resolved = config::resolve(uris, &env).map_err(|e| anyhow!(e))?;
     let cfg = Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
     oxidot::telemetry::logging::init(&cfg.service.telemetry.logs);
-    tracing::info!(config = %resolved.description, version = env!("CARGO_PKG_VERSION"), "Loaded configuration");
+    if running {
+        tracing::info!(config = %resolved.description, version = env!("CARGO_PKG_VERSION"), "Loaded configuration");
+    }
     for w in resolved.warnings.iter().chain(cfg.warnings.iter()) {
         tracing::warn!("{w}");
     }
