@@ -113,3 +113,28 @@ pub fn retry_after(h: &http::HeaderMap) -> Option<std::time::Duration> {
     let when = httpdate::parse_http_date(v).ok()?;
     when.duration_since(std::time::SystemTime::now()).ok()
 }
+
+/// Request headers from an exporter's `headers:`; errors name the header, never its value
+/// (values are often credentials).
+pub fn header_map(headers: &std::collections::BTreeMap<String, String>) -> Result<http::HeaderMap, String> {
+    let mut out = http::HeaderMap::new();
+    for (k, v) in headers {
+        let name =
+            http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("headers: invalid header name {k:?}"))?;
+        let val = http::HeaderValue::from_str(v).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+        out.insert(name, val);
+    }
+    Ok(out)
+}
+
+/// An error and its sources, joined by `: ` (hyper and aws-config errors hide the cause).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -97,19 +97,8 @@ impl CredentialsCache {
             .await
             .provide_credentials()
             .await
-            .map_err(|e| format!("no AWS credentials: {}", error_chain(&e)))?;
+            .map_err(|e| format!("no AWS credentials: {}", crate::http_client::error_chain(&e)))?;
         *guard = Some(c.clone());
         Ok(c)
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

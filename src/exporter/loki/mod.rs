@@ -117,13 +117,7 @@ pub struct LokiExporter {
 impl LokiExporter {
     pub fn new(cfg: &LokiConfig) -> Result<Self, String> {
         let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
-        let mut headers = http::HeaderMap::new();
-        for (k, v) in &cfg.headers {
-            let name = http::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| format!("headers: invalid header name {k:?}"))?;
-            let val = http::HeaderValue::from_str(v).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
-            headers.insert(name, val);
-        }
+        let headers = http_client::header_map(&cfg.headers)?;
         Ok(LokiExporter {
             client: http_client::build(&cfg.tls)?,
             url,

@@ -41,13 +41,7 @@ impl OtlpHttpExporter {
             return Err(format!("no endpoint for {signal}: set endpoint or {signal}_endpoint"));
         }
         let url: http::Uri = url_s.parse().map_err(|e| format!("invalid URL {url_s:?}: {e}"))?;
-        let mut headers = http::HeaderMap::new();
-        for (k, v) in &cfg.headers {
-            let name = http::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| format!("headers: invalid header name {k:?}"))?;
-            let val = http::HeaderValue::from_str(v).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
-            headers.insert(name, val);
-        }
+        let headers = http_client::header_map(&cfg.headers)?;
         Ok(OtlpHttpExporter {
             client: http_client::build(&cfg.tls)?,
             url,
@@ -103,11 +97,9 @@ impl Exporter for OtlpHttpExporter {
         for (k, v) in &self.headers {
             req.headers_mut().insert(k.clone(), v.clone());
         }
-        let resp = self
-            .client
-            .request(req)
-            .await
-            .map_err(|e| ExportError::retryable(format!("failed to make an HTTP request: {}", error_chain(&e))))?;
+        let resp = self.client.request(req).await.map_err(|e| {
+            ExportError::retryable(format!("failed to make an HTTP request: {}", crate::http_client::error_chain(&e)))
+        })?;
         let status = resp.status();
         let retry_after = http_client::retry_after(resp.headers());
         let body = Limited::new(resp.into_body(), 64 * 1024).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
@@ -150,15 +142,4 @@ fn describe_body(body: &[u8]) -> String {
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
     format!(", Body={}", text.trim())
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
