@@ -282,9 +282,11 @@ pub fn components_yaml() -> String {
         }
     }
     out.push_str("providers:\n  - scheme: env\n  - scheme: file\n  - scheme: yaml\n");
-    out.push_str("planned:\n");
-    for (k, n, what) in PLANNED {
-        out.push_str(&format!("  - {{kind: {}, name: {n}, what: {what:?}}}\n", k.word()));
+    if !PLANNED.is_empty() {
+        out.push_str("planned:\n");
+        for (k, n, what) in PLANNED {
+            out.push_str(&format!("  - {{kind: {}, name: {n}, what: {what:?}}}\n", k.word()));
+        }
     }
     out
 }

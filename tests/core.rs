@@ -144,6 +144,13 @@ fn python_sdk_grpc_and_http_reach_both_exporters_and_counts_match() {
     // Self-metrics: accepted per transport, sent per exporter, equal to what the sinks hold.
     let accepted_points = ox.metric("otelcol_receiver_accepted_metric_points", &[]);
     assert!(eventually(10, || gs.data_points() as f64 == accepted_points));
+    // The sink has the data slightly before the exporter counts it as sent.
+    assert!(eventually(10, || {
+        let m = ox.metrics();
+        sum_metric(&m, "otelcol_exporter_sent_metric_points", &[]) == 2.0 * accepted_points
+            && sum_metric(&m, "otelcol_exporter_sent_spans", &[]) == 2.0 * spans as f64
+            && sum_metric(&m, "otelcol_exporter_sent_log_records", &[]) == 2.0 * logs as f64
+    }));
     let m = ox.metrics();
     assert_eq!(sum_metric(&m, "otelcol_receiver_accepted_spans", &[("receiver", "otlp"), ("transport", "grpc")]), 7.0);
     assert_eq!(sum_metric(&m, "otelcol_receiver_accepted_spans", &[("receiver", "otlp"), ("transport", "http")]), 4.0);

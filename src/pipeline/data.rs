@@ -98,40 +98,55 @@ pub fn data_points(m: &Metric) -> usize {
 /// Generic split over resource → scope → items for spans and log records.
 fn split_resources<R: Clone + Default, S: Clone, I>(
     resources: &mut Vec<R>,
-    mut n: usize,
+    n: usize,
     scopes: impl Fn(&mut R) -> &mut Vec<S>,
     items: impl Fn(&mut S) -> (usize, &mut Vec<I>),
 ) -> Vec<R> {
-    let mut front = Vec::new();
-    while n > 0 && !resources.is_empty() {
-        let r = &mut resources[0];
-        let total: usize = scopes(r).iter_mut().map(|s| items(s).0).sum();
-        if total <= n {
-            n -= total;
-            front.push(resources.remove(0));
-            continue;
+    // Whole resources that fit move as they are.
+    let (mut k, mut taken) = (0, 0);
+    for r in resources.iter_mut() {
+        let t: usize = scopes(r).iter_mut().map(|s| items(s).0).sum();
+        if taken + t > n {
+            break;
         }
-        // Cut inside this resource.
-        let mut head = r.clone();
-        scopes(&mut head).clear();
-        let rs = scopes(r);
-        while n > 0 && !rs.is_empty() {
-            let cnt = items(&mut rs[0]).0;
-            if cnt <= n {
-                n -= cnt;
-                scopes(&mut head).push(rs.remove(0));
-            } else {
-                let mut sh = rs[0].clone();
-                let (_, its) = items(&mut rs[0]);
-                let taken: Vec<I> = its.drain(..n).collect();
-                let (_, hits) = items(&mut sh);
-                *hits = taken;
-                scopes(&mut head).push(sh);
-                n = 0;
-            }
-        }
-        front.push(head);
+        taken += t;
+        k += 1;
     }
+    let mut front: Vec<R> = resources.drain(..k).collect();
+    let mut rest = n - taken;
+    if rest == 0 || resources.is_empty() {
+        return front;
+    }
+    // Cut inside the next resource: copy its descriptor without the scopes (cheap), move whole
+    // scopes, then cut the straddling scope the same way.
+    let r = &mut resources[0];
+    let all = std::mem::take(scopes(r));
+    let mut head = r.clone();
+    *scopes(r) = all;
+    let rs = scopes(r);
+    let (mut j, mut in_scopes) = (0, 0);
+    for sc in rs.iter_mut() {
+        let c = items(sc).0;
+        if in_scopes + c > rest {
+            break;
+        }
+        in_scopes += c;
+        j += 1;
+    }
+    let mut head_scopes: Vec<S> = rs.drain(..j).collect();
+    rest -= in_scopes;
+    if rest > 0 {
+        if let Some(sc) = rs.first_mut() {
+            let all_items = std::mem::take(items(sc).1);
+            let mut part = sc.clone();
+            *items(sc).1 = all_items;
+            let moved: Vec<I> = items(sc).1.drain(..rest).collect();
+            *items(&mut part).1 = moved;
+            head_scopes.push(part);
+        }
+    }
+    *scopes(&mut head) = head_scopes;
+    front.push(head);
     front
 }
 
@@ -188,42 +203,31 @@ impl CloneWithoutScopes for ResourceMetrics {
 
 /// Moves the first `n` data points of `m` into a new metric with the same descriptor.
 fn split_metric_points(m: &mut Metric, n: usize) -> Metric {
-    let mut head = Metric {
+    // Copy each descriptor without its points, then move the first n points across.
+    macro_rules! cut {
+        ($g:expr, $variant:path) => {{
+            let all = std::mem::take(&mut $g.data_points);
+            let mut h = $g.clone();
+            $g.data_points = all;
+            h.data_points = $g.data_points.drain(..n.min($g.data_points.len())).collect();
+            Some($variant(h))
+        }};
+    }
+    let data = match &mut m.data {
+        Some(metric::Data::Gauge(g)) => cut!(g, metric::Data::Gauge),
+        Some(metric::Data::Sum(g)) => cut!(g, metric::Data::Sum),
+        Some(metric::Data::Histogram(g)) => cut!(g, metric::Data::Histogram),
+        Some(metric::Data::ExponentialHistogram(g)) => cut!(g, metric::Data::ExponentialHistogram),
+        Some(metric::Data::Summary(g)) => cut!(g, metric::Data::Summary),
+        None => None,
+    };
+    Metric {
         name: m.name.clone(),
         description: m.description.clone(),
         unit: m.unit.clone(),
         metadata: m.metadata.clone(),
-        data: None,
-    };
-    head.data = match &mut m.data {
-        Some(metric::Data::Gauge(g)) => {
-            let mut h = g.clone();
-            h.data_points = g.data_points.drain(..n.min(g.data_points.len())).collect();
-            Some(metric::Data::Gauge(h))
-        }
-        Some(metric::Data::Sum(s)) => {
-            let mut h = s.clone();
-            h.data_points = s.data_points.drain(..n.min(s.data_points.len())).collect();
-            Some(metric::Data::Sum(h))
-        }
-        Some(metric::Data::Histogram(s)) => {
-            let mut h = s.clone();
-            h.data_points = s.data_points.drain(..n.min(s.data_points.len())).collect();
-            Some(metric::Data::Histogram(h))
-        }
-        Some(metric::Data::ExponentialHistogram(s)) => {
-            let mut h = s.clone();
-            h.data_points = s.data_points.drain(..n.min(s.data_points.len())).collect();
-            Some(metric::Data::ExponentialHistogram(h))
-        }
-        Some(metric::Data::Summary(s)) => {
-            let mut h = s.clone();
-            h.data_points = s.data_points.drain(..n.min(s.data_points.len())).collect();
-            Some(metric::Data::Summary(h))
-        }
-        None => None,
-    };
-    head
+        data,
+    }
 }
 
 #[cfg(test)]

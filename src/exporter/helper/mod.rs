@@ -141,12 +141,12 @@ impl ExporterHelper {
                 Ok(()) => break Ok(()),
                 Err(ExportError::Dropped { items: n, reason }) => {
                     let n = (n as u64).min(items);
+                    self.telemetry.sent.add(items - n);
                     self.telemetry.send_failed.add(n);
                     if self.log_dropped.allow(60) {
                         tracing::warn!(exporter = %self.id, data_type = %self.signal, dropped_items = n, error = %reason,
                             "Dropping data that the backend cannot accept.");
                     }
-                    self.telemetry.sent.add(items - n);
                     self.telemetry.in_flight.add(-1);
                     return Ok(());
                 }

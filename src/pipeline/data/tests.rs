@@ -117,3 +117,18 @@ fn logs_items_and_append() {
     assert_eq!(a.items(), 5);
     assert!(a.append(spans(&[&[1]])).is_err(), "signals never mix");
 }
+
+#[test]
+fn split_at_boundaries_and_zero() {
+    let mut b = spans(&[&[2, 3], &[4]]);
+    assert_eq!(b.split_front(0).items(), 0);
+    assert_eq!(b.items(), 9);
+    // Exactly the first scope: no empty straddling scope is produced.
+    let f = b.split_front(2);
+    let Batch::Traces(rs) = &f else { panic!() };
+    assert_eq!((rs.len(), rs[0].scope_spans.len(), f.items()), (1, 1, 2));
+    // Exactly the rest of the first resource.
+    let f = b.split_front(3);
+    assert_eq!(names(&f), vec!["0.1.0", "0.1.1", "0.1.2"]);
+    assert_eq!(names(&b), vec!["1.0.0", "1.0.1", "1.0.2", "1.0.3"]);
+}
