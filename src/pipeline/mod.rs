@@ -1,5 +1,6 @@
 //! Pipelines: the data unit, the consumer hand-off, fan-out, the graph and its lifecycle.
 
+pub mod attrs;
 pub mod consumer;
 pub mod data;
 pub mod fanout;

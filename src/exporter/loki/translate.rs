@@ -1,9 +1,8 @@
 //! OTLP log records → Loki push streams: a pure function, following the Go `loki` exporter's
 //! translator (contrib `pkg/translator/loki`): label hints, default labels, JSON/logfmt/raw lines.
 
-use crate::exporter::awsxray::translate::to_json;
 use crate::exporter::prometheusremotewrite::naming::label_name;
-use crate::exporter::prometheusremotewrite::translate::value_text;
+use crate::pipeline::attrs::{find, to_json, value_text};
 use crate::proto::logproto::{EntryAdapter, PushRequest, StreamAdapter};
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
@@ -35,10 +34,6 @@ impl Default for DefaultLabels {
 pub struct Translated {
     pub requests: Vec<(Option<String>, PushRequest)>,
     pub dropped: Vec<(usize, String)>,
-}
-
-fn find<'a>(a: &'a [KeyValue], k: &str) -> Option<&'a KeyValue> {
-    a.iter().find(|x| x.key == k)
 }
 
 fn hint_list(a: &[KeyValue], k: &str) -> Vec<String> {

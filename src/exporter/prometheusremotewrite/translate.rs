@@ -2,11 +2,12 @@
 //! the Go collector's `pkg/translator/prometheusremotewrite` rules. See README for the list.
 
 use super::naming::{label_name, metric_name, NameKind};
+use crate::pipeline::attrs::find;
+pub use crate::pipeline::attrs::{fmt_f64, value_text};
 use crate::proto::prometheus::{
     histogram, metric_metadata::MetricType, BucketSpan, Histogram, Label, MetricMetadata, Sample, TimeSeries,
 };
-use base64::Engine as _;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
     metric::Data, number_data_point, AggregationTemporality, ExponentialHistogramDataPoint, HistogramDataPoint, Metric,
     NumberDataPoint, ResourceMetrics, SummaryDataPoint,
@@ -40,46 +41,6 @@ pub struct Translated {
     pub dropped: Vec<(usize, String)>,
 }
 
-/// The text form of an attribute value, as the collector's `AsString`.
-pub fn value_text(v: &Option<AnyValue>) -> String {
-    match v.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => s.clone(),
-        Some(any_value::Value::BoolValue(b)) => b.to_string(),
-        Some(any_value::Value::IntValue(i)) => i.to_string(),
-        Some(any_value::Value::DoubleValue(d)) => fmt_f64(*d),
-        Some(any_value::Value::BytesValue(b)) => base64::engine::general_purpose::STANDARD.encode(b),
-        Some(any_value::Value::ArrayValue(a)) => {
-            serde_json::to_string(&a.values.iter().map(|x| json(&Some(x.clone()))).collect::<Vec<_>>())
-                .unwrap_or_default()
-        }
-        Some(any_value::Value::KvlistValue(kv)) => {
-            let m: serde_json::Map<String, serde_json::Value> =
-                kv.values.iter().map(|k| (k.key.clone(), json(&k.value))).collect();
-            serde_json::Value::Object(m).to_string()
-        }
-        Some(any_value::Value::StringValueStrindex(i)) => i.to_string(),
-        None => String::new(),
-    }
-}
-
-fn json(v: &Option<AnyValue>) -> serde_json::Value {
-    match v.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => serde_json::Value::String(s.clone()),
-        Some(any_value::Value::BoolValue(b)) => serde_json::Value::Bool(*b),
-        Some(any_value::Value::IntValue(i)) => serde_json::Value::from(*i),
-        Some(any_value::Value::DoubleValue(d)) => serde_json::Value::from(*d),
-        _ => serde_json::Value::String(value_text(v)),
-    }
-}
-
-/// Floats as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest, no exponent.
-pub fn fmt_f64(v: f64) -> String {
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    format!("{v}")
-}
-
 fn ms(ns: u64) -> i64 {
     (ns / 1_000_000) as i64
 }
@@ -88,10 +49,6 @@ const ID_ATTRS: [&str; 3] = ["service.name", "service.namespace", "service.insta
 
 fn resource_attrs(r: &Option<Resource>) -> &[KeyValue] {
     r.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[])
-}
-
-fn find<'a>(attrs: &'a [KeyValue], k: &str) -> Option<&'a KeyValue> {
-    attrs.iter().find(|a| a.key == k)
 }
 
 /// Builds one series' label set: attributes (sorted, sanitized, colliding values joined with

@@ -3,9 +3,11 @@
 //! `exporter/awsxrayexporter/internal/translator`). Split by concern: http.rs, cause.rs, aws.rs.
 
 mod aws;
+
 mod cause;
 mod http;
 
+pub(crate) use crate::pipeline::attrs::{int_attr, str_attr, to_json};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, Span};
@@ -60,41 +62,6 @@ pub fn xray_trace_id(id: &[u8], opts: &TranslateOptions) -> Result<String, SkipR
         )));
     }
     Ok(format!("1-{}-{}", hex::encode(&id[..4]), hex::encode(&id[4..])))
-}
-
-pub(crate) fn str_attr<'a>(attrs: &'a [KeyValue], k: &str) -> Option<&'a str> {
-    attrs.iter().find(|a| a.key == k).and_then(|a| match a.value.as_ref()?.value.as_ref()? {
-        any_value::Value::StringValue(s) => Some(s.as_str()),
-        _ => None,
-    })
-}
-
-pub(crate) fn int_attr(attrs: &[KeyValue], k: &str) -> Option<i64> {
-    attrs.iter().find(|a| a.key == k).and_then(|a| match a.value.as_ref()?.value.as_ref()? {
-        any_value::Value::IntValue(i) => Some(*i),
-        any_value::Value::DoubleValue(d) => Some(*d as i64),
-        any_value::Value::StringValue(s) => s.parse().ok(),
-        _ => None,
-    })
-}
-
-/// An attribute value as JSON (what metadata holds).
-pub(crate) fn to_json(v: &Option<AnyValue>) -> Value {
-    match v.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => json!(s),
-        Some(any_value::Value::BoolValue(b)) => json!(b),
-        Some(any_value::Value::IntValue(i)) => json!(i),
-        Some(any_value::Value::DoubleValue(d)) => json!(d),
-        Some(any_value::Value::BytesValue(b)) => json!(hex::encode(b)),
-        Some(any_value::Value::ArrayValue(a)) => {
-            Value::Array(a.values.iter().map(|x| to_json(&Some(x.clone()))).collect())
-        }
-        Some(any_value::Value::KvlistValue(kv)) => {
-            Value::Object(kv.values.iter().map(|k| (k.key.clone(), to_json(&k.value))).collect())
-        }
-        Some(any_value::Value::StringValueStrindex(i)) => json!(i),
-        None => Value::Null,
-    }
 }
 
 /// Seconds with microsecond precision.
