@@ -7,6 +7,7 @@ pub mod component;
 pub mod config;
 pub mod exporter;
 pub mod extension;
+pub mod featuregate;
 pub mod http_client;
 pub mod net;
 pub mod pipeline;

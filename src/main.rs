@@ -20,6 +20,10 @@ struct Cli {
     /// over earlier. AOT_CONFIG_CONTENT, when set, is the configuration instead.
     #[arg(long = "config", global = true, value_name = "URI")]
     config: Vec<String>,
+    /// Comma-separated feature gate ids, as otelcol's flag: `id` or `+id` enables, `-id` disables.
+    /// Repeatable. `oxidot components` lists the gates.
+    #[arg(long = "feature-gates", global = true, value_name = "IDS")]
+    feature_gates: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -44,9 +48,16 @@ enum Command {
 fn main() -> ExitCode {
     oxidot::alloc::mark_installed();
     let cli = Cli::parse();
+    for flag in &cli.feature_gates {
+        if let Err(e) = oxidot::featuregate::apply_flag(flag) {
+            eprintln!("Error: invalid value \"{flag}\" for flag -feature-gates: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match cli.command {
         Some(Command::Components) => {
             print!("{}", oxidot::registry::components_yaml());
+            print!("{}", oxidot::featuregate::describe_yaml());
             Ok(())
         }
         Some(Command::Health { endpoint, timeout }) => health(&endpoint, timeout),
