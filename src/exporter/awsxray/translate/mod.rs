@@ -6,8 +6,9 @@ mod aws;
 
 mod cause;
 mod http;
+mod sql;
 
-pub(crate) use crate::pipeline::attrs::{int_attr, str_attr, to_json};
+pub(crate) use crate::pipeline::attrs::{str_attr, to_json};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, Span};
@@ -162,13 +163,11 @@ fn name_and_namespace(span: &Span, res: &[KeyValue]) -> (String, Option<&'static
 }
 
 /// Attributes the translator consumes into dedicated blocks (not annotations or metadata).
-fn consumed(k: &str) -> bool {
+fn consumed(span: &Span, k: &str) -> bool {
     http::CONSUMED.contains(&k)
-        || matches!(
-            k,
-            "aws.local.service" | "aws.remote.service" | "peer.service" | "enduser.id" | "aws.xray.exception.remote"
-        )
-        || k.starts_with("db.")
+        || matches!(k, "aws.local.service" | "aws.remote.service" | "peer.service" | "enduser.id")
+        || cause::consumes(span, k)
+        || sql::consumes(span, k)
         || aws::CONSUMED.contains(&k)
 }
 
@@ -224,7 +223,7 @@ pub fn segment(span: &Span, resource: &Option<Resource>, opts: &TranslateOptions
     if let Some(u) = str_attr(&span.attributes, "enduser.id") {
         doc.insert("user".into(), json!(u));
     }
-    if let Some(sql) = aws::sql(&span.attributes) {
+    if let Some(sql) = sql::sql(span) {
         doc.insert("sql".into(), sql);
     }
     if !span.links.is_empty() {
@@ -248,7 +247,7 @@ pub fn segment(span: &Span, resource: &Option<Resource>, opts: &TranslateOptions
     // Remaining attributes: annotations when indexed, else metadata (the resource's too).
     let mut annotations: BTreeMap<String, Value> = BTreeMap::new();
     let mut metadata: BTreeMap<String, Value> = BTreeMap::new();
-    for a in span.attributes.iter().filter(|a| !consumed(&a.key)) {
+    for a in span.attributes.iter().filter(|a| !consumed(span, &a.key)) {
         let indexed = opts.index_all_attributes || opts.indexed_attributes.contains(&a.key);
         match annotation_value(&a.value).filter(|_| indexed) {
             Some(v) => {
@@ -287,5 +286,7 @@ pub fn serialize_within_limit(doc: &mut Value) -> Option<(String, bool)> {
     (s.len() <= MAX_DOCUMENT_BYTES).then_some((s, true))
 }
 
+#[cfg(test)]
+mod parts_tests;
 #[cfg(test)]
 mod tests;
