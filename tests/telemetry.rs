@@ -166,7 +166,9 @@ async fn gate_on_prints_requests_by_outcome_and_pipeline_errors_are_failed() {
     let mut client = TraceServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
     assert!(client.export(request(2)).await.is_err());
     let m = ox.metrics();
-    let k = |outcome: &str| format!("otelcol_receiver_requests{{receiver=\"otlp\",transport=\"grpc\",outcome=\"{outcome}\"}}");
+    let k = |outcome: &str| {
+        format!("otelcol_receiver_requests{{receiver=\"otlp\",transport=\"grpc\",outcome=\"{outcome}\"}}")
+    };
     assert_eq!(m.get(&k("failure")), Some(&1.0), "{m:?}");
     assert_eq!(m.get(&k("success")), None, "{m:?}");
     assert_eq!(sum_metric(&m, "otelcol_receiver_failed_spans", &[]), 2.0, "{m:?}");

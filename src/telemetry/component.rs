@@ -148,22 +148,14 @@ impl ExporterTelemetry {
         let mut typed = base.clone();
         typed.push((LABEL_DATA_TYPE, signal.as_str().to_string()));
         ExporterTelemetry {
-            sent: reg.counter(
-                EXPORTER_SENT.get(signal),
-                help.sent,
-                sent_labels.clone(),
+            sent: reg.counter(EXPORTER_SENT.get(signal), help.sent, sent_labels.clone()),
+            send_failed: reg.counter(EXPORTER_SEND_FAILED.get(signal), help.send_failed, sent_labels),
+            enqueue_failed: reg.counter(EXPORTER_ENQUEUE_FAILED.get(signal), help.enqueue_failed, base),
+            queue_size: reg.gauge(
+                EXPORTER_QUEUE_SIZE,
+                "Current size of the retry queue (in batches). [Alpha]",
+                typed.clone(),
             ),
-            send_failed: reg.counter(
-                EXPORTER_SEND_FAILED.get(signal),
-                help.send_failed,
-                sent_labels,
-            ),
-            enqueue_failed: reg.counter(
-                EXPORTER_ENQUEUE_FAILED.get(signal),
-                help.enqueue_failed,
-                base,
-            ),
-            queue_size: reg.gauge(EXPORTER_QUEUE_SIZE, "Current size of the retry queue (in batches). [Alpha]", typed.clone()),
             queue_capacity: reg.gauge(
                 EXPORTER_QUEUE_CAPACITY,
                 "Fixed capacity of the retry queue (in batches). [Alpha]",
@@ -257,7 +249,10 @@ mod tests {
         t.record(3, ReceiveOutcome::Success);
         let s = render(&reg);
         assert!(s.contains("# TYPE otelcol_receiver_requests counter\n"), "{s}");
-        assert!(s.contains("otelcol_receiver_requests{receiver=\"otlp\",transport=\"http\",outcome=\"success\"} 1\n"), "{s}");
+        assert!(
+            s.contains("otelcol_receiver_requests{receiver=\"otlp\",transport=\"http\",outcome=\"success\"} 1\n"),
+            "{s}"
+        );
         // Outcomes not seen yet have no series, as a Go counter never added to.
         assert!(!s.contains("outcome=\"failure\""), "{s}");
         t.record(2, ReceiveOutcome::Failure);
@@ -266,7 +261,13 @@ mod tests {
         assert!(s.contains("otelcol_receiver_accepted_log_records{receiver=\"otlp\",transport=\"http\"} 3\n"), "{s}");
         assert!(s.contains("otelcol_receiver_refused_log_records{receiver=\"otlp\",transport=\"http\"} 4\n"), "{s}");
         assert!(s.contains("otelcol_receiver_failed_log_records{receiver=\"otlp\",transport=\"http\"} 2\n"), "{s}");
-        assert!(s.contains("otelcol_receiver_requests{receiver=\"otlp\",transport=\"http\",outcome=\"refused\"} 1\n"), "{s}");
-        assert!(s.contains("otelcol_receiver_requests{receiver=\"otlp\",transport=\"http\",outcome=\"failure\"} 1\n"), "{s}");
+        assert!(
+            s.contains("otelcol_receiver_requests{receiver=\"otlp\",transport=\"http\",outcome=\"refused\"} 1\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("otelcol_receiver_requests{receiver=\"otlp\",transport=\"http\",outcome=\"failure\"} 1\n"),
+            "{s}"
+        );
     }
 }

@@ -334,12 +334,7 @@ pub fn iso8601(secs: i64, millis: u32, offset: i64) -> String {
     let days = local.div_euclid(86_400);
     let sod = local.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    );
+    let mut s = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}", sod / 3600, (sod % 3600) / 60, sod % 60);
     if offset == 0 {
         s.push('Z');
     } else {
@@ -547,7 +542,9 @@ mod tests {
         let cfg = telemetry("resource: {service.name: null, service.version: null, service.instance.id: i}");
         let out = capture(&cfg, || tracing::info!(endpoint = "127.0.0.1:4317", "Starting"));
         assert!(
-            out.trim_end().ends_with("\tStarting\t{\"resource\": {\"service.instance.id\": \"i\"}, \"endpoint\": \"127.0.0.1:4317\"}"),
+            out.trim_end().ends_with(
+                "\tStarting\t{\"resource\": {\"service.instance.id\": \"i\"}, \"endpoint\": \"127.0.0.1:4317\"}"
+            ),
             "{out}"
         );
     }

@@ -92,7 +92,8 @@ fn render_runtime(out: &mut String, with_suffixes: bool, s: &ProcessSample) {
     };
     let sys = s.rss_anon_bytes.unwrap_or(s.rss_bytes);
     // With type suffixes the counter gets `_total`; the `_bytes` unit suffix is already there.
-    let total_name = if with_suffixes { "otelcol_process_runtime_total_alloc_bytes_total" } else { PROCESS_RUNTIME_TOTAL_ALLOC };
+    let total_name =
+        if with_suffixes { "otelcol_process_runtime_total_alloc_bytes_total" } else { PROCESS_RUNTIME_TOTAL_ALLOC };
     for (name, help, typ, v) in [
         (
             PROCESS_RUNTIME_HEAP_ALLOC,
