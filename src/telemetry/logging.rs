@@ -550,6 +550,16 @@ mod tests {
     }
 
     #[test]
+    fn log_crate_records_use_their_own_file_and_line() {
+        // tracing-log passes a `log` record's origin as `log.*` fields.
+        let cfg = telemetry("logs: {encoding: json, disable_zap_resource: true}");
+        let out = capture(&cfg, || {
+            tracing::warn!(log.target = "rustls", log.file = "/r/rustls/src/conn.rs", log.line = 42u32, "peer closed");
+        });
+        assert!(out.contains(r#""caller":"src/conn.rs:42","msg":"peer closed"}"#), "{out}");
+    }
+
+    #[test]
     fn iso8601_as_zap() {
         // 2026-12-01T01:25:08.123 UTC
         assert_eq!(iso8601(1_796_088_308, 123, 0), "2026-12-01T01:25:08.123Z");
