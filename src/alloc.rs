@@ -1,12 +1,28 @@
 //! A counting global allocator: exact heap bytes in use, which the memory_limiter checks (the Go
-//! collector checks its heap the same way). The binary installs it; the library falls back to
-//! RSS where it is not installed.
+//! collector checks its heap the same way), and the cumulative bytes allocated, printed as
+//! `otelcol_process_runtime_total_alloc_bytes` (Go: runtime.MemStats.TotalAlloc). The binary
+//! installs it; the library falls back to RSS where it is not installed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+/// Both counters on one cache line: every allocation touches the line once anyway.
+#[repr(align(64))]
+struct Counters {
+    /// Bytes in use now.
+    in_use: AtomicUsize,
+    /// Bytes ever handed out (a realloc counts its new size, as Go's growth allocates anew).
+    total: AtomicU64,
+}
+
+static COUNTERS: Counters = Counters { in_use: AtomicUsize::new(0), total: AtomicU64::new(0) };
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+#[inline]
+fn count_alloc(size: usize) {
+    COUNTERS.in_use.fetch_add(size, Ordering::Relaxed);
+    COUNTERS.total.fetch_add(size as u64, Ordering::Relaxed);
+}
 
 /// The system allocator, counting bytes in use.
 pub struct CountingAlloc;
@@ -16,28 +32,29 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+            count_alloc(layout.size());
         }
         p
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
-            ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+            count_alloc(layout.size());
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) };
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        COUNTERS.in_use.fetch_sub(layout.size(), Ordering::Relaxed);
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
+            COUNTERS.total.fetch_add(new_size as u64, Ordering::Relaxed);
             if new_size >= layout.size() {
-                ALLOCATED.fetch_add(new_size - layout.size(), Ordering::Relaxed);
+                COUNTERS.in_use.fetch_add(new_size - layout.size(), Ordering::Relaxed);
             } else {
-                ALLOCATED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+                COUNTERS.in_use.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
             }
         }
         p
@@ -51,7 +68,12 @@ pub fn mark_installed() {
 
 /// Heap bytes in use, when the counting allocator is installed.
 pub fn heap_in_use() -> Option<u64> {
-    INSTALLED.load(Ordering::Relaxed).then(|| ALLOCATED.load(Ordering::Relaxed) as u64)
+    INSTALLED.load(Ordering::Relaxed).then(|| COUNTERS.in_use.load(Ordering::Relaxed) as u64)
+}
+
+/// Bytes allocated since start (never decreases), when the counting allocator is installed.
+pub fn total_allocated() -> Option<u64> {
+    INSTALLED.load(Ordering::Relaxed).then(|| COUNTERS.total.load(Ordering::Relaxed))
 }
 
 /// Gives freed memory back to the OS where the allocator supports it (glibc).

@@ -91,7 +91,7 @@ fn load(uris: &[String], running: bool) -> anyhow::Result<Config> {
     let env = |k: &str| std::env::var(k).ok();
     let resolved = config::resolve(uris, &env).map_err(|e| anyhow!(e))?;
     let cfg = Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
-    oxidot::telemetry::logging::init(&cfg.service.telemetry.logs);
+    oxidot::telemetry::logging::init(&cfg.service.telemetry);
     if running {
         tracing::info!(config = %resolved.description, version = env!("CARGO_PKG_VERSION"), "Loaded configuration");
     }

@@ -86,7 +86,7 @@ fn adot_shipped_configs_fail_only_on_component_types_never_on_keys() {
             continue;
         }
         assert_eq!(code, 1, "{p:?} (uses components oxidot lacks)");
-        for l in stderr.lines().filter(|l| !l.contains(" WARN ") && !l.contains(" INFO ")).skip(1) {
+        for l in stderr.lines().filter(|l| !l.contains("\twarn\t") && !l.contains("\tinfo\t")).skip(1) {
             assert!(
                 l.contains("unknown type") || l.contains("is not implemented in this version of oxidot yet"),
                 "{p:?}: {l}"
@@ -125,7 +125,7 @@ fn env_expansion_defaults_and_ignored_debug_extensions() {
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     // JSON log encoding was selected by the config.
-    let warns: Vec<&str> = err.lines().filter(|l| l.contains("\"level\":\"WARN\"")).collect();
+    let warns: Vec<&str> = err.lines().filter(|l| l.contains("\"level\":\"warn\"")).collect();
     assert_eq!(warns.iter().filter(|l| l.contains("pprof")).count(), 1, "{err}");
     assert_eq!(warns.iter().filter(|l| l.contains("zpages")).count(), 1, "{err}");
 }

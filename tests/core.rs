@@ -174,12 +174,22 @@ fn python_sdk_grpc_and_http_reach_both_exporters_and_counts_match() {
         m.keys().any(|k| k.starts_with("otelcol_exporter_sent_spans{exporter=\"otlp\",server_address=\"127.0.0.1\"")),
         "{m:?}"
     );
+    for name in [
+        "otelcol_process_memory_rss",
+        "otelcol_process_uptime",
+        "otelcol_process_cpu_seconds",
+        "otelcol_process_runtime_heap_alloc_bytes",
+        "otelcol_process_runtime_total_alloc_bytes",
+        "otelcol_process_runtime_total_sys_memory_bytes",
+    ] {
+        assert!(m.get(name).is_some_and(|v| *v > 0.0), "{name}: {m:?}");
+    }
+    // Without the gate receiverhelper.newReceiverMetrics there is no requests metric.
+    assert!(!m.keys().any(|k| k.starts_with("otelcol_receiver_requests")), "{m:?}");
     assert!(
-        m.contains_key("otelcol_process_memory_rss")
-            && m.contains_key("otelcol_process_uptime")
-            && m.contains_key("otelcol_process_cpu_seconds")
+        !m.keys().any(|k| k.split('{').next().is_some_and(|n| n.ends_with("_total"))),
+        "no _total suffix by default"
     );
-    assert!(!m.keys().any(|k| k.contains("_total")), "no _total suffix by default");
 }
 
 fn span(name: &str, tid: u8) -> Span {

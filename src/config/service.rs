@@ -47,6 +47,8 @@ pub struct LogsConfig {
     pub initial_fields: BTreeMap<String, Value>,
     pub sampling: Option<Value>,
     pub processors: Option<Value>,
+    /// Leaves the `resource` field out of every log line.
+    pub disable_zap_resource: bool,
 }
 
 impl Default for LogsConfig {
@@ -63,6 +65,7 @@ impl Default for LogsConfig {
             initial_fields: BTreeMap::new(),
             sampling: None,
             processors: None,
+            disable_zap_resource: false,
         }
     }
 }
@@ -217,7 +220,6 @@ impl ServiceConfig {
             ("error_output_paths", logs.error_output_paths.is_some()),
             ("sampling", logs.sampling.is_some()),
             ("processors", logs.processors.is_some()),
-            ("initial_fields", !logs.initial_fields.is_empty()),
         ] {
             if set {
                 warnings

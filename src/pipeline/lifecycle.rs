@@ -49,7 +49,7 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
         let r = Arc::clone(&reg);
         let with_suffixes = ep.with_suffixes;
         let mut target = vec![
-            ("service_instance_id", random_uuid()),
+            ("service_instance_id", crate::telemetry::instance_id().to_string()),
             ("service_name", "oxidot".to_string()),
             ("service_version", env!("CARGO_PKG_VERSION").to_string()),
         ];
@@ -170,10 +170,4 @@ pub async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-fn random_uuid() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = hex::encode(b);
-    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }

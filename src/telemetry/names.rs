@@ -48,8 +48,8 @@ pub const RECEIVER_FAILED: SignalNames = SignalNames {
     metrics: "otelcol_receiver_failed_metric_points",
     logs: "otelcol_receiver_failed_log_records",
 };
-/// `otelcol_receiver_requests{outcome=success|refused|failure}` (Go: gate receiverhelper.newReceiverMetrics).
-/// oxidot always prints it: it is where undecodable requests, which carry no countable items, are counted.
+/// `otelcol_receiver_requests{outcome=success|refused|failure}`: only with the alpha gate
+/// `receiverhelper.newReceiverMetrics` (receiverhelper/obsreport.go `endOp`).
 pub const RECEIVER_REQUESTS: &str = "otelcol_receiver_requests";
 
 // exporterhelper/internal/obs_report_sender.go, queue/obs_queue.go
@@ -87,6 +87,9 @@ pub const BATCH_SEND_SIZE_BUCKETS: &[f64] = &[
 pub const PROCESS_UPTIME: &str = "otelcol_process_uptime";
 pub const PROCESS_CPU_SECONDS: &str = "otelcol_process_cpu_seconds";
 pub const PROCESS_MEMORY_RSS: &str = "otelcol_process_memory_rss";
+pub const PROCESS_RUNTIME_HEAP_ALLOC: &str = "otelcol_process_runtime_heap_alloc_bytes";
+pub const PROCESS_RUNTIME_TOTAL_ALLOC: &str = "otelcol_process_runtime_total_alloc_bytes";
+pub const PROCESS_RUNTIME_TOTAL_SYS: &str = "otelcol_process_runtime_total_sys_memory_bytes";
 
 pub const TARGET_INFO: &str = "target_info";
 

@@ -1,4 +1,6 @@
-//! Process metrics read from procfs: uptime, CPU seconds, resident memory.
+//! Process metrics (Go: service/internal/proctelemetry/process_telemetry.go): uptime, CPU
+//! seconds and resident memory from procfs, and the three `otelcol_process_runtime_*` metrics Go
+//! reads from runtime.MemStats, mapped onto oxidot's counting allocator (src/alloc.rs).
 
 use super::metrics::{write_sample, Registry};
 use super::names::*;
@@ -10,6 +12,8 @@ use std::time::Instant;
 pub struct ProcessSample {
     pub cpu_seconds: f64,
     pub rss_bytes: u64,
+    /// Anonymous resident memory (`RssAnon`: heap, stacks, allocator arenas; no mapped files).
+    pub rss_anon_bytes: Option<u64>,
 }
 
 /// Reads CPU time and RSS of this process (zeros where procfs is not available).
@@ -33,7 +37,15 @@ pub fn sample() -> ProcessSample {
             s.rss_bytes = rss_pages * page;
         }
     }
+    s.rss_anon_bytes = std::fs::read_to_string("/proc/self/status").ok().and_then(|st| rss_anon(&st));
     s
+}
+
+/// `RssAnon:   1234 kB` of /proc/self/status, in bytes.
+fn rss_anon(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
+    let kb = line.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    Some(kb * 1024)
 }
 
 /// Renders the process metrics and `target_info`.
@@ -54,14 +66,57 @@ pub fn render(
     } else {
         (PROCESS_UPTIME, PROCESS_CPU_SECONDS, PROCESS_MEMORY_RSS)
     };
-    let _ = writeln!(out, "# HELP {cpu} Total CPU user and system time in seconds [alpha]\n# TYPE {cpu} counter");
+    // HELP texts as the collector's generated telemetry (service/internal/metadata) declares them.
+    let _ = writeln!(out, "# HELP {cpu} Total CPU user and system time in seconds [Alpha]\n# TYPE {cpu} counter");
     write_sample(out, cpu, "", &[], None, s.cpu_seconds);
-    let _ = writeln!(out, "# HELP {rss} Total physical memory (resident set size) [alpha]\n# TYPE {rss} gauge");
+    let _ = writeln!(out, "# HELP {rss} Total physical memory (resident set size) [Alpha]\n# TYPE {rss} gauge");
     write_sample(out, rss, "", &[], None, s.rss_bytes as f64);
-    let _ = writeln!(out, "# HELP {uptime} Uptime of the process [alpha]\n# TYPE {uptime} counter");
+    render_runtime(out, with_suffixes, &s);
+    let _ = writeln!(out, "# HELP {uptime} Uptime of the process [Alpha]\n# TYPE {uptime} counter");
     write_sample(out, uptime, "", &[], None, started.elapsed().as_secs_f64());
     let _ = writeln!(out, "# HELP {TARGET_INFO} Target metadata\n# TYPE {TARGET_INFO} gauge");
     write_sample(out, TARGET_INFO, "", target_labels, None, 1.0);
+}
+
+/// The Go runtime's MemStats metrics (proctelemetry `updateAllocMem`, `updateTotalAllocMem`,
+/// `updateSysMem`), printed only when the counting allocator is installed (the binary always
+/// installs it):
+/// - `heap_alloc_bytes` (HeapAlloc, gauge) = heap bytes in use now;
+/// - `total_alloc_bytes` (TotalAlloc, counter) = heap bytes allocated since start;
+/// - `total_sys_memory_bytes` (Sys, gauge) = anonymous resident memory (RssAnon: heap, allocator
+///   arenas, thread stacks), the memory the process holds from the OS for its own data; RSS where
+///   RssAnon is not available.
+fn render_runtime(out: &mut String, with_suffixes: bool, s: &ProcessSample) {
+    let (Some(heap), Some(total)) = (crate::alloc::heap_in_use(), crate::alloc::total_allocated()) else {
+        return;
+    };
+    let sys = s.rss_anon_bytes.unwrap_or(s.rss_bytes);
+    // With type suffixes the counter gets `_total`; the `_bytes` unit suffix is already there.
+    let total_name =
+        if with_suffixes { "otelcol_process_runtime_total_alloc_bytes_total" } else { PROCESS_RUNTIME_TOTAL_ALLOC };
+    for (name, help, typ, v) in [
+        (
+            PROCESS_RUNTIME_HEAP_ALLOC,
+            "Bytes of allocated heap objects (see 'go doc runtime.MemStats.HeapAlloc') [Alpha]",
+            "gauge",
+            heap,
+        ),
+        (
+            total_name,
+            "Cumulative bytes allocated for heap objects (see 'go doc runtime.MemStats.TotalAlloc') [Alpha]",
+            "counter",
+            total,
+        ),
+        (
+            PROCESS_RUNTIME_TOTAL_SYS,
+            "Total bytes of memory obtained from the OS (see 'go doc runtime.MemStats.Sys') [Alpha]",
+            "gauge",
+            sys,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {typ}");
+        write_sample(out, name, "", &[], None, v as f64);
+    }
 }
 
 #[cfg(test)]
@@ -70,5 +125,13 @@ mod tests {
     fn reads_own_process() {
         let s = super::sample();
         assert!(s.rss_bytes > 1024 * 1024, "rss {}", s.rss_bytes);
+        let anon = s.rss_anon_bytes.expect("RssAnon on linux");
+        assert!(anon > 0 && anon <= s.rss_bytes, "anon {anon} rss {}", s.rss_bytes);
+    }
+
+    #[test]
+    fn rss_anon_parses_status() {
+        assert_eq!(super::rss_anon("VmRSS:\t  9000 kB\nRssAnon:\t    2048 kB\n"), Some(2048 * 1024));
+        assert_eq!(super::rss_anon("VmRSS: 1 kB\n"), None);
     }
 }

@@ -64,7 +64,16 @@ impl Oxidot {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("config.yaml");
         std::fs::write(&cfg, ports.fill(yaml)).unwrap();
-        Self::spawn(ports, dir, vec![cfg.to_string_lossy().into_owned()], env)
+        Self::spawn(ports, dir, vec![cfg.to_string_lossy().into_owned()], env, &[])
+    }
+
+    /// Starts oxidot with `yaml` and extra command-line arguments (e.g. `--feature-gates=…`).
+    pub fn start_args(yaml: &str, args: &[&str]) -> Oxidot {
+        let ports = Ports::new();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.yaml");
+        std::fs::write(&cfg, ports.fill(yaml)).unwrap();
+        Self::spawn(ports, dir, vec![cfg.to_string_lossy().into_owned()], &[], args)
     }
 
     /// Starts oxidot with several `--config` URIs (placeholders filled in each).
@@ -72,16 +81,17 @@ impl Oxidot {
         let ports = Ports::new();
         let dir = tempfile::tempdir().unwrap();
         let uris = uris.iter().map(|u| ports.fill(u)).collect();
-        Self::spawn(ports, dir, uris, env)
+        Self::spawn(ports, dir, uris, env, &[])
     }
 
-    fn spawn(ports: Ports, dir: tempfile::TempDir, uris: Vec<String>, env: &[(&str, &str)]) -> Oxidot {
+    fn spawn(ports: Ports, dir: tempfile::TempDir, uris: Vec<String>, env: &[(&str, &str)], args: &[&str]) -> Oxidot {
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let mut cmd = Command::new(bin());
         for u in &uris {
             cmd.arg("--config").arg(u);
         }
+        cmd.args(args);
         cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::null())
             .stderr(stderr)

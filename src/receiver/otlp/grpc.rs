@@ -63,11 +63,11 @@ impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
             if resp.headers().get("grpc-status").map(|v| v.as_bytes()) == Some(b"11") {
                 resp.headers_mut().insert("grpc-status", http::HeaderValue::from_static("8"));
             }
-            // Size-limit refusals happen inside tonic's decoder: count them here.
+            // Size-limit refusals happen inside tonic's decoder: log them here (Go counts
+            // requests that never reach the pipeline in no metric).
             let code =
                 resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
             if matches!(code, Some(8) | Some(11)) {
-                entry.telemetry.record_bad_request();
                 st.log_bad(signal, "message larger than max_recv_msg_size_mib");
             }
             Ok(resp)
@@ -119,7 +119,6 @@ impl<S: OtlpSignal> tonic::server::UnaryService<Result<S::Req, String>> for Expo
             let req = match request.into_inner() {
                 Ok(r) => r,
                 Err(e) => {
-                    entry.telemetry.record_bad_request();
                     st.log_bad(S::SIGNAL, &e);
                     return Err(Status::invalid_argument(format!("failed to decode the request: {e}")));
                 }

@@ -73,7 +73,6 @@ async fn handle(st: Arc<HttpState>, req: Request<Incoming>) -> Response<Full<Byt
         "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
         "application/json" => Encoding::Json,
         _ => {
-            entry.telemetry.record_bad_request();
             st.log_bad_request(signal, &format!("unsupported content type {ctype:?}"));
             return text(415, "415 unsupported media type, supported: [application/json, application/x-protobuf]");
         }
@@ -84,7 +83,6 @@ async fn handle(st: Arc<HttpState>, req: Request<Incoming>) -> Response<Full<Byt
     let mut batch = match result {
         Ok(b) => b,
         Err(e) => {
-            entry.telemetry.record_bad_request();
             st.log_bad_request(signal, &e.to_string());
             let http = match e {
                 DecodeError::TooLarge(_) => 413,
