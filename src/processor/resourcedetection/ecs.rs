@@ -264,7 +264,7 @@ async fn get(client: &crate::http_client::HttpClient, url: &str, deadline: Insta
     let resp = tokio::time::timeout_at(deadline, client.request(req))
         .await
         .map_err(|_| exceeded())?
-        .map_err(|e| format!("Get {}: {e}", super::go_quote(url)))?;
+        .map_err(|e| format!("Get {}: {}", super::go_quote(url), crate::http_client::error_chain(&e)))?;
     let status = resp.status();
     let body = tokio::time::timeout_at(deadline, http_body_util::Limited::new(resp.into_body(), 4 << 20).collect())
         .await
