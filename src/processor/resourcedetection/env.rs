@@ -11,19 +11,19 @@ const DEPRECATED_ENV_VAR: &str = "OTEL_RESOURCE";
 /// env.go labelRegex: one `key=value` pair up to a comma or the end, keys of 1–256 and values
 /// of 0–256 ASCII characters, surrounding whitespace ignored. Go's `\s` is `[\t\n\f\r ]`
 /// (no vertical tab), spelled out because the regex crate's `\s` is wider.
-fn label_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
+fn label_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
     RE.get_or_init(|| {
         let ws = r"[\t\n\x0C\r ]*";
-        Regex::new(&format!(r"{ws}([[:ascii:]]{{1,256}}?){ws}={ws}([[:ascii:]]{{0,256}}?){ws}(?:,|$)"))
-            .expect("valid regex")
+        Regex::new(&format!(r"{ws}([[:ascii:]]{{1,256}}?){ws}={ws}([[:ascii:]]{{0,256}}?){ws}(?:,|$)")).ok()
     })
+    .as_ref()
 }
 
 /// env.go initializeAttributeMap: every character must belong to a pair; the first problem is
 /// the error. A repeated key keeps its first position and its last value (pcommon Map PutStr).
 pub fn parse(s: &str) -> Result<Detected, String> {
-    let re = label_regex();
+    let re = label_regex().ok_or("the OTEL_RESOURCE_ATTRIBUTES pattern did not compile")?;
     let matches: Vec<regex::Captures> = re.captures_iter(s).collect();
     if matches.is_empty() {
         return Err(format!("invalid resource format: {}", go_quote(s)));
@@ -31,7 +31,7 @@ pub fn parse(s: &str) -> Result<Detected, String> {
     let mut out: Detected = Vec::new();
     let mut prev = 0;
     for m in &matches {
-        let whole = m.get(0).expect("group 0");
+        let Some(whole) = m.get(0) else { continue };
         if whole.start() != prev {
             return Err(format!("invalid resource format, invalid text: {}", go_quote(&s[prev..whole.start()])));
         }
