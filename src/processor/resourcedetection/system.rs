@@ -292,6 +292,27 @@ fn reverse(ip: std::net::IpAddr) -> Result<String, String> {
     Ok(unsafe { std::ffi::CStr::from_ptr(host.as_ptr()) }.to_string_lossy().into_owned())
 }
 
+/// go-fqdn fromHosts/parseHostLine: the canonical name (second field) of the first hosts(5)
+/// line whose canonical name or an alias is `host`; a line whose canonical name is not a valid
+/// hostname (musl's rule) is skipped.
+pub fn fqdn_from_hosts(text: &str, host: &str) -> Option<String> {
+    let valid = |s: &str| {
+        s.len() <= 254 && s.chars().all(|c| c as u32 >= 0x80 || c == '.' || c == '-' || c.is_ascii_alphanumeric())
+    };
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut fields = line.split([' ', '\t']).filter(|f| !f.is_empty());
+        let (Some(_ip), Some(canon)) = (fields.next(), fields.next()) else { continue };
+        if !valid(canon) {
+            continue;
+        }
+        if canon == host || fields.any(|alias| alias == host) {
+            return Some(canon.to_string());
+        }
+    }
+    None
+}
+
 /// One network interface as getifaddrs reports it.
 #[derive(Default)]
 struct Iface {
@@ -477,11 +498,21 @@ impl Provider for Host {
     fn hostname(&self) -> Result<String, String> {
         os_hostname()
     }
-    /// Go uses github.com/Showmax/go-fqdn (/etc/hosts, then DNS); glibc's getaddrinfo
-    /// AI_CANONNAME consults the same sources.
+    /// github.com/Showmax/go-fqdn FqdnHostname: the canonical name of the /etc/hosts line that
+    /// names the hostname, else the resolver's canonical name, else the reverse name of its
+    /// first address that has one; without the trailing dot.
     fn fqdn(&self) -> Result<String, String> {
         let host = os_hostname()?;
-        resolve(&host)?.0.ok_or_else(|| "could not find fqdn".to_string())
+        if let Some(canon) = std::fs::read_to_string("/etc/hosts").ok().and_then(|t| fqdn_from_hosts(&t, &host)) {
+            return Ok(canon);
+        }
+        let not_found = || "fqdn hostname not found".to_string();
+        let (canon, ips) = resolve(&host).map_err(|e| format!("fqdn hostname not found: {e}"))?;
+        let name = match canon {
+            Some(c) => c,
+            None => ips.into_iter().find_map(|ip| reverse(ip).ok()).ok_or_else(not_found)?,
+        };
+        Ok(name.strip_suffix('.').unwrap_or(&name).to_string())
     }
     fn lookup_cname(&self) -> Result<String, String> {
         let host = os_hostname().map_err(|e| format!("LookupCNAME failed to get hostname: {e}"))?;
@@ -602,6 +633,17 @@ mod tests {
         }
         .validate("x");
         assert_eq!(errs[0].did_you_mean.as_deref(), Some("host.name"));
+    }
+
+    /// go-fqdn fqdn_test.go (parseHostLine cases).
+    #[test]
+    fn fqdn_from_the_hosts_file() {
+        let hosts = "127.0.0.1 localhost\n# 10.0.0.1 foo.example.com foo\n10.0.0.2\tbar.example.com bar # comment\n10.0.0.3 in_valid.example baz\n10.0.0.4 baz.example.com baz\n";
+        assert_eq!(fqdn_from_hosts(hosts, "bar").as_deref(), Some("bar.example.com"));
+        assert_eq!(fqdn_from_hosts(hosts, "bar.example.com").as_deref(), Some("bar.example.com"));
+        assert_eq!(fqdn_from_hosts(hosts, "foo"), None);
+        assert_eq!(fqdn_from_hosts(hosts, "baz").as_deref(), Some("baz.example.com"));
+        assert_eq!(fqdn_from_hosts(hosts, "comment"), None);
     }
 
     #[test]
