@@ -44,6 +44,28 @@ pub struct ResourceDetectionConfig {
     pub ecs: ecs::EcsConfig,
     pub env: Option<serde_yaml_ng::Value>,
     pub ec2: Option<serde_yaml_ng::Value>,
+    /// Go squashes confighttp.ClientConfig into this config (`timeout` is its field). The HTTP
+    /// client it builds is handed to detectors that use it, which env, system and ecs do not
+    /// (ecs builds its own), so the other client keys are accepted and change nothing, as in Go.
+    pub endpoint: Option<serde_yaml_ng::Value>,
+    pub proxy_url: Option<serde_yaml_ng::Value>,
+    pub tls: Option<serde_yaml_ng::Value>,
+    pub read_buffer_size: Option<serde_yaml_ng::Value>,
+    pub write_buffer_size: Option<serde_yaml_ng::Value>,
+    pub headers: Option<serde_yaml_ng::Value>,
+    pub auth: Option<serde_yaml_ng::Value>,
+    pub compression: Option<serde_yaml_ng::Value>,
+    pub compression_params: Option<serde_yaml_ng::Value>,
+    pub max_idle_conns: Option<serde_yaml_ng::Value>,
+    pub max_idle_conns_per_host: Option<serde_yaml_ng::Value>,
+    pub max_conns_per_host: Option<serde_yaml_ng::Value>,
+    pub idle_conn_timeout: Option<serde_yaml_ng::Value>,
+    pub disable_keep_alives: Option<serde_yaml_ng::Value>,
+    pub http2_read_idle_timeout: Option<serde_yaml_ng::Value>,
+    pub http2_ping_timeout: Option<serde_yaml_ng::Value>,
+    pub cookies: Option<serde_yaml_ng::Value>,
+    pub middlewares: Option<serde_yaml_ng::Value>,
+    pub force_attempt_http2: Option<serde_yaml_ng::Value>,
 }
 
 impl Default for ResourceDetectionConfig {
@@ -58,6 +80,25 @@ impl Default for ResourceDetectionConfig {
             ecs: Default::default(),
             env: None,
             ec2: None,
+            endpoint: None,
+            proxy_url: None,
+            tls: None,
+            read_buffer_size: None,
+            write_buffer_size: None,
+            headers: None,
+            auth: None,
+            compression: None,
+            compression_params: None,
+            max_idle_conns: None,
+            max_idle_conns_per_host: None,
+            max_conns_per_host: None,
+            idle_conn_timeout: None,
+            disable_keep_alives: None,
+            http2_read_idle_timeout: None,
+            http2_ping_timeout: None,
+            cookies: None,
+            middlewares: None,
+            force_attempt_http2: None,
         }
     }
 }
@@ -456,6 +497,16 @@ mod tests {
         let c = Ok(Detection { attrs: vec![], schema_url: "https://opentelemetry.io/schemas/1.39.0" });
         let ((_, s), _) = merge_results(vec![a, b, c]);
         assert_eq!(s, "https://opentelemetry.io/schemas/1.6.1");
+    }
+
+    #[test]
+    fn gos_squashed_http_client_keys_are_accepted_and_attributes_is_not() {
+        let ok: Result<ResourceDetectionConfig, _> = serde_yaml_ng::from_str(
+            "detectors: [env]\ntimeout: 2s\nendpoint: http://x\nheaders: {a: b}\ntls: {insecure: true}\nmax_idle_conns: 10",
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        let removed: Result<ResourceDetectionConfig, _> = serde_yaml_ng::from_str("attributes: [host.name]");
+        assert!(removed.is_err());
     }
 
     #[test]
