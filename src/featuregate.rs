@@ -67,9 +67,11 @@ pub static RECEIVER_NEW_METRICS: Gate = Gate::new(
 );
 
 /// processor/resourcedetectionprocessor: a detector error fails start-up instead of being logged.
+/// Go: alpha in v0.121, beta in v0.142, stable (always on) in v0.146, removed in v0.150; oxidot
+/// keeps it registered as stable so that disabling it is refused.
 pub static RESOURCEDETECTION_PROPAGATE_ERRORS: Gate = Gate::new(
     "processor.resourcedetection.propagateerrors",
-    Stage::Beta,
+    Stage::Stable,
     "A resource detector's error fails the collector's start",
 );
 

@@ -14,11 +14,17 @@ use std::time::Duration;
 use support::sinks::{GrpcSink, StaticServer};
 use support::*;
 
-fn ecs_server() -> StaticServer {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ecs");
+/// Serves a task metadata endpoint v4 from tests/fixtures/ecs/<dir>: `task.json` at
+/// `/v4/abc/task`, `container.json` (the collector's own container) at `/v4/abc`.
+fn ecs_server_from(dir: &str) -> StaticServer {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ecs").join(dir);
     let task = std::fs::read_to_string(dir.join("task.json")).unwrap();
     let container = std::fs::read_to_string(dir.join("container.json")).unwrap();
     StaticServer::start(vec![("/v4/abc/task", 200, task), ("/v4/abc", 200, container)])
+}
+
+fn ecs_server() -> StaticServer {
+    ecs_server_from("")
 }
 
 fn config(sink: u16, detectors: &str, extra: &str) -> String {
@@ -93,6 +99,8 @@ fn resources(s: &GrpcSink) -> Vec<(&'static str, BTreeMap<String, String>)> {
     out
 }
 
+/// What Go's ecs detector finds in AWS's documented Fargate responses (the container document
+/// is from another task, so the task's `curl` container counts as another container).
 const ECS_EXPECTED: &[(&str, &str)] = &[
     ("cloud.provider", "aws"),
     ("cloud.platform", "aws_ecs"),
@@ -105,17 +113,17 @@ const ECS_EXPECTED: &[(&str, &str)] = &[
     ("aws.ecs.task.id", "e9028f8d5d8e4f258373e7b93ce9a3c3"),
     ("aws.ecs.task.revision", "3"),
     ("aws.ecs.launchtype", "fargate"),
-    ("aws.ecs.container.arn", "arn:aws:ecs:us-west-2:111122223333:container/05966557-f16c-49cb-9352-24b3a0dcd0e1"),
-    ("container.id", "cd189a933e5849daa93386466019ab50-2495160603"),
-    ("container.name", "curl"),
     ("aws.log.group.names", "[/ecs/containerlogs]"),
     ("aws.log.group.arns", "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/containerlogs]"),
-    ("aws.log.stream.names", "[ecs/curl/cd189a933e5849daa93386466019ab50]"),
+    ("aws.log.stream.names", "[ecs/curl/e9028f8d5d8e4f258373e7b93ce9a3c3]"),
     (
         "aws.log.stream.arns",
-        "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/containerlogs:log-stream:ecs/curl/cd189a933e5849daa93386466019ab50]",
+        "[arn:aws:logs:us-west-2:111122223333:log-group:/ecs/containerlogs:log-stream:ecs/curl/e9028f8d5d8e4f258373e7b93ce9a3c3]",
     ),
 ];
+
+/// Attributes Go's ecs detector does not have: the collector's own container identity.
+const NOT_DETECTED: &[&str] = &["container.id", "container.name", "aws.ecs.container.arn"];
 
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string()
@@ -141,6 +149,9 @@ fn phase2_detectors_tag_every_signal_from_the_python_sdk_with_the_ecs_task() {
     for (signal, a) in &res {
         for (k, v) in ECS_EXPECTED {
             assert_eq!(a.get(*k).map(String::as_str), Some(*v), "{signal}: {k}");
+        }
+        for k in NOT_DETECTED {
+            assert!(!a.contains_key(*k), "{signal}: {k} is not a Go ecs attribute");
         }
         assert_eq!(a.get("host.name"), Some(&hostname()), "{signal}");
         assert_eq!(a.get("os.type").map(String::as_str), Some("linux"), "{signal}");
@@ -175,31 +186,101 @@ fn override_false_keeps_the_apps_values_and_true_replaces_them() {
 }
 
 #[test]
-fn a_failing_ecs_endpoint_warns_once_and_start_continues() {
+fn the_collectors_own_container_is_not_stamped_on_the_apps_telemetry() {
+    // A sidecar collector on ECS, override true (the default): the app's resource keeps its
+    // own identity, and the log group/stream attributes are the app container's awslogs ones.
+    let ecs = ecs_server_from("sidecar");
+    let sink = GrpcSink::start();
+    let cfg = config(sink.port, "[ecs]", "");
+    let ox = Oxidot::start_with(&cfg, &[("ECS_CONTAINER_METADATA_URI_V4", &ecs.url("/v4/abc"))]);
+    run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 2, 1, "enterprise-api");
+    assert!(eventually(10, || sink.spans() == 2 && sink.log_records() == 1));
+    for (signal, a) in resources(&sink) {
+        assert_eq!(a.get("service.name").map(String::as_str), Some("enterprise-api"), "{signal}");
+        for k in NOT_DETECTED {
+            assert!(!a.contains_key(*k), "{signal}: {k}: {a:?}");
+        }
+        assert_eq!(a.get("aws.log.group.names").map(String::as_str), Some("[/ecs/enterprise-api]"), "{signal}");
+        assert_eq!(
+            a.get("aws.log.stream.names").map(String::as_str),
+            Some("[ecs/enterprise-api/7f3c2d1e0b9a48d6a5c4b3a291807f6e]"),
+            "{signal}"
+        );
+        assert!(!a.values().any(|v| v.contains("aws-otel-collector")), "{signal}: collector identity leaked: {a:?}");
+        assert_eq!(a.get("aws.ecs.task.family").map(String::as_str), Some("enterprise-api"), "{signal}");
+    }
+}
+
+/// Runs oxidot with `yaml` until it exits (it must, within 30 s); returns (code, stderr, elapsed).
+fn run_until_exit(yaml: &str, env: &[(&str, &str)]) -> (i32, String, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, Ports::new().fill(yaml)).unwrap();
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = run_cli(&["--config", path.to_str().unwrap()], env);
+    (code, stderr, started.elapsed())
+}
+
+#[test]
+fn a_detector_error_fails_the_start_after_retrying_until_the_timeout() {
     let slow = ecs_server();
     *slow.delay.lock().unwrap() = Duration::from_secs(3);
     let garbage =
         StaticServer::start(vec![("/v4/abc/task", 200, "<html>not json".into()), ("/v4/abc", 200, "{}".into())]);
+    let missing = StaticServer::start(vec![]);
     let closed = format!("http://127.0.0.1:{}/v4/abc", free_port());
-    for (what, uri) in [("missing", closed), ("slow", slow.url("/v4/abc")), ("garbage", garbage.url("/v4/abc"))] {
+    let cases = [
+        ("closed", closed.clone(), format!("unable to fetch task metadata: Get \"{closed}/task\": ")),
+        ("slow", slow.url("/v4/abc"), "context deadline exceeded".to_string()),
+        (
+            "garbage",
+            garbage.url("/v4/abc"),
+            "unable to fetch task metadata: encountered unexpected error reading response from ECS Task Metadata Endpoint: "
+                .to_string(),
+        ),
+        (
+            "404",
+            missing.url("/v4/abc"),
+            format!("unable to fetch task metadata: request GET {}/task failed - \"404 Not Found\"", missing.url("/v4/abc")),
+        ),
+    ];
+    for (what, uri, want) in cases {
         let sink = GrpcSink::start();
-        let ox = Oxidot::start_with(
-            &config(sink.port, "[env, ecs, system]", ""),
-            &[("ECS_CONTAINER_METADATA_URI_V4", &uri)],
+        let (code, log, took) =
+            run_until_exit(&config(sink.port, "[env, ecs, system]", ""), &[("ECS_CONTAINER_METADATA_URI_V4", &uri)]);
+        assert_ne!(code, 0, "{what}: {log}");
+        let last = log.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        assert!(
+            last.starts_with("Error: cannot start pipelines: failed to start \"resourcedetection\" processor: "),
+            "{what}: {last}"
         );
-        let log = ox.stderr();
-        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("failed to detect resource")).collect();
-        assert_eq!(warnings.len(), 1, "{what}: {log}");
-        assert!(warnings[0].contains("ecs"), "{what}: {}", warnings[0]);
-        if what == "slow" {
-            assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
-        }
-        // Data still flows, tagged by the detectors that worked.
-        run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 1, 0, "svc");
-        assert!(eventually(10, || sink.spans() == 1), "{what}");
-        let a = &resources(&sink)[0].1;
-        assert!(a.contains_key("host.name") && !a.contains_key("aws.ecs.task.arn"), "{what}: {a:?}");
+        assert!(last.contains(&want), "{what}: want {want:?} in {last}");
+        // Retried (each attempt logged) until the 500 ms timeout, then given up.
+        assert!(log.contains("failed to detect resource"), "{what}: {log}");
+        assert!(took >= Duration::from_millis(450), "{what}: gave up after {took:?}");
+        assert!(!log.contains("Everything is ready"), "{what}: {log}");
     }
+    // A malformed OTEL_RESOURCE_ATTRIBUTES fails the start the same way, with env.go's message.
+    let sink = GrpcSink::start();
+    let (code, log, _) =
+        run_until_exit(&config(sink.port, "[env]", ""), &[("OTEL_RESOURCE_ATTRIBUTES", "team=obs,oops")]);
+    assert_ne!(code, 0, "{log}");
+    assert!(
+        log.contains("Error: cannot start pipelines: failed to start \"resourcedetection\" processor: invalid resource format, invalid text: \"oops\""),
+        "{log}"
+    );
+}
+
+#[test]
+fn not_on_ecs_the_ecs_detector_finds_nothing_and_start_succeeds() {
+    // ecs.go NewDetector: no metadata endpoint variable means an empty result, not an error.
+    let sink = GrpcSink::start();
+    let ox = Oxidot::start(&config(sink.port, "[ecs, system]", ""));
+    run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 1, 0, "svc");
+    assert!(eventually(10, || sink.spans() == 1));
+    let a = &resources(&sink)[0].1;
+    assert!(a.contains_key("host.name") && !a.contains_key("aws.ecs.task.arn"), "{a:?}");
+    assert!(!ox.stderr().contains("failed to detect"), "{}", ox.stderr());
 }
 
 fn kv(k: &str, v: &str) -> KeyValue {

@@ -102,7 +102,16 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
         e.start();
     }
     let env = crate::processor::resourcedetection::process_env;
-    futures::future::join_all(graph.detections.iter().map(|d| d.detect(&env))).await;
+    // A resource detector's error fails the start (Go: the processor's Start error).
+    for (d, r) in
+        graph.detections.iter().zip(futures::future::join_all(graph.detections.iter().map(|d| d.detect(&env))).await)
+    {
+        if let Err(e) = r {
+            tracing::error!(r#type = "processor", id = %d.id(), error = %e, "Failed to start component");
+            let _ = server_stop.send(true);
+            return Err(format!("cannot start pipelines: failed to start {:?} processor: {e}", d.id()));
+        }
+    }
     for l in &graph.limiters {
         l.start();
     }

@@ -1,19 +1,24 @@
 //! The `resourcedetection` processor: detects where oxidot runs once at start (env, system,
-//! ecs) and merges the result into every resource. A detector that fails logs one warning and
-//! contributes nothing, as in the Go collector; earlier detectors win over later ones.
+//! ecs) and merges the result into every resource.
+//!
+//! As the Go processor (processor/resourcedetectionprocessor) at the collector version oxidot
+//! follows: detectors run concurrently, each failing one is retried until `timeout`, earlier
+//! detectors win over later ones, and any detector error fails the collector's start
+//! (`processor.resourcedetection.propagateerrors`, stable: Go removed the opt-out).
 
 pub mod ecs;
 pub mod env;
 pub mod system;
 
-use super::{for_each_resource, Transform};
+use super::Transform;
 use crate::config::{ConfigError, GoDuration};
 use crate::pipeline::data::Batch;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue};
 use serde::Deserialize;
-use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// `resource_attributes: {name: {enabled: bool}}` toggles, as Go's generated metadata config.
 #[derive(Deserialize, Debug, Clone, PartialEq, Default)]
@@ -24,7 +29,9 @@ pub struct Toggle {
 
 pub type Toggles = BTreeMap<String, Toggle>;
 
-/// `processors: resourcedetection:` (Go: resourcedetectionprocessor `createDefaultConfig`).
+/// `processors: resourcedetection:` (Go: resourcedetectionprocessor config.go `Config`,
+/// factory.go `createDefaultConfig`). Go's `attributes` option was removed (v0.142), so it is
+/// an unknown key here too.
 #[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResourceDetectionConfig {
@@ -32,27 +39,66 @@ pub struct ResourceDetectionConfig {
     pub timeout: GoDuration,
     #[serde(rename = "override")]
     pub override_: bool,
-    /// Deprecated in Go: keep only these attributes.
-    pub attributes: Option<Vec<String>>,
     pub refresh_interval: Option<GoDuration>,
     pub system: system::SystemConfig,
     pub ecs: ecs::EcsConfig,
-    pub env: Option<Value>,
-    pub ec2: Option<Value>,
+    pub env: Option<serde_yaml_ng::Value>,
+    pub ec2: Option<serde_yaml_ng::Value>,
+    /// Go squashes confighttp.ClientConfig into this config (`timeout` is its field). The HTTP
+    /// client it builds is handed to detectors that use it, which env, system and ecs do not
+    /// (ecs builds its own), so the other client keys are accepted and change nothing, as in Go.
+    pub endpoint: Option<serde_yaml_ng::Value>,
+    pub proxy_url: Option<serde_yaml_ng::Value>,
+    pub tls: Option<serde_yaml_ng::Value>,
+    pub read_buffer_size: Option<serde_yaml_ng::Value>,
+    pub write_buffer_size: Option<serde_yaml_ng::Value>,
+    pub headers: Option<serde_yaml_ng::Value>,
+    pub auth: Option<serde_yaml_ng::Value>,
+    pub compression: Option<serde_yaml_ng::Value>,
+    pub compression_params: Option<serde_yaml_ng::Value>,
+    pub max_idle_conns: Option<serde_yaml_ng::Value>,
+    pub max_idle_conns_per_host: Option<serde_yaml_ng::Value>,
+    pub max_conns_per_host: Option<serde_yaml_ng::Value>,
+    pub idle_conn_timeout: Option<serde_yaml_ng::Value>,
+    pub disable_keep_alives: Option<serde_yaml_ng::Value>,
+    pub http2_read_idle_timeout: Option<serde_yaml_ng::Value>,
+    pub http2_ping_timeout: Option<serde_yaml_ng::Value>,
+    pub cookies: Option<serde_yaml_ng::Value>,
+    pub middlewares: Option<serde_yaml_ng::Value>,
+    pub force_attempt_http2: Option<serde_yaml_ng::Value>,
 }
 
 impl Default for ResourceDetectionConfig {
+    // factory.go createDefaultConfig: detectors [env], client timeout 5s, override true.
     fn default() -> Self {
         ResourceDetectionConfig {
-            detectors: Vec::new(),
+            detectors: vec!["env".into()],
             timeout: GoDuration::from_secs(5),
             override_: true,
-            attributes: None,
             refresh_interval: None,
             system: Default::default(),
             ecs: Default::default(),
             env: None,
             ec2: None,
+            endpoint: None,
+            proxy_url: None,
+            tls: None,
+            read_buffer_size: None,
+            write_buffer_size: None,
+            headers: None,
+            auth: None,
+            compression: None,
+            compression_params: None,
+            max_idle_conns: None,
+            max_idle_conns_per_host: None,
+            max_conns_per_host: None,
+            idle_conn_timeout: None,
+            disable_keep_alives: None,
+            http2_read_idle_timeout: None,
+            http2_ping_timeout: None,
+            cookies: None,
+            middlewares: None,
+            force_attempt_http2: None,
         }
     }
 }
@@ -66,16 +112,18 @@ impl ResourceDetectionConfig {
     pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
         let mut errs = Vec::new();
         let mut warns = Vec::new();
-        for (i, d) in self.detectors.iter().enumerate() {
-            if ACCEPTED_WITHOUT_EFFECT.contains(&d.as_str()) {
+        // factory.go getResourceProvider trims each name; internal/resourcedetection.go
+        // getDetectors rejects an unknown one.
+        for (i, d) in self.detectors.iter().map(|d| d.trim()).enumerate() {
+            if ACCEPTED_WITHOUT_EFFECT.contains(&d) {
                 warns.push(format!(
                     "{base}::detectors: detector {d:?} is not implemented by oxidot and detects nothing"
                 ));
-            } else if !SUPPORTED.contains(&d.as_str()) {
+            } else if !SUPPORTED.contains(&d) {
                 errs.push(
                     ConfigError::new(
                         format!("{base}::detectors::{i}"),
-                        format!("detector {d:?} is not supported (supported: {})", SUPPORTED.join(", ")),
+                        format!("invalid detector key: {d} (oxidot supports: {})", SUPPORTED.join(", ")),
                     )
                     .with_suggestion(crate::config::error::closest(d, SUPPORTED.iter().copied())),
                 );
@@ -97,27 +145,46 @@ pub fn process_env(k: &str) -> Option<String> {
     std::env::var(k).ok()
 }
 
-/// A detected attribute value: a string or a list of strings.
+/// A detected attribute value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttrValue {
     Str(String),
+    Int(i64),
     List(Vec<String>),
 }
 
 impl AttrValue {
     fn to_any(&self) -> AnyValue {
+        let str_any = |s: &str| AnyValue { value: Some(any_value::Value::StringValue(s.to_string())) };
         let v = match self {
             AttrValue::Str(s) => any_value::Value::StringValue(s.clone()),
-            AttrValue::List(l) => any_value::Value::ArrayValue(ArrayValue {
-                values: l.iter().map(|s| AnyValue { value: Some(any_value::Value::StringValue(s.clone())) }).collect(),
-            }),
+            AttrValue::Int(i) => any_value::Value::IntValue(*i),
+            AttrValue::List(l) => {
+                any_value::Value::ArrayValue(ArrayValue { values: l.iter().map(|s| str_any(s)).collect() })
+            }
         };
         AnyValue { value: Some(v) }
     }
+
+    /// The value as golden files write it: a string, an integer or a list of strings.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            AttrValue::Str(s) => serde_json::Value::String(s.clone()),
+            AttrValue::Int(i) => serde_json::Value::from(*i),
+            AttrValue::List(l) => serde_json::Value::from(l.clone()),
+        }
+    }
 }
 
-/// What detectors found, in order of precedence.
+/// What one detector found, in its order (Go's ResourceBuilder puts attributes in Set order).
 pub type Detected = Vec<(String, AttrValue)>;
+
+/// A detector's result: its attributes and the schema URL of the conventions it follows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Detection {
+    pub attrs: Detected,
+    pub schema_url: &'static str,
+}
 
 /// Validates a toggle map against the attributes a detector knows.
 pub fn validate_toggles(base: &str, toggles: &Toggles, known: &[(&str, bool)]) -> Vec<ConfigError> {
@@ -136,66 +203,182 @@ pub fn enabled(toggles: &Toggles, known: &[(&str, bool)], name: &str) -> bool {
     toggles.get(name).map(|t| t.enabled).unwrap_or_else(|| known.iter().any(|(n, d)| *n == name && *d))
 }
 
+/// Go's `%q` of a string: double-quoted, `"` and `\` escaped, control characters escaped,
+/// other printable characters kept.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            '\x0b' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The error when no detector is configured (internal/resourcedetection.go detectResource).
+pub const NO_DETECTOR_SUCCEEDED: &str = "resource detection failed: no detectors succeeded";
+
 /// The processor's transform; attributes are filled by `detect` before data flows.
 pub struct ResourceDetection {
     id: String,
     cfg: ResourceDetectionConfig,
-    detected: OnceLock<Vec<KeyValue>>,
+    /// `processor.resourcedetection.propagateerrors`, read once when the processor is built.
+    propagate_errors: bool,
+    detected: OnceLock<(Vec<KeyValue>, &'static str)>,
+}
+
+/// Retry pause after a failed attempt: internal/resourcedetection.go detectResource uses an
+/// exponential backoff (initial 1 s, randomization 1.5, no maximum interval set, so every pause
+/// is drawn around 1 s); a negative draw means no pause.
+fn retry_pause() -> Duration {
+    let r: f64 = rand::random();
+    let secs = 1.0 + 1.5 * (2.0 * r - 1.0);
+    Duration::from_secs_f64(secs.max(0.0))
 }
 
 impl ResourceDetection {
     pub fn new(id: String, cfg: ResourceDetectionConfig) -> Self {
-        ResourceDetection { id, cfg, detected: OnceLock::new() }
+        let propagate_errors = crate::featuregate::RESOURCEDETECTION_PROPAGATE_ERRORS.is_enabled();
+        ResourceDetection { id, cfg, propagate_errors, detected: OnceLock::new() }
     }
 
-    /// Runs the detectors once, bounded by `timeout`; failures become warnings.
-    pub async fn detect(&self, env: &(dyn Fn(&str) -> Option<String> + Sync)) {
-        let mut merged: Detected = Vec::new();
-        for d in &self.cfg.detectors {
-            let fut = async {
-                match d.as_str() {
-                    "env" => env::detect(env),
-                    "system" => system::detect(&self.cfg.system),
-                    "ecs" => ecs::detect(&self.cfg.ecs, env).await,
-                    _ => Ok(Vec::new()),
-                }
-            };
-            let result = match tokio::time::timeout(self.cfg.timeout.0, fut).await {
-                Ok(r) => r,
-                Err(_) => Err(format!("timed out after {:?}", self.cfg.timeout.0)),
-            };
-            match result {
-                Ok(found) => {
-                    for (k, v) in found {
-                        // Earlier detectors win.
-                        if !merged.iter().any(|(mk, _)| *mk == k) {
-                            merged.push((k, v));
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(processor = %self.id, detector = %d, error = %e, "failed to detect resource; continuing without it")
+    /// One attempt of one detector.
+    async fn attempt(
+        &self,
+        name: &str,
+        deadline: Instant,
+        env: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<Detection, String> {
+        match name {
+            "env" => env::detect(env),
+            "system" => {
+                let cfg = self.cfg.system.clone();
+                match tokio::task::spawn_blocking(move || system::detect(&cfg)).await {
+                    Ok(r) => r,
+                    Err(e) => Err(format!("system detector panicked: {e}")),
                 }
             }
+            "ecs" => ecs::detect(&self.cfg.ecs, env, deadline).await,
+            // ec2 is accepted without effect (see ACCEPTED_WITHOUT_EFFECT).
+            _ => Ok(Detection::default()),
         }
-        if let Some(keep) = &self.cfg.attributes {
-            merged.retain(|(k, _)| keep.contains(k));
+    }
+
+    /// internal/resourcedetection.go detectResource, one detector's goroutine: retries a
+    /// failing detector until the deadline, logging each failure; the error is the last one.
+    async fn run_detector(
+        &self,
+        name: &str,
+        deadline: Instant,
+        env: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<Detection, String> {
+        loop {
+            let err = match tokio::time::timeout_at(deadline, self.attempt(name, deadline, env)).await {
+                Ok(Ok(found)) => return Ok(found),
+                Ok(Err(e)) => e,
+                // oxidot: an attempt still running at the deadline is cut (Go waits for it).
+                Err(_) => "context deadline exceeded".to_string(),
+            };
+            tracing::warn!(processor = %self.id, detector = %name, error = %err, "failed to detect resource");
+            let pause_end = Instant::now() + retry_pause();
+            if pause_end >= deadline {
+                tokio::time::sleep_until(deadline).await;
+                tracing::warn!(processor = %self.id, error = "context deadline exceeded", "context was cancelled");
+                return Err(err);
+            }
+            tokio::time::sleep_until(pause_end).await;
         }
-        tracing::info!(processor = %self.id, attributes = merged.len(), "detected resource information");
-        let kvs = merged
+    }
+
+    /// Runs the detectors once, concurrently, bounded by `timeout`, and merges what they found
+    /// (earlier detectors win). Returns the error Go's `Start` returns: the detectors' errors
+    /// joined with newlines, or [`NO_DETECTOR_SUCCEEDED`] when none is configured.
+    pub async fn detect(&self, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<(), String> {
+        tracing::info!(processor = %self.id, "began detecting resource information");
+        let deadline = Instant::now() + self.cfg.timeout.0;
+        let names: Vec<&str> = self.cfg.detectors.iter().map(|d| d.trim()).collect();
+        let results = futures::future::join_all(names.iter().map(|n| self.run_detector(n, deadline, env))).await;
+        let (found, errors) = merge_results(results);
+        let summary: BTreeMap<&str, String> =
+            found.0.iter().map(|(k, v)| (k.as_str(), v.to_json().to_string())).collect();
+        tracing::info!(processor = %self.id, resource = ?summary, "detected resource information");
+        let kvs = found
+            .0
             .into_iter()
             .map(|(k, v)| KeyValue { key: k, value: Some(v.to_any()), ..Default::default() })
             .collect();
-        let _ = self.detected.set(kvs);
+        let _ = self.detected.set((kvs, found.1));
+        match errors {
+            Some(e) if self.propagate_errors => Err(e),
+            Some(e) => {
+                tracing::warn!(processor = %self.id, error = %e, "resource detection failed; continuing without it");
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The detected attributes (empty before `detect`).
     pub fn attributes(&self) -> &[KeyValue] {
-        self.detected.get().map(Vec::as_slice).unwrap_or(&[])
+        self.detected.get().map(|d| d.0.as_slice()).unwrap_or(&[])
+    }
+
+    fn schema_url(&self) -> &'static str {
+        self.detected.get().map(|d| d.1).unwrap_or("")
     }
 }
 
-/// Merges `detected` into `attrs`: replaces existing keys when `override_`, else only adds.
+/// internal/resourcedetection.go detectResource, after the goroutines: merges successes in
+/// configured order without overriding (MergeResource with override false), keeps the first
+/// non-empty schema URL (MergeSchemaURL) and joins errors (errors.Join: one per line). When all
+/// detectors failed the resource is empty.
+pub fn merge_results(results: Vec<Result<Detection, String>>) -> ((Detected, &'static str), Option<String>) {
+    let mut merged: Detected = Vec::new();
+    let mut schema_url = "";
+    let mut errors: Vec<String> = Vec::new();
+    let mut successes = 0;
+    for r in results {
+        match r {
+            Ok(d) => {
+                successes += 1;
+                if schema_url.is_empty() {
+                    schema_url = d.schema_url;
+                }
+                for (k, v) in d.attrs {
+                    if !merged.iter().any(|(mk, _)| *mk == k) {
+                        merged.push((k, v));
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let err = if successes == 0 && errors.is_empty() { Some(NO_DETECTOR_SUCCEEDED.to_string()) } else { None };
+    let err = err.or_else(|| (!errors.is_empty()).then(|| errors.join("\n")));
+    if successes == 0 {
+        return ((Vec::new(), ""), err);
+    }
+    ((merged, schema_url), err)
+}
+
+/// internal/resourcedetection.go MergeResource: replaces existing keys (in place) when
+/// `override_`, else only adds missing ones; new keys go at the end.
 pub fn merge(attrs: &mut Vec<KeyValue>, detected: &[KeyValue], override_: bool) {
     for d in detected {
         match attrs.iter_mut().find(|a| a.key == d.key) {
@@ -206,15 +389,36 @@ pub fn merge(attrs: &mut Vec<KeyValue>, detected: &[KeyValue], override_: bool) 
     }
 }
 
-impl Transform for ResourceDetection {
-    fn apply(&self, batch: &mut Batch) {
-        let detected = self.attributes();
-        if detected.is_empty() {
-            return;
-        }
-        for_each_resource(batch, |attrs| merge(attrs, detected, self.cfg.override_));
+/// internal/resourcedetection.go MergeSchemaURL: keep the data's schema URL unless it has none.
+fn merge_schema_url(current: &mut String, detected: &str) {
+    if current.is_empty() {
+        *current = detected.to_string();
     }
 }
+
+impl Transform for ResourceDetection {
+    // resourcedetection_processor.go processTraces/processMetrics/processLogs.
+    fn apply(&self, batch: &mut Batch) {
+        use opentelemetry_proto::tonic::resource::v1::Resource;
+        let detected = self.attributes();
+        let schema = self.schema_url();
+        let o = self.cfg.override_;
+        let go = |schema_url: &mut String, r: &mut Option<Resource>| {
+            merge_schema_url(schema_url, schema);
+            if !detected.is_empty() {
+                merge(&mut r.get_or_insert_with(Resource::default).attributes, detected, o);
+            }
+        };
+        match batch {
+            Batch::Traces(rs) => rs.iter_mut().for_each(|r| go(&mut r.schema_url, &mut r.resource)),
+            Batch::Metrics(rs) => rs.iter_mut().for_each(|r| go(&mut r.schema_url, &mut r.resource)),
+            Batch::Logs(rs) => rs.iter_mut().for_each(|r| go(&mut r.schema_url, &mut r.resource)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod golden;
 
 #[cfg(test)]
 mod tests {
@@ -228,6 +432,14 @@ mod tests {
         }
     }
 
+    fn det(pairs: &[(&str, &str)]) -> Result<Detection, String> {
+        Ok(Detection {
+            attrs: pairs.iter().map(|(k, v)| (k.to_string(), AttrValue::Str(v.to_string()))).collect(),
+            schema_url: "",
+        })
+    }
+
+    /// resourcedetection_test.go TestMergeResource.
     #[test]
     fn merge_respects_override() {
         let det = vec![kv("service.name", "detected"), kv("host.name", "h")];
@@ -237,27 +449,105 @@ mod tests {
         let mut b = vec![kv("service.name", "app")];
         merge(&mut b, &det, true);
         assert_eq!(b, vec![kv("service.name", "detected"), kv("host.name", "h")]);
+        let mut c = vec![];
+        merge(&mut c, &det, false);
+        assert_eq!(c, det);
+    }
+
+    /// resourcedetection_test.go TestDetect ("Detect three resources", "Detect empty resources").
+    #[test]
+    fn earlier_detectors_win_and_empty_ones_add_nothing() {
+        let ((m, _), e) = merge_results(vec![
+            det(&[("a", "1"), ("b", "2")]),
+            det(&[("a", "11"), ("c", "3")]),
+            det(&[("a", "12"), ("c", "3")]),
+        ]);
+        assert_eq!(e, None);
+        let keys: Vec<(&str, &AttrValue)> = m.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("a", &AttrValue::Str("1".into())),
+                ("b", &AttrValue::Str("2".into())),
+                ("c", &AttrValue::Str("3".into()))
+            ]
+        );
+        let ((m, _), e) = merge_results(vec![det(&[("a", "1"), ("b", "2")]), det(&[]), det(&[("a", "11")])]);
+        assert_eq!((m.len(), e), (2, None));
+    }
+
+    /// resourcedetection_test.go TestDetectResource_Error (current Go: errors propagate, the
+    /// partial result is still merged) and TestTrimmedBuildCreatesProcessorWithoutDetectors.
+    #[test]
+    fn errors_are_joined_and_no_detector_is_an_error() {
+        let ((m, _), e) = merge_results(vec![det(&[("a", "1")]), Err("err1".into()), Err("err2".into())]);
+        assert_eq!(m.len(), 1);
+        assert_eq!(e.as_deref(), Some("err1\nerr2"));
+        let ((m, _), e) = merge_results(vec![Err("only".into())]);
+        assert!(m.is_empty());
+        assert_eq!(e.as_deref(), Some("only"));
+        let (_, e) = merge_results(vec![]);
+        assert_eq!(e.as_deref(), Some(NO_DETECTOR_SUCCEEDED));
+    }
+
+    #[test]
+    fn schema_url_is_the_first_non_empty_one() {
+        let a = Ok(Detection { attrs: vec![], schema_url: "" });
+        let b = Ok(Detection { attrs: vec![], schema_url: "https://opentelemetry.io/schemas/1.6.1" });
+        let c = Ok(Detection { attrs: vec![], schema_url: "https://opentelemetry.io/schemas/1.39.0" });
+        let ((_, s), _) = merge_results(vec![a, b, c]);
+        assert_eq!(s, "https://opentelemetry.io/schemas/1.6.1");
+    }
+
+    #[test]
+    fn gos_squashed_http_client_keys_are_accepted_and_attributes_is_not() {
+        let ok: Result<ResourceDetectionConfig, _> = serde_yaml_ng::from_str(
+            "detectors: [env]\ntimeout: 2s\nendpoint: http://x\nheaders: {a: b}\ntls: {insecure: true}\nmax_idle_conns: 10",
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        let removed: Result<ResourceDetectionConfig, _> = serde_yaml_ng::from_str("attributes: [host.name]");
+        assert!(removed.is_err());
+    }
+
+    #[test]
+    fn defaults_are_gos() {
+        let c = ResourceDetectionConfig::default();
+        assert_eq!(c.detectors, vec!["env".to_string()]);
+        assert!(c.override_);
+        assert_eq!(c.timeout.0, Duration::from_secs(5));
+        assert_eq!(c.system.hostname_sources, Vec::<String>::new());
     }
 
     #[tokio::test]
-    async fn earlier_detectors_win_and_failures_are_skipped() {
+    async fn a_failing_detector_fails_detection_after_the_timeout() {
         let cfg = ResourceDetectionConfig {
-            detectors: vec!["env".into(), "ecs".into(), "system".into()],
+            detectors: vec!["env".into(), "system".into()],
+            timeout: GoDuration(Duration::from_millis(300)),
             ..Default::default()
         };
         let rd = ResourceDetection::new("resourcedetection".into(), cfg);
-        let env = |k: &str| match k {
-            "OTEL_RESOURCE_ATTRIBUTES" => Some("os.type=plan9,deployment.environment=dev".to_string()),
-            _ => None,
-        };
-        rd.detect(&env).await;
+        let env = |k: &str| (k == "OTEL_RESOURCE_ATTRIBUTES").then(|| "key=value,key".to_string());
+        let started = std::time::Instant::now();
+        let err = rd.detect(&env).await.unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(250), "retried until the timeout");
+        assert_eq!(err, "invalid resource format, invalid text: \"key\"");
+        // The system detector's result is still kept (Go returns the partial resource).
+        assert!(rd.attributes().iter().any(|kv| kv.key == "host.name"));
+    }
+
+    #[tokio::test]
+    async fn earlier_detectors_win_over_later_ones() {
+        let cfg = ResourceDetectionConfig { detectors: vec!["env".into(), "system".into()], ..Default::default() };
+        let rd = ResourceDetection::new("resourcedetection".into(), cfg);
+        let env = |k: &str| (k == "OTEL_RESOURCE_ATTRIBUTES").then(|| "os.type=plan9,team=obs".to_string());
+        rd.detect(&env).await.unwrap();
         let got: Vec<(String, String)> = rd
             .attributes()
             .iter()
             .map(|kv| (kv.key.clone(), crate::processor::attraction::any_to_string(kv.value.as_ref().unwrap())))
             .collect();
-        assert!(got.contains(&("os.type".into(), "plan9".into())), "env set first wins: {got:?}");
-        assert!(got.contains(&("deployment.environment".into(), "dev".into())));
-        assert!(got.iter().any(|(k, _)| k == "host.name"), "system still ran after ecs failed: {got:?}");
+        assert_eq!(got[0], ("os.type".into(), "plan9".into()));
+        assert!(got.iter().any(|(k, _)| k == "host.name"));
+        assert_eq!(got.iter().filter(|(k, _)| k == "os.type").count(), 1);
     }
 }
