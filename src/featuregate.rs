@@ -66,18 +66,12 @@ pub static RECEIVER_NEW_METRICS: Gate = Gate::new(
     "Receiver metrics distinguish refused from failed items and count requests by outcome",
 );
 
-/// processor/resourcedetectionprocessor: a detector error fails start-up instead of being logged.
-/// Go: alpha in v0.121, beta in v0.142, stable (always on) in v0.146, removed in v0.150; oxidot
-/// keeps it registered as stable so that disabling it is refused.
-pub static RESOURCEDETECTION_PROPAGATE_ERRORS: Gate = Gate::new(
-    "processor.resourcedetection.propagateerrors",
-    Stage::Stable,
-    "A resource detector's error fails the collector's start",
-);
-
 /// Every registered gate, sorted by id (as otelcol's `VisitAll`).
-pub fn all() -> [&'static Gate; 4] {
-    [&XRAY_SKIP_TIMESTAMP_VALIDATION, &XRAY_ALLOW_DOT, &RESOURCEDETECTION_PROPAGATE_ERRORS, &RECEIVER_NEW_METRICS]
+// processor.resourcedetection.propagateerrors is not here: Go made it stable in v0.146 and removed
+// it in v0.150, so in v0.156 naming it is "no such feature gate" and detector errors always fail
+// the start.
+pub fn all() -> [&'static Gate; 3] {
+    [&XRAY_SKIP_TIMESTAMP_VALIDATION, &XRAY_ALLOW_DOT, &RECEIVER_NEW_METRICS]
 }
 
 fn find(id: &str) -> Option<&'static Gate> {

@@ -4,7 +4,8 @@
 //! As the Go processor (processor/resourcedetectionprocessor) at the collector version oxidot
 //! follows: detectors run concurrently, each failing one is retried until `timeout`, earlier
 //! detectors win over later ones, and any detector error fails the collector's start
-//! (`processor.resourcedetection.propagateerrors`, stable: Go removed the opt-out).
+//! (the gate `processor.resourcedetection.propagateerrors` was made stable and then removed in
+//! Go v0.150, so there is no opt-out).
 
 pub mod ecs;
 pub mod env;
@@ -234,8 +235,6 @@ pub const NO_DETECTOR_SUCCEEDED: &str = "resource detection failed: no detectors
 pub struct ResourceDetection {
     id: String,
     cfg: ResourceDetectionConfig,
-    /// `processor.resourcedetection.propagateerrors`, read once when the processor is built.
-    propagate_errors: bool,
     detected: OnceLock<(Vec<KeyValue>, &'static str)>,
 }
 
@@ -250,8 +249,7 @@ fn retry_pause() -> Duration {
 
 impl ResourceDetection {
     pub fn new(id: String, cfg: ResourceDetectionConfig) -> Self {
-        let propagate_errors = crate::featuregate::RESOURCEDETECTION_PROPAGATE_ERRORS.is_enabled();
-        ResourceDetection { id, cfg, propagate_errors, detected: OnceLock::new() }
+        ResourceDetection { id, cfg, detected: OnceLock::new() }
     }
 
     /// One attempt of one detector.
@@ -321,11 +319,7 @@ impl ResourceDetection {
             .collect();
         let _ = self.detected.set((kvs, found.1));
         match errors {
-            Some(e) if self.propagate_errors => Err(e),
-            Some(e) => {
-                tracing::warn!(processor = %self.id, error = %e, "resource detection failed; continuing without it");
-                Ok(())
-            }
+            Some(e) => Err(e),
             None => Ok(()),
         }
     }
