@@ -1,6 +1,10 @@
 //! The `loki` exporter: log records → Loki's push API (`logproto.PushRequest`, snappy,
-//! `application/x-protobuf`), one request per tenant.
+//! `application/x-protobuf`), one request per tenant (contrib exporter/lokiexporter, removed
+//! after v0.130).
 
+mod encode;
+pub mod gofmt;
+mod logfmt;
 pub mod translate;
 
 use super::helper::config::{QueueConfig, RetryConfig};
@@ -17,7 +21,9 @@ use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use translate::{translate, DefaultLabels};
 
-/// `exporters: loki:` (Go: lokiexporter `createDefaultConfig`).
+/// `exporters: loki:` (Go: lokiexporter config.go `Config` and factory.go
+/// `createDefaultConfig`): confighttp's client keys, `sending_queue`, `retry_on_failure`,
+/// `default_labels_enabled`.
 #[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LokiConfig {
@@ -28,14 +34,19 @@ pub struct LokiConfig {
     pub compression: Option<String>,
     pub auth: Option<Value>,
     pub default_labels_enabled: BTreeMap<String, bool>,
-    /// oxidot: a fixed `X-Scope-OrgID` (the `loki.tenant` hint wins when present).
-    pub tenant_id: Option<String>,
     pub sending_queue: QueueConfig,
     pub retry_on_failure: RetryConfig,
+    // confighttp client tuning: accepted, hyper's pool decides.
     pub read_buffer_size: Option<u64>,
     pub write_buffer_size: Option<u64>,
     pub max_idle_conns: Option<u64>,
+    pub max_idle_conns_per_host: Option<u64>,
+    pub max_conns_per_host: Option<u64>,
     pub idle_conn_timeout: Option<GoDuration>,
+    pub disable_keep_alives: Option<bool>,
+    pub http2_read_idle_timeout: Option<GoDuration>,
+    pub http2_ping_timeout: Option<GoDuration>,
+    pub proxy_url: Option<String>,
 }
 
 impl Default for LokiConfig {
@@ -47,19 +58,24 @@ impl Default for LokiConfig {
             timeout: GoDuration::from_secs(30),
             compression: None,
             auth: None,
+            // Go's default map holds the four keys, all true; a key left out is also true.
             default_labels_enabled: BTreeMap::new(),
-            tenant_id: None,
             sending_queue: QueueConfig::enabled_default(),
             retry_on_failure: RetryConfig::default(),
             read_buffer_size: None,
-            write_buffer_size: None,
+            // factory.go: 512 KiB.
+            write_buffer_size: Some(512 * 1024),
             max_idle_conns: None,
+            max_idle_conns_per_host: None,
+            max_conns_per_host: None,
             idle_conn_timeout: None,
+            disable_keep_alives: None,
+            http2_read_idle_timeout: None,
+            http2_ping_timeout: None,
+            proxy_url: None,
         }
     }
 }
-
-const DEFAULT_LABEL_KEYS: &[&str] = &["exporter", "job", "instance", "level"];
 
 impl LokiConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
@@ -71,22 +87,16 @@ impl LokiConfig {
                 format!("\"endpoint\" must be a valid URL, got {:?}", self.endpoint),
             ));
         }
-        for k in self.default_labels_enabled.keys() {
-            if !DEFAULT_LABEL_KEYS.contains(&k.as_str()) {
-                errs.push(
-                    ConfigError::new(
-                        p(&format!("default_labels_enabled::{k}")),
-                        format!("unknown default label {k:?} (valid: exporter, job, instance, level)"),
-                    )
-                    .with_suggestion(crate::config::error::closest(k, DEFAULT_LABEL_KEYS.iter().copied())),
-                );
-            }
-        }
+        // config.go Validate checks the queue and the endpoint only: other keys in
+        // default_labels_enabled are accepted and mean nothing, as in Go.
         if let Some(c) = self.compression.as_deref().filter(|c| !c.is_empty() && *c != "none" && *c != "snappy") {
             errs.push(ConfigError::new(
                 p("compression"),
                 format!("push bodies are always snappy-compressed protobuf; compression {c:?} is not allowed"),
             ));
+        }
+        if self.proxy_url.as_deref().is_some_and(|u| !u.is_empty()) {
+            errs.push(ConfigError::new(p("proxy_url"), "proxy_url is not supported by oxidot yet"));
         }
         if self.auth.is_some() {
             errs.push(ConfigError::new(
@@ -101,8 +111,7 @@ impl LokiConfig {
     }
 
     pub fn default_labels(&self) -> DefaultLabels {
-        let on = |k: &str| self.default_labels_enabled.get(k).copied().unwrap_or(true);
-        DefaultLabels { exporter: on("exporter"), job: on("job"), instance: on("instance"), level: on("level") }
+        DefaultLabels::from_map(&self.default_labels_enabled)
     }
 }
 
@@ -110,7 +119,6 @@ pub struct LokiExporter {
     client: HttpClient,
     url: http::Uri,
     headers: http::HeaderMap,
-    tenant_id: Option<String>,
     defaults: DefaultLabels,
 }
 
@@ -118,16 +126,12 @@ impl LokiExporter {
     pub fn new(cfg: &LokiConfig) -> Result<Self, String> {
         let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
         let headers = http_client::header_map(&cfg.headers)?;
-        Ok(LokiExporter {
-            client: http_client::build(&cfg.tls)?,
-            url,
-            headers,
-            tenant_id: cfg.tenant_id.clone(),
-            defaults: cfg.default_labels(),
-        })
+        Ok(LokiExporter { client: http_client::build(&cfg.tls)?, url, headers, defaults: cfg.default_labels() })
     }
 
-    async fn push(&self, tenant: Option<&str>, body: Vec<u8>) -> Result<(), ExportError> {
+    /// exporter.go `sendPushRequest`: `headers`, then the tenant from the hints (if any) as
+    /// `X-Scope-OrgID`.
+    async fn push(&self, tenant: &str, body: Vec<u8>) -> Result<(), ExportError> {
         let compressed = snap::raw::Encoder::new()
             .compress_vec(&body)
             .map_err(|e| ExportError::Permanent(format!("snappy: {e}")))?;
@@ -139,7 +143,8 @@ impl LokiExporter {
         for (k, v) in &self.headers {
             req.headers_mut().insert(k.clone(), v.clone());
         }
-        if let Some(t) = tenant.or(self.tenant_id.as_deref()) {
+        if !tenant.is_empty() {
+            let t = tenant;
             let v = http::HeaderValue::from_str(t)
                 .map_err(|_| ExportError::Permanent("the tenant is not a valid header value".into()))?;
             req.headers_mut().insert("X-Scope-OrgID", v);
@@ -169,9 +174,13 @@ impl Exporter for LokiExporter {
         let Batch::Logs(rl) = batch else {
             return Err(ExportError::Permanent("loki exports logs only".into()));
         };
-        let t = translate(rl, &self.defaults);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default();
+        let t = translate(rl, &self.defaults, now);
         for (tenant, req) in &t.requests {
-            self.push(tenant.as_deref(), req.encode_to_vec()).await?;
+            self.push(tenant, req.encode_to_vec()).await?;
         }
         let dropped: usize = t.dropped.iter().map(|(n, _)| n).sum();
         if dropped > 0 {
