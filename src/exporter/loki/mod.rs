@@ -14,7 +14,7 @@ use crate::http_client::{self, HttpClient, TlsClientConfig};
 use crate::pipeline::data::Batch;
 use async_trait::async_trait;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use prost::Message;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
@@ -115,6 +115,9 @@ impl LokiConfig {
     }
 }
 
+/// exporter.go `maxErrMsgLen`: how much of an error answer's body is read.
+const MAX_ERR_MSG_LEN: usize = 1024;
+
 pub struct LokiExporter {
     client: HttpClient,
     url: http::Uri,
@@ -136,16 +139,16 @@ impl LokiExporter {
             .compress_vec(&body)
             .map_err(|e| ExportError::Permanent(format!("snappy: {e}")))?;
         let mut req = http::Request::post(self.url.clone())
-            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
             .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(compressed)))
             .map_err(|e| ExportError::Permanent(e.to_string()))?;
         for (k, v) in &self.headers {
             req.headers_mut().insert(k.clone(), v.clone());
         }
+        // Set after `headers`, so they cannot change it (as exporter.go).
+        req.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-protobuf"));
         if !tenant.is_empty() {
-            let t = tenant;
-            let v = http::HeaderValue::from_str(t)
+            let v = http::HeaderValue::from_str(tenant)
                 .map_err(|_| ExportError::Permanent("the tenant is not a valid header value".into()))?;
             req.headers_mut().insert("X-Scope-OrgID", v);
         }
@@ -159,11 +162,28 @@ impl LokiExporter {
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let text = Limited::new(resp.into_body(), 4096).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-        let reason = format!("Loki at {} returned HTTP {status}: {}", self.url, String::from_utf8_lossy(&text).trim());
+        // exporter.go: `HTTP <code> "<status text>": <first line of at most 1024 bytes of the body>`;
+        // 4xx other than 429 permanent, everything else retried.
+        let mut body = resp.into_body();
+        let mut text = Vec::new();
+        while text.len() < MAX_ERR_MSG_LEN {
+            match body.frame().await {
+                Some(Ok(f)) => {
+                    if let Ok(d) = f.into_data() {
+                        text.extend_from_slice(&d);
+                    }
+                }
+                _ => break,
+            }
+        }
+        text.truncate(MAX_ERR_MSG_LEN);
+        let text = String::from_utf8_lossy(&text);
+        let line = text.lines().next().unwrap_or("");
+        let status_text = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+        let reason = format!("HTTP {status} {status_text:?}: {line} (Loki at {})", self.url);
         Err(match status {
-            429 | 500..=599 => ExportError::Retryable { reason, retry_after },
-            _ => ExportError::Permanent(reason),
+            400..=499 if status != 429 => ExportError::Permanent(reason),
+            _ => ExportError::Retryable { reason, retry_after },
         })
     }
 }
@@ -179,13 +199,85 @@ impl Exporter for LokiExporter {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or_default();
         let t = translate(rl, &self.defaults, now);
+        // exporter.go pushLogData: every tenant's request is sent; any permanent failure makes
+        // the whole batch's error permanent (multierr), otherwise a failure is retried.
+        let mut permanent = Vec::new();
+        let mut retryable: Option<ExportError> = None;
         for (tenant, req) in &t.requests {
-            self.push(tenant, req.encode_to_vec()).await?;
+            match self.push(tenant, req.encode_to_vec()).await {
+                Ok(()) => {}
+                Err(ExportError::Permanent(r)) => permanent.push(r),
+                Err(e) => {
+                    retryable.get_or_insert(e);
+                }
+            }
+        }
+        if !permanent.is_empty() {
+            return Err(ExportError::Permanent(permanent.join("; ")));
+        }
+        if let Some(e) = retryable {
+            return Err(e);
         }
         let dropped: usize = t.dropped.iter().map(|(n, _)| n).sum();
         if dropped > 0 {
             return Err(ExportError::Dropped { items: dropped, reason: t.dropped[0].1.clone() });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// exporter/lokiexporter config_test.go TestLoadConfig, `loki/allsettings` of its
+    /// testdata/config.yaml (with the default_labels_enabled it expects).
+    #[test]
+    fn go_allsettings_config_loads() {
+        let y = r#"
+endpoint: "https://loki:3100/loki/api/v1/push"
+tls:
+  insecure: true
+  ca_file: /var/lib/mycert.pem
+  cert_file: certfile
+  key_file: keyfile
+timeout: 10s
+read_buffer_size: 123
+write_buffer_size: 345
+sending_queue:
+  enabled: true
+  num_consumers: 2
+  queue_size: 10
+retry_on_failure:
+  enabled: true
+  initial_interval: 10s
+  max_interval: 60s
+  max_elapsed_time: 10m
+headers:
+  "X-Custom-Header": "loki_rocks"
+default_labels_enabled:
+  exporter: false
+  job: true
+  instance: true
+  level: false
+  something_else: true
+"#;
+        let c: LokiConfig = serde_yaml_ng::from_str(y).unwrap();
+        // Only the TLS files are missing here (oxidot checks them while validating).
+        let errs = c.validate("exporters::loki");
+        assert!(errs.iter().all(|e| e.to_string().contains("does not exist")), "{errs:?}");
+        assert_eq!(c.default_labels(), DefaultLabels { exporter: false, job: true, instance: true, level: false });
+        assert_eq!(c.write_buffer_size, Some(345));
+        assert!(
+            serde_yaml_ng::from_str::<LokiConfig>("endpoint: http://x\ntenant_id: a\n").is_err(),
+            "Go has no tenant_id"
+        );
+    }
+
+    /// config_test.go TestConfigValidate: the endpoint must be a URL.
+    #[test]
+    fn endpoint_must_be_a_url() {
+        let c = LokiConfig::default();
+        assert!(c.validate("exporters::loki").iter().any(|e| e.to_string().contains("must be a valid URL")));
     }
 }

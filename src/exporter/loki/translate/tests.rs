@@ -81,3 +81,31 @@ fn label_strings_escape_values() {
         [("a".to_string(), "x\"y\\z".to_string()), ("b".to_string(), "1".to_string())].into();
     assert_eq!(label_string(&l), r#"{a="x\"y\\z", b="1"}"#);
 }
+
+/// encode.go Encode: `json.Marshal` fails on NaN and infinities, and LogsToLokiRequests drops
+/// the record (OTLP/JSON cannot carry NaN, so this is no golden case); logfmt prints them.
+#[test]
+fn nan_drops_a_json_record_but_not_a_logfmt_one() {
+    let nan = |fmt: &str| ResourceLogs {
+        scope_logs: vec![opentelemetry_proto::tonic::logs::v1::ScopeLogs {
+            log_records: vec![LogRecord {
+                time_unix_nano: 1,
+                attributes: vec![
+                    KeyValue {
+                        key: "x".into(),
+                        value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(f64::NAN)) }),
+                        ..Default::default()
+                    },
+                    str_kv(HINT_FORMAT, fmt),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let t = translate(&[nan("json"), nan("logfmt")], &DefaultLabels::default(), 0);
+    assert_eq!(t.dropped, vec![(1, "failed to convert, dropping log: json: unsupported value: NaN".to_string())]);
+    assert_eq!(t.requests[0].1.streams[0].entries.len(), 1);
+    assert_eq!(t.requests[0].1.streams[0].entries[0].line, "attribute_x=NaN");
+}
