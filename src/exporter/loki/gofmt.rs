@@ -159,12 +159,14 @@ pub fn str_value(v: &Option<AnyValue>) -> &str {
     }
 }
 
-static LETTER_OR_DIGIT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{Nd}]$").unwrap());
-static PRINTABLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").unwrap());
+// Go's unicode.IsLetter || unicode.IsDigit, and strconv.IsPrint (constant patterns: the unit
+// tests below exercise both).
+static LETTER_OR_DIGIT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{Nd}]$").ok());
+static PRINTABLE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok());
 
-fn char_is(re: &Regex, c: char) -> bool {
+fn char_is(re: &Option<Regex>, c: char) -> bool {
     let mut b = [0u8; 4];
-    re.is_match(c.encode_utf8(&mut b))
+    re.as_ref().is_some_and(|re| re.is_match(c.encode_utf8(&mut b)))
 }
 
 /// pkg/translator/prometheus normalize_label.go `NormalizeLabel` (feature gate

@@ -33,12 +33,15 @@ pub enum Val {
     Float(f64),
 }
 
+/// Decoded pairs: key, and value (`None`: no value, Go's nil `[]byte`).
+pub type Pairs = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 /// bufio.Scanner's default limit: a first line this long makes the decoder fail.
 const MAX_TOKEN: usize = 64 * 1024;
 
 /// go-logfmt `Decoder` on the first line of `body` (`ScanRecord` once, then `ScanKeyval` until
 /// false): the pairs, or `None` on a syntax error or a line too long for the scanner.
-pub fn parse_first_line(body: &str) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+pub fn parse_first_line(body: &str) -> Option<Pairs> {
     let raw = body.as_bytes();
     let line_end = raw.iter().position(|&c| c == b'\n').unwrap_or(raw.len());
     if line_end >= MAX_TOKEN {
@@ -70,9 +73,7 @@ pub fn parse_first_line(body: &str) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
                 if pos > start {
                     key = Some(&line[start..pos]);
                 }
-                if key.is_none() {
-                    return None;
-                }
+                key?;
                 saw_equal = true;
                 break;
             } else if c == b'"' {
@@ -87,7 +88,8 @@ pub fn parse_first_line(body: &str) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
         if key.is_none() && pos > start {
             key = Some(&line[start..pos]);
         }
-        let key = key.expect("a key is at least one byte above space");
+        // The garbage loop stopped on a byte above space that is not `"` or `=`: never None.
+        let key = key?;
         if multibyte && String::from_utf8_lossy(key).contains('\u{fffd}') {
             return None;
         }
