@@ -47,6 +47,10 @@ pub struct LokiConfig {
     pub http2_read_idle_timeout: Option<GoDuration>,
     pub http2_ping_timeout: Option<GoDuration>,
     pub proxy_url: Option<String>,
+    pub compression_params: Option<Value>,
+    pub cookies: Option<Value>,
+    pub force_attempt_http2: Option<bool>,
+    pub middlewares: Option<Value>,
 }
 
 impl Default for LokiConfig {
@@ -73,6 +77,10 @@ impl Default for LokiConfig {
             http2_read_idle_timeout: None,
             http2_ping_timeout: None,
             proxy_url: None,
+            compression_params: None,
+            cookies: None,
+            force_attempt_http2: None,
+            middlewares: None,
         }
     }
 }
@@ -97,6 +105,13 @@ impl LokiConfig {
         }
         if self.proxy_url.as_deref().is_some_and(|u| !u.is_empty()) {
             errs.push(ConfigError::new(p("proxy_url"), "proxy_url is not supported by oxidot yet"));
+        }
+        if self
+            .middlewares
+            .as_ref()
+            .is_some_and(|m| !matches!(m, Value::Null) && m.as_sequence().is_none_or(|s| !s.is_empty()))
+        {
+            errs.push(ConfigError::new(p("middlewares"), "HTTP client middlewares are not supported by oxidot yet"));
         }
         if self.auth.is_some() {
             errs.push(ConfigError::new(
