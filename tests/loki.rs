@@ -69,7 +69,8 @@ fn sdk_logs_reach_loki_with_job_level_and_the_trace_id_in_the_line() {
         let l = labels(&l);
         assert_eq!(l["job"], "oxidot-tests/enterprise-api");
         assert_eq!(l["exporter"], "OTLP");
-        assert_eq!(l["level"], "error");
+        // Go's level label: the severity number's name, upper case (not the severity text).
+        assert_eq!(l["level"], "ERROR");
         let j: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(j["severity"], "ERROR");
         assert_eq!(j["resources"]["service.name"], "enterprise-api");
@@ -123,7 +124,7 @@ async fn label_hints_tenants_and_default_label_switches() {
     *loki.require_tenant.lock().unwrap() = true;
     let ox = Oxidot::start(&config(
         &loki.url(),
-        "    tenant_id: team-a\n    default_labels_enabled:\n      exporter: false\n      level: false\n",
+        "    headers:\n      X-Scope-OrgID: team-a\n    default_labels_enabled:\n      exporter: false\n      level: false\n",
     ));
     let req = ExportLogsServiceRequest {
         resource_logs: vec![
@@ -141,11 +142,17 @@ async fn label_hints_tenants_and_default_label_switches() {
                 vec![],
                 "for acme",
             ),
+            // The resource's loki.format wins over the record's (Go getFormatFromFormatHint).
+            resource_logs(
+                vec![kv("service.name", "fmt"), kv("loki.format", "logfmt")],
+                vec![kv("loki.format", "json"), kv("k", "v w")],
+                r#"msg="a b" n=1"#,
+            ),
         ],
     };
     let mut c = LogsServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
     c.export(req).await.unwrap();
-    assert!(eventually(10, || loki.entries().len() == 2), "{:?} {}", loki.rejected.lock().unwrap(), ox.stderr());
+    assert!(eventually(10, || loki.entries().len() == 3), "{:?} {}", loki.rejected.lock().unwrap(), ox.stderr());
     let got = loki.got.lock().unwrap().clone();
     let by_tenant = |t: &str| got.iter().find(|(x, _)| x.as_deref() == Some(t)).map(|(_, pr)| pr.clone()).unwrap();
     let a = by_tenant("team-a");
@@ -154,12 +161,26 @@ async fn label_hints_tenants_and_default_label_switches() {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-    assert_eq!(labels(&a.streams[0].labels), want);
-    let line: serde_json::Value = serde_json::from_str(&a.streams[0].entries[0].line).unwrap();
-    assert_eq!(line["attributes"], serde_json::json!({"user": "u1"}), "labels and hints leave the line");
-    assert_eq!(line["resources"], serde_json::json!({"service.name": "svc"}));
+    let stream = |job: &str| a.streams.iter().find(|s| labels(&s.labels)["job"] == job).unwrap().clone();
+    let hinted = stream("svc");
+    assert_eq!(labels(&hinted.labels), want);
+    // Go's json line byte for byte (encoding/json of its lokiEntry): labels and hints leave it.
+    assert_eq!(
+        hinted.entries[0].line,
+        r#"{"body":"hinted","severity":"INFO","attributes":{"user":"u1"},"resources":{"service.name":"svc"}}"#
+    );
+    // go-logfmt: the string body parsed as logfmt, then severity, attributes, resources.
+    assert_eq!(
+        stream("fmt").entries[0].line,
+        r#"msg="a b" n=1 severity=INFO attribute_k="v w" resource_service.name=fmt"#
+    );
     let b = by_tenant("acme");
     assert_eq!(labels(&b.streams[0].labels)["job"], "other");
+    assert_eq!(
+        b.streams[0].entries[0].line,
+        r#"{"body":"for acme","severity":"INFO","resources":{"service.name":"other","tenant.id":"acme"}}"#,
+        "the tenant attribute stays in the line"
+    );
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! The `loki` exporter: log records → Loki's push API (`logproto.PushRequest`, snappy,
-//! `application/x-protobuf`), one request per tenant.
+//! `application/x-protobuf`), one request per tenant (contrib exporter/lokiexporter, removed
+//! after v0.130).
 
+mod encode;
+pub mod gofmt;
+mod logfmt;
 pub mod translate;
 
 use super::helper::config::{QueueConfig, RetryConfig};
@@ -10,14 +14,16 @@ use crate::http_client::{self, HttpClient, TlsClientConfig};
 use crate::pipeline::data::Batch;
 use async_trait::async_trait;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use prost::Message;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use translate::{translate, DefaultLabels};
 
-/// `exporters: loki:` (Go: lokiexporter `createDefaultConfig`).
+/// `exporters: loki:` (Go: lokiexporter config.go `Config` and factory.go
+/// `createDefaultConfig`): confighttp's client keys, `sending_queue`, `retry_on_failure`,
+/// `default_labels_enabled`.
 #[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LokiConfig {
@@ -28,14 +34,23 @@ pub struct LokiConfig {
     pub compression: Option<String>,
     pub auth: Option<Value>,
     pub default_labels_enabled: BTreeMap<String, bool>,
-    /// oxidot: a fixed `X-Scope-OrgID` (the `loki.tenant` hint wins when present).
-    pub tenant_id: Option<String>,
     pub sending_queue: QueueConfig,
     pub retry_on_failure: RetryConfig,
+    // confighttp client tuning: accepted, hyper's pool decides.
     pub read_buffer_size: Option<u64>,
     pub write_buffer_size: Option<u64>,
     pub max_idle_conns: Option<u64>,
+    pub max_idle_conns_per_host: Option<u64>,
+    pub max_conns_per_host: Option<u64>,
     pub idle_conn_timeout: Option<GoDuration>,
+    pub disable_keep_alives: Option<bool>,
+    pub http2_read_idle_timeout: Option<GoDuration>,
+    pub http2_ping_timeout: Option<GoDuration>,
+    pub proxy_url: Option<String>,
+    pub compression_params: Option<Value>,
+    pub cookies: Option<Value>,
+    pub force_attempt_http2: Option<bool>,
+    pub middlewares: Option<Value>,
 }
 
 impl Default for LokiConfig {
@@ -47,19 +62,28 @@ impl Default for LokiConfig {
             timeout: GoDuration::from_secs(30),
             compression: None,
             auth: None,
+            // Go's default map holds the four keys, all true; a key left out is also true.
             default_labels_enabled: BTreeMap::new(),
-            tenant_id: None,
             sending_queue: QueueConfig::enabled_default(),
             retry_on_failure: RetryConfig::default(),
             read_buffer_size: None,
-            write_buffer_size: None,
+            // factory.go: 512 KiB.
+            write_buffer_size: Some(512 * 1024),
             max_idle_conns: None,
+            max_idle_conns_per_host: None,
+            max_conns_per_host: None,
             idle_conn_timeout: None,
+            disable_keep_alives: None,
+            http2_read_idle_timeout: None,
+            http2_ping_timeout: None,
+            proxy_url: None,
+            compression_params: None,
+            cookies: None,
+            force_attempt_http2: None,
+            middlewares: None,
         }
     }
 }
-
-const DEFAULT_LABEL_KEYS: &[&str] = &["exporter", "job", "instance", "level"];
 
 impl LokiConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
@@ -71,22 +95,23 @@ impl LokiConfig {
                 format!("\"endpoint\" must be a valid URL, got {:?}", self.endpoint),
             ));
         }
-        for k in self.default_labels_enabled.keys() {
-            if !DEFAULT_LABEL_KEYS.contains(&k.as_str()) {
-                errs.push(
-                    ConfigError::new(
-                        p(&format!("default_labels_enabled::{k}")),
-                        format!("unknown default label {k:?} (valid: exporter, job, instance, level)"),
-                    )
-                    .with_suggestion(crate::config::error::closest(k, DEFAULT_LABEL_KEYS.iter().copied())),
-                );
-            }
-        }
+        // config.go Validate checks the queue and the endpoint only: other keys in
+        // default_labels_enabled are accepted and mean nothing, as in Go.
         if let Some(c) = self.compression.as_deref().filter(|c| !c.is_empty() && *c != "none" && *c != "snappy") {
             errs.push(ConfigError::new(
                 p("compression"),
                 format!("push bodies are always snappy-compressed protobuf; compression {c:?} is not allowed"),
             ));
+        }
+        if self.proxy_url.as_deref().is_some_and(|u| !u.is_empty()) {
+            errs.push(ConfigError::new(p("proxy_url"), "proxy_url is not supported by oxidot yet"));
+        }
+        if self
+            .middlewares
+            .as_ref()
+            .is_some_and(|m| !matches!(m, Value::Null) && m.as_sequence().is_none_or(|s| !s.is_empty()))
+        {
+            errs.push(ConfigError::new(p("middlewares"), "HTTP client middlewares are not supported by oxidot yet"));
         }
         if self.auth.is_some() {
             errs.push(ConfigError::new(
@@ -101,16 +126,17 @@ impl LokiConfig {
     }
 
     pub fn default_labels(&self) -> DefaultLabels {
-        let on = |k: &str| self.default_labels_enabled.get(k).copied().unwrap_or(true);
-        DefaultLabels { exporter: on("exporter"), job: on("job"), instance: on("instance"), level: on("level") }
+        DefaultLabels::from_map(&self.default_labels_enabled)
     }
 }
+
+/// exporter.go `maxErrMsgLen`: how much of an error answer's body is read.
+const MAX_ERR_MSG_LEN: usize = 1024;
 
 pub struct LokiExporter {
     client: HttpClient,
     url: http::Uri,
     headers: http::HeaderMap,
-    tenant_id: Option<String>,
     defaults: DefaultLabels,
 }
 
@@ -118,29 +144,26 @@ impl LokiExporter {
     pub fn new(cfg: &LokiConfig) -> Result<Self, String> {
         let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
         let headers = http_client::header_map(&cfg.headers)?;
-        Ok(LokiExporter {
-            client: http_client::build(&cfg.tls)?,
-            url,
-            headers,
-            tenant_id: cfg.tenant_id.clone(),
-            defaults: cfg.default_labels(),
-        })
+        Ok(LokiExporter { client: http_client::build(&cfg.tls)?, url, headers, defaults: cfg.default_labels() })
     }
 
-    async fn push(&self, tenant: Option<&str>, body: Vec<u8>) -> Result<(), ExportError> {
+    /// exporter.go `sendPushRequest`: `headers`, then the tenant from the hints (if any) as
+    /// `X-Scope-OrgID`.
+    async fn push(&self, tenant: &str, body: Vec<u8>) -> Result<(), ExportError> {
         let compressed = snap::raw::Encoder::new()
             .compress_vec(&body)
             .map_err(|e| ExportError::Permanent(format!("snappy: {e}")))?;
         let mut req = http::Request::post(self.url.clone())
-            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
             .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(compressed)))
             .map_err(|e| ExportError::Permanent(e.to_string()))?;
         for (k, v) in &self.headers {
             req.headers_mut().insert(k.clone(), v.clone());
         }
-        if let Some(t) = tenant.or(self.tenant_id.as_deref()) {
-            let v = http::HeaderValue::from_str(t)
+        // Set after `headers`, so they cannot change it (as exporter.go).
+        req.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-protobuf"));
+        if !tenant.is_empty() {
+            let v = http::HeaderValue::from_str(tenant)
                 .map_err(|_| ExportError::Permanent("the tenant is not a valid header value".into()))?;
             req.headers_mut().insert("X-Scope-OrgID", v);
         }
@@ -154,11 +177,28 @@ impl LokiExporter {
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let text = Limited::new(resp.into_body(), 4096).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-        let reason = format!("Loki at {} returned HTTP {status}: {}", self.url, String::from_utf8_lossy(&text).trim());
+        // exporter.go: `HTTP <code> "<status text>": <first line of at most 1024 bytes of the body>`;
+        // 4xx other than 429 permanent, everything else retried.
+        let mut body = resp.into_body();
+        let mut text = Vec::new();
+        while text.len() < MAX_ERR_MSG_LEN {
+            match body.frame().await {
+                Some(Ok(f)) => {
+                    if let Ok(d) = f.into_data() {
+                        text.extend_from_slice(&d);
+                    }
+                }
+                _ => break,
+            }
+        }
+        text.truncate(MAX_ERR_MSG_LEN);
+        let text = String::from_utf8_lossy(&text);
+        let line = text.lines().next().unwrap_or("");
+        let status_text = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+        let reason = format!("HTTP {status} {status_text:?}: {line} (Loki at {})", self.url);
         Err(match status {
-            429 | 500..=599 => ExportError::Retryable { reason, retry_after },
-            _ => ExportError::Permanent(reason),
+            400..=499 if status != 429 => ExportError::Permanent(reason),
+            _ => ExportError::Retryable { reason, retry_after },
         })
     }
 }
@@ -169,14 +209,90 @@ impl Exporter for LokiExporter {
         let Batch::Logs(rl) = batch else {
             return Err(ExportError::Permanent("loki exports logs only".into()));
         };
-        let t = translate(rl, &self.defaults);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default();
+        let t = translate(rl, &self.defaults, now);
+        // exporter.go pushLogData: every tenant's request is sent; any permanent failure makes
+        // the whole batch's error permanent (multierr), otherwise a failure is retried.
+        let mut permanent = Vec::new();
+        let mut retryable: Option<ExportError> = None;
         for (tenant, req) in &t.requests {
-            self.push(tenant.as_deref(), req.encode_to_vec()).await?;
+            match self.push(tenant, req.encode_to_vec()).await {
+                Ok(()) => {}
+                Err(ExportError::Permanent(r)) => permanent.push(r),
+                Err(e) => {
+                    retryable.get_or_insert(e);
+                }
+            }
+        }
+        if !permanent.is_empty() {
+            return Err(ExportError::Permanent(permanent.join("; ")));
+        }
+        if let Some(e) = retryable {
+            return Err(e);
         }
         let dropped: usize = t.dropped.iter().map(|(n, _)| n).sum();
         if dropped > 0 {
             return Err(ExportError::Dropped { items: dropped, reason: t.dropped[0].1.clone() });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// exporter/lokiexporter config_test.go TestLoadConfig, `loki/allsettings` of its
+    /// testdata/config.yaml (with the default_labels_enabled it expects).
+    #[test]
+    fn go_allsettings_config_loads() {
+        let y = r#"
+endpoint: "https://loki:3100/loki/api/v1/push"
+tls:
+  insecure: true
+  ca_file: /var/lib/mycert.pem
+  cert_file: certfile
+  key_file: keyfile
+timeout: 10s
+read_buffer_size: 123
+write_buffer_size: 345
+sending_queue:
+  enabled: true
+  num_consumers: 2
+  queue_size: 10
+retry_on_failure:
+  enabled: true
+  initial_interval: 10s
+  max_interval: 60s
+  max_elapsed_time: 10m
+headers:
+  "X-Custom-Header": "loki_rocks"
+default_labels_enabled:
+  exporter: false
+  job: true
+  instance: true
+  level: false
+  something_else: true
+"#;
+        let c: LokiConfig = serde_yaml_ng::from_str(y).unwrap();
+        // Only the TLS files are missing here (oxidot checks them while validating).
+        let errs = c.validate("exporters::loki");
+        assert!(errs.iter().all(|e| e.to_string().contains("does not exist")), "{errs:?}");
+        assert_eq!(c.default_labels(), DefaultLabels { exporter: false, job: true, instance: true, level: false });
+        assert_eq!(c.write_buffer_size, Some(345));
+        assert!(
+            serde_yaml_ng::from_str::<LokiConfig>("endpoint: http://x\ntenant_id: a\n").is_err(),
+            "Go has no tenant_id"
+        );
+    }
+
+    /// config_test.go TestConfigValidate: the endpoint must be a URL.
+    #[test]
+    fn endpoint_must_be_a_url() {
+        let c = LokiConfig::default();
+        assert!(c.validate("exporters::loki").iter().any(|e| e.to_string().contains("must be a valid URL")));
     }
 }

@@ -1,8 +1,13 @@
-//! Golden tests: `tests/fixtures/golden/loki/<case>.in.json` (`{"options": {...}, "request":
-//! <OTLP/JSON logs>}`) → `<case>.out.json` (tenants, streams, entries). `UPDATE_GOLDEN=1` rewrites.
+//! Golden tests: `tests/fixtures/golden/loki/<case>.in.json` → `<case>.out.json` (tenants,
+//! streams, entries, dropped records). Cases ported from the Go tests are named
+//! `<GoTestName>_<case>`. An input is `{"go": "<Go file and test case>", "why": "<where oxidot
+//! differs on purpose, if it does>", "options": {"default_labels_enabled": {...}, "now":
+//! "<ns>"}, "request": <OTLP/JSON logs>}`; `now` (default 1700000000000000000) is the clock for
+//! records without a time. `UPDATE_GOLDEN=1` rewrites the outputs.
 
 use super::*;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 
 fn render(t: &Translated) -> Value {
@@ -52,10 +57,10 @@ fn golden() {
         let input: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         let req: ExportLogsServiceRequest = serde_json::from_value(input["request"].clone()).unwrap();
         let o = &input["options"];
-        let b = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(true);
-        let defaults =
-            DefaultLabels { exporter: b("exporter"), job: b("job"), instance: b("instance"), level: b("level") };
-        let got = render(&translate(&req.resource_logs, &defaults));
+        let enabled: BTreeMap<String, bool> =
+            serde_json::from_value(o.get("default_labels_enabled").cloned().unwrap_or(json!({}))).unwrap();
+        let now: u64 = o.get("now").and_then(Value::as_str).map_or(1_700_000_000_000_000_000, |s| s.parse().unwrap());
+        let got = render(&translate(&req.resource_logs, &DefaultLabels::from_map(&enabled), now));
         let out = dir.join(format!("{case}.out.json"));
         if update {
             std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
@@ -67,7 +72,7 @@ fn golden() {
         }
         n += 1;
     }
-    assert!(n >= 6, "only {n} cases");
+    assert!(n >= 60, "only {n} cases");
 }
 
 #[test]
@@ -75,4 +80,32 @@ fn label_strings_escape_values() {
     let l: BTreeMap<String, String> =
         [("a".to_string(), "x\"y\\z".to_string()), ("b".to_string(), "1".to_string())].into();
     assert_eq!(label_string(&l), r#"{a="x\"y\\z", b="1"}"#);
+}
+
+/// encode.go Encode: `json.Marshal` fails on NaN and infinities, and LogsToLokiRequests drops
+/// the record (OTLP/JSON cannot carry NaN, so this is no golden case); logfmt prints them.
+#[test]
+fn nan_drops_a_json_record_but_not_a_logfmt_one() {
+    let nan = |fmt: &str| ResourceLogs {
+        scope_logs: vec![opentelemetry_proto::tonic::logs::v1::ScopeLogs {
+            log_records: vec![LogRecord {
+                time_unix_nano: 1,
+                attributes: vec![
+                    KeyValue {
+                        key: "x".into(),
+                        value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(f64::NAN)) }),
+                        ..Default::default()
+                    },
+                    str_kv(HINT_FORMAT, fmt),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let t = translate(&[nan("json"), nan("logfmt")], &DefaultLabels::default(), 0);
+    assert_eq!(t.dropped, vec![(1, "failed to convert, dropping log: json: unsupported value: NaN".to_string())]);
+    assert_eq!(t.requests[0].1.streams[0].entries.len(), 1);
+    assert_eq!(t.requests[0].1.streams[0].entries[0].line, "attribute_x=NaN");
 }

@@ -1,0 +1,281 @@
+//! The Go library behaviour the Loki translator's output depends on, written for oxidot:
+//! `encoding/json` (`json.Marshal` of pdata's `AsRaw()` values), pdata's `Value.AsString`,
+//! `fmt`'s `%v` for floats, `strconv.Quote` (Prometheus `LabelSet.String`) and the Prometheus
+//! translator's `NormalizeLabel`.
+
+use base64::Engine as _;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+/// The value inside an optional `AnyValue` (`None`: pdata's empty value).
+pub fn inner(v: &Option<AnyValue>) -> Option<&any_value::Value> {
+    v.as_ref().and_then(|v| v.value.as_ref())
+}
+
+/// The shortest round-trip digits of `f` as `(mantissa, exponent)`, mantissa like `1.5`.
+fn sci(f: f64) -> (String, i32) {
+    let s = format!("{:e}", f);
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    (m.to_string(), e.parse().unwrap_or(0))
+}
+
+/// `encoding/json`'s float encoding (also pdata `AsString` for doubles): ES6 style, exponent
+/// form below 1e-6 and from 1e21, exponent without padding (`1e-7`, `1e+21`).
+pub fn float_json(f: f64) -> Result<String, String> {
+    if !f.is_finite() {
+        return Err(format!("json: unsupported value: {}", float_v(f)));
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-6..1e21).contains(&a) {
+        let (m, e) = sci(f);
+        return Ok(format!("{m}e{}{}", if e < 0 { '-' } else { '+' }, e.abs()));
+    }
+    Ok(format!("{f}"))
+}
+
+/// `fmt.Sprint(float64)` (`%v`: `strconv.FormatFloat(f, 'g', -1, 64)`): exponent form when the
+/// exponent is below -4 or at least 6, padded to two digits (`1e+06`, `1.5e-05`).
+pub fn float_v(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let (m, e) = sci(f);
+    if !(-4..6).contains(&e) {
+        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    format!("{f}")
+}
+
+/// A JSON string as `encoding/json` writes it (HTML-safe: `<`, `>`, `&`, U+2028 and U+2029
+/// escaped; `\b`, `\f`, `\n`, `\r`, `\t` short; other control characters `\u00XX`).
+pub fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `json.Marshal(value.AsRaw())`: maps with sorted keys (the last of duplicate keys wins, as
+/// `AsRaw` builds a Go map), bytes as standard base64, the empty value as `null`.
+pub fn json_value(out: &mut String, v: &Option<AnyValue>) -> Result<(), String> {
+    match inner(v) {
+        None => out.push_str("null"),
+        Some(any_value::Value::StringValue(s)) => json_str(out, s),
+        Some(any_value::Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(any_value::Value::IntValue(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Some(any_value::Value::DoubleValue(d)) => out.push_str(&float_json(*d)?),
+        Some(any_value::Value::BytesValue(b)) => json_str(out, &base64::engine::general_purpose::STANDARD.encode(b)),
+        Some(any_value::Value::ArrayValue(a)) => {
+            out.push('[');
+            for (i, x) in a.values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_value(out, &Some(x.clone()))?;
+            }
+            out.push(']');
+        }
+        Some(any_value::Value::KvlistValue(kv)) => {
+            let m: BTreeMap<&str, &Option<AnyValue>> = kv.values.iter().map(|k| (k.key.as_str(), &k.value)).collect();
+            json_map(out, &m)?;
+        }
+        Some(any_value::Value::StringValueStrindex(i)) => {
+            let _ = write!(out, "{i}");
+        }
+    }
+    Ok(())
+}
+
+/// A Go `map[string]any` as `json.Marshal` writes it (keys already sorted).
+pub fn json_map(out: &mut String, m: &BTreeMap<&str, &Option<AnyValue>>) -> Result<(), String> {
+    out.push('{');
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_str(out, k);
+        out.push(':');
+        json_value(out, v)?;
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// pdata `Value.AsString`: strings as they are, numbers and booleans as text, bytes as
+/// base64, maps and slices as their JSON (empty on a JSON error), the empty value as "".
+pub fn as_string(v: &Option<AnyValue>) -> String {
+    match inner(v) {
+        None => String::new(),
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => {
+            float_json(*d).unwrap_or_else(|_| format!("json: unsupported value: {}", float_v(*d)))
+        }
+        Some(any_value::Value::BytesValue(b)) => base64::engine::general_purpose::STANDARD.encode(b),
+        Some(any_value::Value::ArrayValue(_)) | Some(any_value::Value::KvlistValue(_)) => {
+            let mut s = String::new();
+            match json_value(&mut s, v) {
+                Ok(()) => s,
+                Err(_) => String::new(),
+            }
+        }
+        Some(any_value::Value::StringValueStrindex(i)) => i.to_string(),
+    }
+}
+
+/// pdata `Value.Str()`: the string of a string value, "" for every other type.
+pub fn str_value(v: &Option<AnyValue>) -> &str {
+    match inner(v) {
+        Some(any_value::Value::StringValue(s)) => s,
+        _ => "",
+    }
+}
+
+// Go's unicode.IsLetter || unicode.IsDigit, and strconv.IsPrint (constant patterns: the unit
+// tests below exercise both).
+static LETTER_OR_DIGIT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{Nd}]$").ok());
+static PRINTABLE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok());
+
+fn char_is(re: &Option<Regex>, c: char) -> bool {
+    let mut b = [0u8; 4];
+    re.as_ref().is_some_and(|re| re.is_match(c.encode_utf8(&mut b)))
+}
+
+/// pkg/translator/prometheus normalize_label.go `NormalizeLabel` (feature gate
+/// `pkg.translator.prometheus.PermissiveLabelSanitization` off, its default): every rune that
+/// is not a Unicode letter or decimal digit becomes `_`; a leading digit gets `key_`, a single
+/// leading `_` gets `key`.
+pub fn normalize_label(label: &str) -> String {
+    if label.is_empty() {
+        return String::new();
+    }
+    let out: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || (!c.is_ascii() && char_is(&LETTER_OR_DIGIT, c)) { c } else { '_' })
+        .collect();
+    if out.as_bytes()[0].is_ascii_digit() {
+        format!("key_{out}")
+    } else if out.starts_with('_') && !out.starts_with("__") {
+        format!("key{out}")
+    } else {
+        out
+    }
+}
+
+/// `strconv.Quote`: printable runes (Unicode L, M, N, P, S and the ASCII space) as they are,
+/// `\a \b \f \n \r \t \v`, other control characters `\xXX`, other runes `\uXXXX`/`\UXXXXXXXX`.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if char_is(&PRINTABLE, c) => out.push(c),
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_as_go_prints_them() {
+        for (f, json, v) in [
+            (1.0, "1", "1"),
+            (1.1, "1.1", "1.1"),
+            (-0.5, "-0.5", "-0.5"),
+            (123456.0, "123456", "123456"),
+            (1234567.0, "1234567", "1.234567e+06"),
+            (1e21, "1e+21", "1e+21"),
+            (1e20, "100000000000000000000", "1e+20"),
+            (0.0001, "0.0001", "0.0001"),
+            (0.00001, "0.00001", "1e-05"),
+            (1.5e-7, "1.5e-7", "1.5e-07"),
+            (0.0, "0", "0"),
+        ] {
+            assert_eq!(float_json(f).unwrap(), json, "{f}");
+            assert_eq!(float_v(f), v, "{f}");
+        }
+        assert_eq!(float_json(f64::NAN).unwrap_err(), "json: unsupported value: NaN");
+        assert_eq!(float_v(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn json_strings_are_html_safe() {
+        let mut s = String::new();
+        json_str(&mut s, "<a href=\"x\">&\u{2028}\u{1}\u{8}\t</a>é");
+        assert_eq!(s, r#""\u003ca href=\"x\"\u003e\u0026\u2028\u0001\b\t\u003c/a\u003eé""#);
+    }
+
+    #[test]
+    fn labels_normalized_as_prometheus_translator() {
+        for (i, o) in [
+            ("host.name", "host_name"),
+            ("0abc", "key_0abc"),
+            ("_abc", "key_abc"),
+            ("__abc", "__abc"),
+            ("héllo-wörld", "héllo_wörld"),
+            ("a²", "a_"),
+            ("", ""),
+        ] {
+            assert_eq!(normalize_label(i), o, "{i}");
+        }
+    }
+
+    #[test]
+    fn quote_as_strconv() {
+        assert_eq!(
+            quote("a\"b\\c\nd\u{1}\u{7f}é\u{a0}\u{200b}🙂\u{e0001}"),
+            r#""a\"b\\c\nd\x01\x7fé\u00a0\u200b🙂\U000e0001""#
+        );
+    }
+}
