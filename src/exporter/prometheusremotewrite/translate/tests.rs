@@ -1,6 +1,10 @@
 //! Golden tests: `tests/fixtures/golden/prometheusremotewrite/<case>.in.json` holds
-//! `{"options": {...}, "request": <OTLP/JSON ExportMetricsServiceRequest>}`; `<case>.out.json` the
-//! expected series, metadata and drops. `UPDATE_GOLDEN=1` rewrites the outputs (review the diff).
+//! `{"go_test": <the Go test and case it ports, if any>, "why": <where oxidot deliberately
+//! differs, if it does>, "options": {...}, "request": <OTLP/JSON ExportMetricsServiceRequest>}`;
+//! `<case>.out.json` the expected series (with exemplars), metadata and translation errors.
+//! `UPDATE_GOLDEN=1` rewrites the outputs (review the diff).
+//! `otlptranslator.<GoTest>.json` are the tables of github.com/prometheus/otlptranslator's tests,
+//! run by the `otlptranslator_*` tests below.
 
 use super::*;
 use crate::exporter::prometheusremotewrite::naming::{LabelNamer, MetricNamer, MetricType, Strategy, UnitNamer};
@@ -62,8 +66,8 @@ fn render(t: &Translated) -> Value {
                     .exemplars
                     .iter()
                     .map(|e| {
-                        let labels: serde_json::Map<String, Value> =
-                            e.labels.iter().map(|l| (l.name.clone(), json!(l.value))).collect();
+                        // In order: trace_id, span_id, then the filtered attributes.
+                        let labels: Vec<Value> = e.labels.iter().map(|l| json!([l.name, l.value])).collect();
                         json!({"timestamp": e.timestamp, "value": num(e.value), "labels": labels})
                     })
                     .collect();
