@@ -382,6 +382,32 @@ async fn delta_sums_are_not_written_counted_as_failed_translations_not_failed_se
     assert!(prom.query("delta_requests_total").is_empty());
 }
 
+/// exporter.go `execute`: a 5xx is retried (every ~`initial_interval`, within `timeout`) until
+/// it succeeds; a 429 and a 400 are not retried (Go retries 429 only with the alpha
+/// `exporter.prometheusremotewritexporter.RetryOn429` gate); Retry-After is not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_is_retried_a_429_and_a_400_are_dropped_as_go_does() {
+    use support::sinks::Answer;
+    let sink = HttpSink::start();
+    let answer = |status: u16| Answer { status, headers: vec![("retry-after", "30".into())], body: b"no".to_vec() };
+    sink.script.lock().unwrap().extend([answer(503), answer(502)]);
+    let url = format!("http://127.0.0.1:{}/api/v1/write", sink.port);
+    let ox = Oxidot::start(&config(&url, "", "", ""));
+    let t0 = now_ns();
+    send(ox.ports.grpc, request(vec![gauge("retried", "", 1.0, t0, vec![])])).await;
+    assert!(eventually(10, || sink.requests().len() == 1), "{}", ox.stderr());
+    assert!(eventually(10, || ox.metric("otelcol_exporter_sent_metric_points", &[]) == 1.0));
+    for status in [429, 400] {
+        sink.script.lock().unwrap().push_back(answer(status));
+        send(ox.ports.grpc, request(vec![gauge("dropped", "", 1.0, t0, vec![])])).await;
+    }
+    assert!(eventually(10, || ox.metric("otelcol_exporter_send_failed_metric_points", &[]) == 2.0), "{}", ox.stderr());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.requests().len(), 1, "a 429 or a 400 was retried:\n{}", ox.stderr());
+    let log = ox.stderr();
+    assert!(log.contains("status_code=429") && log.contains("status_code=400"), "{log}");
+}
+
 /// Checks oxidot's Authorization header against botocore's for the same request.
 fn botocore_authorization(
     req: &support::sinks::HttpRecorded,
