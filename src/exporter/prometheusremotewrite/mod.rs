@@ -412,7 +412,7 @@ impl PrwExporter {
     /// One POST of one encoded write request (exporter.go `execute`'s inner function): 2xx is
     /// success, 5xx is retried, anything else (429 included: Go retries it only with the alpha
     /// `exporter.prometheusremotewritexporter.RetryOn429` gate) is permanent.
-    async fn attempt(&self, body: &[u8]) -> Result<(), Attempt> {
+    async fn attempt(&self, body: &[u8], retry_attempt: u32) -> Result<(), Attempt> {
         let mut req = http::Request::post(self.url.clone())
             .header(http::header::CONTENT_ENCODING, "snappy")
             .header(http::header::CONTENT_TYPE, "application/x-protobuf")
@@ -441,7 +441,7 @@ impl PrwExporter {
         }
         let text = Limited::new(resp.into_body(), 1024).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
         let text = String::from_utf8_lossy(&text).trim().to_string();
-        tracing::error!(status_code = status, endpoint = %self.url, error = %text,
+        tracing::error!(status_code = status, endpoint = %self.url, retry_attempt, error = %text,
             "failed to send WriteRequest to remote endpoint");
         let reason = format!("remote write to {} returned HTTP {status}: {text}", self.url);
         if text.contains("native histograms are disabled") {
@@ -464,8 +464,10 @@ impl PrwExporter {
     async fn execute(&self, body: &[u8]) -> Result<(), String> {
         let started = std::time::Instant::now();
         let max = self.retry.max_elapsed_time.0;
+        let mut n = 0;
         loop {
-            match self.attempt(body).await {
+            n += 1;
+            match self.attempt(body, n).await {
                 Ok(()) => return Ok(()),
                 Err(Attempt::Permanent(m)) => return Err(m),
                 Err(Attempt::Retry(m)) => {
