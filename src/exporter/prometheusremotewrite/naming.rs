@@ -431,11 +431,18 @@ pub fn label_name(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// contrib pkg/translator/prometheus normalize_label_test.go `TestSanitize`.
     #[test]
     fn legacy_label_names_for_loki() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/golden/prometheusremotewrite/normalize_label.TestSanitize.json");
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let cases = v["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 6);
+        for c in cases {
+            let (label, want) = (c["label"].as_str().unwrap(), c["want"].as_str().unwrap());
+            assert_eq!(label_name(label), want, "{label:?}");
+        }
         assert_eq!(label_name("service.name"), "service_name");
-        assert_eq!(label_name("5xx"), "key_5xx");
-        assert_eq!(label_name("_private"), "key_private");
-        assert_eq!(label_name("__reserved__"), "__reserved__");
     }
 }
