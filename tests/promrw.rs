@@ -261,16 +261,65 @@ async fn every_metric_type_is_written_with_exact_names_labels_and_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_down_then_up_delivers_everything() {
+    // Go retries each request inside the push (exporter.go `execute`), bounded by `timeout`
+    // around the whole push: give it long enough for Prometheus to come up.
     let port = free_port();
-    let ox = Oxidot::start(&config(&format!("http://127.0.0.1:{port}/api/v1/write"), "batch", "", ""));
+    let ox = Oxidot::start(&config(&format!("http://127.0.0.1:{port}/api/v1/write"), "batch", "    timeout: 30s", ""));
     let t0 = now_ns();
     send(ox.ports.grpc, request(vec![gauge("late.gauge", "", 7.0, t0, vec![])])).await;
-    assert!(eventually(10, || ox.stderr().contains("Will retry the request after interval")));
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let prom = Prometheus::start_on(port, false);
     let r = prom.wait_for("late_gauge", 20);
     assert_eq!(r.len(), 1, "{}", ox.stderr());
     assert!(eventually(10, || ox.metric("otelcol_exporter_sent_metric_points", &[]) == 1.0));
     assert_eq!(ox.metric("otelcol_exporter_send_failed_metric_points", &[]), 0.0);
+}
+
+/// Batches leave one at a time (one queue consumer, as Go's factory.go), so samples of a series
+/// reach Prometheus in time order however many batches are queued; the requests of one batch
+/// (split by `max_batch_size_bytes`) go out `num_consumers` at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_batches_are_never_rejected_as_out_of_order() {
+    let prom = Prometheus::start(false);
+    let extra = "    max_batch_size_bytes: 200\n    remote_write_queue:\n      num_consumers: 5";
+    let ox = Oxidot::start(&config(&prom.write_url(), "", extra, ""));
+    let (clients, per_client, series) = (4u64, 25u64, 5u64);
+    let t0 = now_ns() - 60_000_000_000;
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let port = ox.ports.grpc;
+        tasks.push(tokio::spawn(async move {
+            // Each client sends its batches in time order, all clients at once.
+            for i in 0..per_client {
+                let t = t0 + i * 100_000_000;
+                let ms = (0..series)
+                    .map(|k| {
+                        gauge("ordered", "", i as f64, t, vec![kv("client", &c.to_string()), kv("s", &k.to_string())])
+                    })
+                    .collect();
+                // One resource per client: each has its own target_info series.
+                let mut req = request(ms);
+                req.resource_metrics[0].resource.as_mut().unwrap().attributes[2] =
+                    kv("service.instance.id", &format!("inst-{c}"));
+                send(port, req).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let total = (clients * per_client * series) as f64;
+    assert!(
+        eventually(30, || ox.metric("otelcol_exporter_sent_metric_points", &[]) == total),
+        "sent {} of {total}:\n{}",
+        ox.metric("otelcol_exporter_sent_metric_points", &[]),
+        ox.stderr()
+    );
+    assert_eq!(ox.metric("otelcol_exporter_send_failed_metric_points", &[]), 0.0, "{}", ox.stderr());
+    assert!(!ox.stderr().contains("out of order"), "{}", ox.stderr());
+    let r = prom.wait_for("count_over_time(ordered[5m])", 10);
+    assert_eq!(r.len(), (clients * series) as usize);
+    assert!(r.iter().all(|s| value(s) == per_client as f64), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,7 +364,9 @@ async fn native_histograms_disabled_is_said_clearly_and_not_retried_forever() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delta_sums_are_dropped_counted_and_the_rest_is_written() {
+async fn delta_sums_are_not_written_counted_as_failed_translations_not_failed_sends() {
+    // exporter.go `pushMetricsV1`: a translation error counts one failed translation and is
+    // logged at debug level; the batch still counts as sent.
     let prom = Prometheus::start(false);
     let ox = Oxidot::start(&config(&prom.write_url(), "", "", ""));
     let t0 = now_ns();
@@ -325,10 +376,36 @@ async fn delta_sums_are_dropped_counted_and_the_rest_is_written() {
     }
     send(ox.ports.grpc, request(vec![delta, gauge("kept", "", 1.0, t0, vec![])])).await;
     assert_eq!(prom.wait_for("kept", 10).len(), 1);
-    assert!(eventually(10, || ox.metric("otelcol_exporter_send_failed_metric_points", &[]) == 1.0));
-    assert_eq!(ox.metric("otelcol_exporter_sent_metric_points", &[]), 1.0);
+    assert!(eventually(10, || ox.metric("otelcol_exporter_sent_metric_points", &[]) == 2.0), "{}", ox.stderr());
+    assert_eq!(ox.metric("otelcol_exporter_send_failed_metric_points", &[]), 0.0);
+    assert_eq!(ox.metric("otelcol_exporter_prometheusremotewrite_failed_translations", &[]), 1.0);
     assert!(prom.query("delta_requests_total").is_empty());
-    assert!(ox.stderr().contains("invalid temporality"), "{}", ox.stderr());
+}
+
+/// exporter.go `execute`: a 5xx is retried (every ~`initial_interval`, within `timeout`) until
+/// it succeeds; a 429 and a 400 are not retried (Go retries 429 only with the alpha
+/// `exporter.prometheusremotewritexporter.RetryOn429` gate); Retry-After is not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_is_retried_a_429_and_a_400_are_dropped_as_go_does() {
+    use support::sinks::Answer;
+    let sink = HttpSink::start();
+    let answer = |status: u16| Answer { status, headers: vec![("retry-after", "30".into())], body: b"no".to_vec() };
+    sink.script.lock().unwrap().extend([answer(503), answer(502)]);
+    let url = format!("http://127.0.0.1:{}/api/v1/write", sink.port);
+    let ox = Oxidot::start(&config(&url, "", "", ""));
+    let t0 = now_ns();
+    send(ox.ports.grpc, request(vec![gauge("retried", "", 1.0, t0, vec![])])).await;
+    assert!(eventually(10, || sink.requests().len() == 1), "{}", ox.stderr());
+    assert!(eventually(10, || ox.metric("otelcol_exporter_sent_metric_points", &[]) == 1.0));
+    for status in [429, 400] {
+        sink.script.lock().unwrap().push_back(answer(status));
+        send(ox.ports.grpc, request(vec![gauge("dropped", "", 1.0, t0, vec![])])).await;
+    }
+    assert!(eventually(10, || ox.metric("otelcol_exporter_send_failed_metric_points", &[]) == 2.0), "{}", ox.stderr());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.requests().len(), 1, "a 429 or a 400 was retried:\n{}", ox.stderr());
+    let log = ox.stderr();
+    assert!(log.contains("status_code=429") && log.contains("status_code=400"), "{log}");
 }
 
 /// Checks oxidot's Authorization header against botocore's for the same request.

@@ -230,11 +230,7 @@ fn build_exporter(
             };
             let s = signer(full, cfg.authenticator(), &c.endpoint)?;
             let e = crate::exporter::prometheusremotewrite::PrwExporter::new(c, s, t)?;
-            (
-                Arc::new(e),
-                HelperSettings { queue: c.queue(), retry: c.retry_on_failure.clone(), timeout: Some(c.timeout.0) },
-                vec![],
-            )
+            (Arc::new(e), crate::exporter::prometheusremotewrite::PrwExporter::helper_settings(c), vec![])
         }
         ExporterConfig::AwsXray(c) => (
             Arc::new(crate::exporter::awsxray::XrayExporter::new(c)?),

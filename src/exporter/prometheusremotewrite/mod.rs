@@ -16,6 +16,7 @@ use crate::telemetry::metrics::Counter;
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use naming::{LabelNamer, MetricNamer, Strategy};
 use prost::Message;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
@@ -43,7 +44,10 @@ impl Default for TargetInfo {
     }
 }
 
-/// `remote_write_queue` (Go: queue_size 10000, num_consumers 5).
+/// `remote_write_queue` (Go factory.go `createDefaultConfig`: queue_size 10000, num_consumers 5).
+/// The queue always has one consumer (factory.go: the `EnableMultipleWorkers` gate is off), so
+/// batches leave in the order they came; `num_consumers` is how many requests of one batch are
+/// sent at once (exporter.go `export`), unless `max_batch_request_parallelism` is set.
 #[derive(Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RemoteWriteQueue {
@@ -79,7 +83,9 @@ pub struct PrwConfig {
     pub external_labels: BTreeMap<String, String>,
     pub resource_to_telemetry_conversion: Enabled,
     pub add_metric_suffixes: bool,
+    pub translation_strategy: Option<String>,
     pub target_info: TargetInfo,
+    pub disable_scope_info: bool,
     pub send_metadata: bool,
     pub export_created_metric: Option<Enabled>,
     pub remote_write_queue: RemoteWriteQueue,
@@ -96,6 +102,17 @@ pub struct PrwConfig {
     pub idle_conn_timeout: Option<GoDuration>,
     pub disable_keep_alives: Option<bool>,
     pub proxy_url: Option<String>,
+    pub include_metadata_keys: Option<Vec<String>>,
+    pub convert_explicit_histograms_to_nhcb: bool,
+    pub keep_classic_histograms: bool,
+    pub resource_constant_labels: Option<Value>,
+    pub http: Option<Value>,
+    pub compression_params: Option<Value>,
+    pub http2_read_idle_timeout: Option<GoDuration>,
+    pub http2_ping_timeout: Option<GoDuration>,
+    pub cookies: Option<Value>,
+    pub middlewares: Option<Value>,
+    pub force_attempt_http2: Option<bool>,
 }
 
 impl Default for PrwConfig {
@@ -111,11 +128,14 @@ impl Default for PrwConfig {
             external_labels: BTreeMap::new(),
             resource_to_telemetry_conversion: Enabled { enabled: false },
             add_metric_suffixes: true,
+            translation_strategy: None,
             target_info: TargetInfo { enabled: true },
+            disable_scope_info: false,
             send_metadata: false,
             export_created_metric: None,
             remote_write_queue: RemoteWriteQueue::default(),
-            // Go: the default backoff with a 50ms initial interval.
+            // factory.go: the default backoff with a 50ms initial interval; exporter.go `execute`
+            // retries each request with it.
             retry_on_failure: RetryConfig { initial_interval: GoDuration::from_millis(50), ..RetryConfig::default() },
             max_batch_size_bytes: 3_000_000,
             max_batch_request_parallelism: None,
@@ -129,11 +149,23 @@ impl Default for PrwConfig {
             idle_conn_timeout: None,
             disable_keep_alives: None,
             proxy_url: None,
+            include_metadata_keys: None,
+            convert_explicit_histograms_to_nhcb: false,
+            keep_classic_histograms: false,
+            resource_constant_labels: None,
+            http: None,
+            compression_params: None,
+            http2_read_idle_timeout: None,
+            http2_ping_timeout: None,
+            cookies: None,
+            middlewares: None,
+            force_attempt_http2: None,
         }
     }
 }
 
 impl PrwConfig {
+    /// config.go `Validate` (Go's messages where it has one) plus what oxidot cannot do yet.
     pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
         let p = |k: &str| format!("{base}::{k}");
         let mut errs = Vec::new();
@@ -144,25 +176,55 @@ impl PrwConfig {
                 format!("invalid endpoint {:?}: must be an http:// or https:// URL", self.endpoint),
             ));
         }
-        if self.max_batch_size_bytes == 0 {
-            errs.push(ConfigError::new(p("max_batch_size_bytes"), "max_batch_byte_size must be greater than 0"));
+        if self.max_batch_request_parallelism.is_some_and(|n| n < 1) {
+            errs.push(ConfigError::new(
+                p("max_batch_request_parallelism"),
+                "max_batch_request_parallelism can't be set to below 1",
+            ));
         }
-        if self.remote_write_queue.enabled
-            && (self.remote_write_queue.queue_size == 0 || self.remote_write_queue.num_consumers == 0)
-        {
-            errs.push(ConfigError::new(p("remote_write_queue"), "queue_size and num_consumers must be positive"));
+        if self.remote_write_queue.enabled && self.remote_write_queue.queue_size == 0 {
+            errs.push(ConfigError::new(p("remote_write_queue::queue_size"), "a 0 size queue will drop all the data"));
+        }
+        // Go accepts 0 and then sends nothing at all (no worker takes the requests).
+        if self.remote_write_queue.num_consumers == 0 && self.max_batch_request_parallelism.is_none() {
+            errs.push(ConfigError::new(
+                p("remote_write_queue::num_consumers"),
+                "must be at least 1 (with 0 the Go collector silently sends nothing)",
+            ));
         }
         if let Some(c) = self.compression.as_deref().filter(|c| !c.is_empty() && *c != "snappy") {
-            errs.push(ConfigError::new(
-                p("compression"),
-                format!("remote write bodies are always snappy-compressed; compression {c:?} is not allowed"),
-            ));
+            errs.push(ConfigError::new(p("compression"), format!("compression type must be snappy, not {c:?}")));
         }
-        if let Some(m) = self.protobuf_message.as_deref().filter(|m| *m != "prometheus.WriteRequest") {
-            errs.push(ConfigError::new(
+        match self.protobuf_message.as_deref() {
+            None | Some("") | Some("prometheus.WriteRequest") => {}
+            Some("io.prometheus.write.v2.Request") => errs.push(ConfigError::new(
                 p("protobuf_message"),
-                format!("{m:?} (remote write 2.0) is not supported by oxidot yet: use prometheus.WriteRequest"),
-            ));
+                "remote write 2.0 (io.prometheus.write.v2.Request) is not supported by oxidot yet: use prometheus.WriteRequest",
+            )),
+            Some(m) => errs.push(ConfigError::new(p("protobuf_message"), format!("unknown remote write protobuf message {m:?}"))),
+        }
+        match self.translation_strategy.as_deref().filter(|s| !s.is_empty()) {
+            None => {}
+            Some(s) => match Strategy::parse(s) {
+                None => {
+                    errs.push(ConfigError::new(p("translation_strategy"), format!("invalid translation_strategy: {s}")))
+                }
+                Some(st) if !st.should_escape() => errs.push(ConfigError::new(
+                    p("translation_strategy"),
+                    format!("translation strategy {s} requires Prometheus Remote Write 2.0 (UTF-8 support)"),
+                )),
+                Some(_) => {}
+            },
+        }
+        for (k, v) in &self.external_labels {
+            if k.is_empty() || v.is_empty() {
+                errs.push(ConfigError::new(
+                    p("external_labels"),
+                    "prometheus remote write: external labels configuration contains an empty key or value",
+                ));
+            } else if let Err(e) = LabelNamer::default().build(k) {
+                errs.push(ConfigError::new(p("external_labels"), e));
+            }
         }
         if self.wal.is_some() {
             errs.push(ConfigError::new(p("wal"), "the write-ahead log is not supported by oxidot yet"));
@@ -170,8 +232,23 @@ impl PrwConfig {
         if self.proxy_url.is_some() {
             errs.push(ConfigError::new(p("proxy_url"), "proxy_url is not supported by oxidot yet"));
         }
-        if self.export_created_metric.as_ref().is_some_and(|e| e.enabled) {
-            warns.push(format!("{}: _created series are not written by oxidot", p("export_created_metric")));
+        if self.resource_constant_labels.is_some() {
+            errs.push(ConfigError::new(
+                p("resource_constant_labels"),
+                "resource_constant_labels is not supported by oxidot yet: use resource_to_telemetry_conversion",
+            ));
+        }
+        if self.http.is_some() {
+            errs.push(ConfigError::new(
+                p("http"),
+                "the nested http client block is not supported by oxidot yet: set endpoint, headers, tls, auth at the top level",
+            ));
+        }
+        if self.convert_explicit_histograms_to_nhcb {
+            errs.push(ConfigError::new(
+                p("convert_explicit_histograms_to_nhcb"),
+                "native histograms with custom buckets are not supported by oxidot yet",
+            ));
         }
         if self.auth.as_ref().is_some_and(|a| a.authenticator.is_empty()) {
             errs.push(ConfigError::new(
@@ -179,9 +256,66 @@ impl PrwConfig {
                 "must name an authenticator extension (e.g. sigv4auth)",
             ));
         }
+        // factory.go `createMetricsExporter`: Go's own start-up warnings.
+        if self.remote_write_queue.num_consumers != 5 {
+            warns.push(format!("{}: `remote_write_queue.num_consumers` will be used to configure processing parallelism, rather than request parallelism in a future release. This may cause out-of-order issues unless you take action. Please migrate to using `max_batch_request_parallelism` to keep the your existing behavior.", p("remote_write_queue::num_consumers")));
+        }
+        if !self.add_metric_suffixes {
+            warns.push(format!("{}: `add_metric_suffixes` is deprecated. Please use `translation_strategy: UnderscoreEscapingWithoutSuffixes` instead.", p("add_metric_suffixes")));
+        }
+        // Accepted, not acted on.
+        if self.export_created_metric.as_ref().is_some_and(|e| e.enabled) {
+            warns.push(format!("{}: _created series are not written by oxidot", p("export_created_metric")));
+        }
+        if self.include_metadata_keys.as_ref().is_some_and(|k| !k.is_empty()) {
+            warns.push(format!(
+                "{}: client metadata is not forwarded as headers by oxidot; ignored",
+                p("include_metadata_keys")
+            ));
+        }
+        if self.keep_classic_histograms {
+            warns.push(format!(
+                "{}: has no effect without convert_explicit_histograms_to_nhcb",
+                p("keep_classic_histograms")
+            ));
+        }
+        let http_tuning = [
+            ("read_buffer_size", self.read_buffer_size.is_some()),
+            ("write_buffer_size", self.write_buffer_size.is_some()),
+            ("max_idle_conns", self.max_idle_conns.is_some()),
+            ("max_idle_conns_per_host", self.max_idle_conns_per_host.is_some()),
+            ("max_conns_per_host", self.max_conns_per_host.is_some()),
+            ("idle_conn_timeout", self.idle_conn_timeout.is_some()),
+            ("disable_keep_alives", self.disable_keep_alives.is_some()),
+            ("compression_params", self.compression_params.is_some()),
+            ("http2_read_idle_timeout", self.http2_read_idle_timeout.is_some()),
+            ("http2_ping_timeout", self.http2_ping_timeout.is_some()),
+            ("cookies", self.cookies.is_some()),
+            ("middlewares", self.middlewares.is_some()),
+            ("force_attempt_http2", self.force_attempt_http2.is_some()),
+        ];
+        for (k, set) in http_tuning {
+            if set {
+                warns.push(format!("{}: HTTP client tuning is not applied by oxidot; ignored", p(k)));
+            }
+        }
         self.tls.validate(base, &mut errs);
         self.retry_on_failure.validate(base, &mut errs);
         (errs, warns)
+    }
+
+    /// exporter.go `newPRWExporter`: requests of one batch sent at once.
+    pub fn parallelism(&self) -> usize {
+        self.max_batch_request_parallelism.map(|n| n as usize).unwrap_or(self.remote_write_queue.num_consumers).max(1)
+    }
+
+    /// metrics_to_prw.go `getTranslationConfiguration`: `translation_strategy` when set, else
+    /// `add_metric_suffixes`; names are always escaped (remote write 1.0).
+    pub fn with_suffixes(&self) -> bool {
+        match self.translation_strategy.as_deref().and_then(Strategy::parse) {
+            Some(s) => s.should_add_suffixes(),
+            None => self.add_metric_suffixes,
+        }
     }
 
     /// The shared queue settings this exporter runs with.
@@ -189,19 +323,28 @@ impl PrwConfig {
         QueueConfig {
             enabled: self.remote_write_queue.enabled,
             queue_size: self.remote_write_queue.queue_size,
-            num_consumers: self.remote_write_queue.num_consumers,
+            // factory.go: one consumer, so batches cannot overtake each other.
+            num_consumers: 1,
             sizer: Sizer::Requests,
             ..QueueConfig::enabled_default()
         }
     }
 
     pub fn translate_options(&self) -> TranslateOptions {
-        let mut external: Vec<(String, String)> =
-            self.external_labels.iter().map(|(k, v)| (naming::label_name(k), v.clone())).collect();
+        // exporter.go `validateAndSanitizeExternalLabels`: a plain otlptranslator label namer.
+        let mut external: Vec<(String, String)> = self
+            .external_labels
+            .iter()
+            .filter_map(|(k, v)| LabelNamer::default().build(k).ok().map(|k| (k, v.clone())))
+            .collect();
         external.sort();
         TranslateOptions {
-            namespace: self.namespace.clone(),
-            add_metric_suffixes: self.add_metric_suffixes,
+            metric_namer: MetricNamer {
+                namespace: self.namespace.clone(),
+                with_suffixes: self.with_suffixes(),
+                utf8_allowed: false,
+            },
+            label_namer: translate::default_label_namer(),
             resource_to_telemetry: self.resource_to_telemetry_conversion.enabled,
             target_info: self.target_info.enabled,
             external_labels: external,
@@ -223,9 +366,17 @@ pub struct PrwExporter {
     headers: http::HeaderMap,
     opts: TranslateOptions,
     max_batch_bytes: usize,
+    parallelism: usize,
+    retry: RetryConfig,
     signer: Option<Arc<Signer>>,
     telemetry: PrwTelemetry,
     log_native: RateLimit,
+}
+
+/// One attempt's outcome when it failed: worth retrying or not.
+enum Attempt {
+    Retry(String),
+    Permanent(String),
 }
 
 impl PrwExporter {
@@ -237,58 +388,136 @@ impl PrwExporter {
             url,
             headers,
             opts: cfg.translate_options(),
-            max_batch_bytes: cfg.max_batch_size_bytes,
+            // config.go `Validate`: 0 means the default (~2.81MB).
+            max_batch_bytes: if cfg.max_batch_size_bytes == 0 { 3_000_000 } else { cfg.max_batch_size_bytes },
+            parallelism: cfg.parallelism(),
+            retry: cfg.retry_on_failure.clone(),
             signer,
             telemetry,
             log_native: RateLimit::new(),
         })
     }
 
-    /// One POST of one write request.
-    async fn send(&self, wr: &WriteRequest) -> Result<(), ExportError> {
-        let raw = wr.encode_to_vec();
-        let body =
-            snap::raw::Encoder::new().compress_vec(&raw).map_err(|e| ExportError::Permanent(format!("snappy: {e}")))?;
+    /// The settings the shared helper runs this exporter with (factory.go): one queue consumer,
+    /// the timeout around the whole push, and no retry of its own, since every error this
+    /// exporter returns is permanent (exporter.go retries each request itself).
+    pub fn helper_settings(cfg: &PrwConfig) -> super::helper::HelperSettings {
+        super::helper::HelperSettings {
+            queue: cfg.queue(),
+            retry: RetryConfig { enabled: false, ..cfg.retry_on_failure.clone() },
+            timeout: Some(cfg.timeout.0),
+        }
+    }
+
+    /// One POST of one encoded write request (exporter.go `execute`'s inner function): 2xx is
+    /// success, 5xx is retried, anything else (429 included: Go retries it only with the alpha
+    /// `exporter.prometheusremotewritexporter.RetryOn429` gate) is permanent.
+    async fn attempt(&self, body: &[u8], retry_attempt: u32) -> Result<(), Attempt> {
         let mut req = http::Request::post(self.url.clone())
             .header(http::header::CONTENT_ENCODING, "snappy")
             .header(http::header::CONTENT_TYPE, "application/x-protobuf")
             .header("X-Prometheus-Remote-Write-Version", "0.1.0")
             .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
             .body(())
-            .map_err(|e| ExportError::Permanent(e.to_string()))?;
+            .map_err(|e| Attempt::Permanent(e.to_string()))?;
         for (k, v) in &self.headers {
             req.headers_mut().insert(k.clone(), v.clone());
         }
         if let Some(s) = &self.signer {
             // Credentials may come back later (IMDS, ECS endpoint): retry rather than drop.
-            s.sign(&mut req, &body).await.map_err(ExportError::retryable)?;
+            s.sign(&mut req, body).await.map_err(Attempt::Retry)?;
         }
         let (parts, ()) = req.into_parts();
-        let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let req = http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(body)));
+        // Go: a transport error is returned as is (not permanent), so it is retried.
         let resp = self
             .client
             .request(req)
             .await
-            .map_err(|e| ExportError::retryable(format!("failed to send the remote write request: {e}")))?;
+            .map_err(|e| Attempt::Retry(format!("failed to send the remote write request: {e}")))?;
         let status = resp.status().as_u16();
-        let retry_after = http_client::retry_after(resp.headers());
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let text = Limited::new(resp.into_body(), 4096).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        let text = Limited::new(resp.into_body(), 1024).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
         let text = String::from_utf8_lossy(&text).trim().to_string();
+        tracing::error!(status_code = status, endpoint = %self.url, retry_attempt, error = %text,
+            "failed to send WriteRequest to remote endpoint");
         let reason = format!("remote write to {} returned HTTP {status}: {text}", self.url);
         if text.contains("native histograms are disabled") {
             // Retrying cannot help: Prometheus must be started with the feature on.
             if self.log_native.allow(60) {
                 tracing::error!(endpoint = %self.url, "The backend rejects native histograms (OTLP exponential histograms): start Prometheus with --enable-feature=native-histograms");
             }
-            return Err(ExportError::Permanent(format!("{reason} (the backend does not accept native histograms)")));
+            return Err(Attempt::Permanent(format!("{reason} (the backend does not accept native histograms)")));
         }
-        Err(match status {
-            429 | 500..=599 => ExportError::Retryable { reason, retry_after },
-            _ => ExportError::Permanent(reason),
-        })
+        if (500..600).contains(&status) {
+            return Err(Attempt::Retry(reason));
+        }
+        Err(Attempt::Permanent(reason))
+    }
+
+    /// exporter.go `execute`: one request with its own backoff (`retry_on_failure`'s initial
+    /// interval, randomization, multiplier and max elapsed time; Go leaves the backoff's maximum
+    /// interval unset, which makes cenkalti/backoff v5 start every wait again from the initial
+    /// interval, so the waits stay near `initial_interval`). Errors are permanent for the helper.
+    async fn execute(&self, body: &[u8]) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let max = self.retry.max_elapsed_time.0;
+        let mut n = 0;
+        loop {
+            n += 1;
+            match self.attempt(body, n).await {
+                Ok(()) => return Ok(()),
+                Err(Attempt::Permanent(m)) => return Err(m),
+                Err(Attempt::Retry(m)) => {
+                    if !self.retry.enabled {
+                        return Err(m);
+                    }
+                    let base = self.retry.initial_interval.0.as_secs_f64();
+                    let f = self.retry.randomization_factor;
+                    let wait = base * (1.0 + f * (2.0 * rand::random::<f64>() - 1.0));
+                    let wait = std::time::Duration::from_secs_f64(wait.max(0.0));
+                    if !max.is_zero() && started.elapsed() + wait > max {
+                        return Err(format!("no more retries left: {m}"));
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// exporter.go `export`: the requests of one batch, up to `parallelism` at a time; every
+    /// request is tried even when another failed.
+    async fn export_requests(&self, requests: Vec<WriteRequest>) -> Result<(), String> {
+        let bodies: Vec<Vec<u8>> = requests
+            .iter()
+            .map(|wr| snap::raw::Encoder::new().compress_vec(&wr.encode_to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("snappy: {e}"))?;
+        // exporter.go `export`: min(parallelism, requests) workers take requests in turn.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut workers = Vec::new();
+        for _ in 0..self.parallelism.min(bodies.len()) {
+            workers.push(async {
+                let mut errs = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else { break errs };
+                    if let Err(e) = self.execute(body).await {
+                        errs.push(e);
+                    }
+                }
+            });
+        }
+        let results: Vec<Result<(), String>> =
+            futures::future::join_all(workers).await.into_iter().flatten().map(Err).collect();
+        let errs: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs.join("; "))
+        }
     }
 }
 
@@ -332,24 +561,25 @@ pub fn split_requests(
 
 #[async_trait]
 impl Exporter for PrwExporter {
+    /// exporter.go `pushMetricsV1` + `handleExport`.
     async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
         let Batch::Metrics(rm) = batch else {
             return Err(ExportError::Permanent("prometheusremotewrite exports metrics only".into()));
         };
         let t = translate(rm, &self.opts);
-        self.telemetry.translated_time_series.add(t.series.len() as u64);
-        let dropped: usize = t.dropped.iter().map(|(n, _)| n).sum();
-        let reasons: Vec<String> = t.dropped.iter().map(|(_, r)| r.clone()).collect();
-        if !t.dropped.is_empty() {
+        if !t.errors.is_empty() {
+            // Go: one failed translation per batch, a debug log, and the rest is still written;
+            // the points that could not be translated are not counted as failed sends.
             self.telemetry.failed_translations.add(1);
+            tracing::debug!(error = %t.errors.join("; "), translated = t.series.len(),
+                "failed to translate metrics, exporting remaining metrics");
         }
-        for wr in split_requests(t.series, t.metadata, self.max_batch_bytes) {
-            self.send(&wr).await?;
+        self.telemetry.translated_time_series.add(t.series.len() as u64);
+        if t.series.is_empty() {
+            return Ok(());
         }
-        if dropped > 0 || !reasons.is_empty() {
-            return Err(ExportError::Dropped { items: dropped, reason: reasons.join("; ") });
-        }
-        Ok(())
+        let requests = split_requests(t.series, t.metadata, self.max_batch_bytes);
+        self.export_requests(requests).await.map_err(ExportError::Permanent)
     }
 }
 
@@ -357,6 +587,77 @@ impl Exporter for PrwExporter {
 mod tests {
     use super::*;
     use crate::proto::prometheus::{Label, Sample};
+
+    fn cfg(yaml: &str) -> PrwConfig {
+        let mut c: PrwConfig = serde_yaml_ng::from_str(yaml).unwrap();
+        if c.endpoint.is_empty() {
+            c.endpoint = "http://prom:9090/api/v1/write".into();
+        }
+        c
+    }
+
+    fn errors(c: &PrwConfig) -> Vec<String> {
+        c.validate("exporters::prometheusremotewrite").0.iter().map(|e| e.to_string()).collect()
+    }
+
+    /// config.go `Validate`, factory.go `createMetricsExporter` warnings.
+    #[test]
+    fn config_checks_as_go() {
+        assert!(errors(&cfg("{}")).is_empty());
+        assert!(cfg("{}").validate("x").1.is_empty(), "the defaults warn about nothing");
+        let e = errors(&cfg("translation_strategy: Bogus"));
+        assert!(
+            e.iter().any(|e| e.contains("translation_strategy") && e.contains("invalid translation_strategy: Bogus")),
+            "{e:?}"
+        );
+        for s in ["NoUTF8EscapingWithSuffixes", "NoTranslation"] {
+            let e = errors(&cfg(&format!("translation_strategy: {s}")));
+            assert!(e.iter().any(|e| e.contains("requires Prometheus Remote Write 2.0")), "{s}: {e:?}");
+        }
+        assert!(errors(&cfg("translation_strategy: UnderscoreEscapingWithoutSuffixes")).is_empty());
+        let e = errors(&cfg("max_batch_request_parallelism: 0"));
+        assert!(e.iter().any(|e| e.contains("max_batch_request_parallelism can't be set to below 1")), "{e:?}");
+        let e = errors(&cfg("remote_write_queue: {queue_size: 0}"));
+        assert!(e.iter().any(|e| e.contains("a 0 size queue will drop all the data")), "{e:?}");
+        let e = errors(&cfg("external_labels: {cluster: ''}"));
+        assert!(e.iter().any(|e| e.contains("empty key or value")), "{e:?}");
+        for k in [
+            "protobuf_message: io.prometheus.write.v2.Request",
+            "wal: {directory: /tmp}",
+            "http: {endpoint: x}",
+            "resource_constant_labels: {included: ['*']}",
+        ] {
+            let key = k.split(':').next().unwrap();
+            assert!(errors(&cfg(k)).iter().any(|e| e.contains(key)), "{k}");
+        }
+        let w = cfg("add_metric_suffixes: false\nremote_write_queue: {num_consumers: 2}").validate("x").1;
+        assert!(w.iter().any(|w| w.contains("`add_metric_suffixes` is deprecated")), "{w:?}");
+        assert!(w.iter().any(|w| w.contains("max_batch_request_parallelism")), "{w:?}");
+    }
+
+    /// factory.go: one queue consumer whatever num_consumers says; exporter.go: num_consumers
+    /// (or max_batch_request_parallelism) requests of a batch at once; the helper does not retry.
+    #[test]
+    fn one_consumer_and_request_parallelism() {
+        let c = cfg("remote_write_queue: {num_consumers: 7}");
+        assert_eq!(c.queue().num_consumers, 1);
+        assert_eq!(c.parallelism(), 7);
+        assert_eq!(cfg("max_batch_request_parallelism: 3").parallelism(), 3);
+        assert_eq!(cfg("{}").parallelism(), 5);
+        let h = PrwExporter::helper_settings(&c);
+        assert!(!h.retry.enabled);
+        assert_eq!(h.timeout, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(h.queue.queue_size, 10000);
+    }
+
+    /// metrics_to_prw.go `getTranslationConfiguration`.
+    #[test]
+    fn translation_strategy_overrides_add_metric_suffixes() {
+        assert!(cfg("{}").with_suffixes());
+        assert!(!cfg("add_metric_suffixes: false").with_suffixes());
+        assert!(!cfg("translation_strategy: UnderscoreEscapingWithoutSuffixes").with_suffixes());
+        assert!(cfg("add_metric_suffixes: false\ntranslation_strategy: UnderscoreEscapingWithSuffixes").with_suffixes());
+    }
 
     #[test]
     fn requests_stay_under_the_size_limit() {

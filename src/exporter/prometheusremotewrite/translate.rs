@@ -1,16 +1,18 @@
 //! OTLP metrics → Prometheus remote write series: a pure function (no I/O, no clock), following
-//! the Go collector's `pkg/translator/prometheusremotewrite` rules. See README for the list.
+//! the Go collector's `pkg/translator/prometheusremotewrite` (metrics_to_prw.go, helper.go,
+//! number_data_points.go, histograms.go) with names from otlptranslator. See README for the list.
 
-use super::naming::{label_name, metric_name, NameKind};
+use super::naming::{LabelNamer, MetricNamer, MetricType};
 use crate::pipeline::attrs::find;
 pub use crate::pipeline::attrs::{fmt_f64, value_text};
 use crate::proto::prometheus::{
-    histogram, metric_metadata::MetricType, BucketSpan, Histogram, Label, MetricMetadata, Sample, TimeSeries,
+    histogram, metric_metadata::MetricType as PromType, BucketSpan, Exemplar as PromExemplar, Histogram, Label,
+    MetricMetadata, Sample, TimeSeries,
 };
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric::Data, number_data_point, AggregationTemporality, ExponentialHistogramDataPoint, HistogramDataPoint, Metric,
-    NumberDataPoint, ResourceMetrics, SummaryDataPoint,
+    exemplar, metric::Data, number_data_point, AggregationTemporality, Exemplar, ExponentialHistogramDataPoint,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, SummaryDataPoint,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::collections::BTreeMap;
@@ -19,12 +21,17 @@ use std::collections::BTreeMap;
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 /// The OTLP data point flag "no recorded value".
 const FLAG_NO_RECORDED_VALUE: u32 = 1;
+/// helper.go `maxExemplarRunes`: exemplar labels (trace/span ids included) over this many
+/// characters lose their attribute labels.
+const MAX_EXEMPLAR_RUNES: usize = 128;
 
 /// Translation settings (the exporter's options that shape series).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TranslateOptions {
-    pub namespace: String,
-    pub add_metric_suffixes: bool,
+    /// Builds metric names (namespace, suffixes, escaping).
+    pub metric_namer: MetricNamer,
+    /// Builds data point label names.
+    pub label_namer: LabelNamer,
     pub resource_to_telemetry: bool,
     pub target_info: bool,
     /// Already sanitized names.
@@ -32,57 +39,77 @@ pub struct TranslateOptions {
     pub send_metadata: bool,
 }
 
-/// The result: series ordered by label set, metadata, and what had to be dropped.
+impl TranslateOptions {
+    /// The options the Go exporter's defaults give: suffixes, `_` escaping, the translator's
+    /// default label namer, target_info on.
+    pub fn go_default() -> TranslateOptions {
+        TranslateOptions {
+            metric_namer: MetricNamer { namespace: String::new(), with_suffixes: true, utf8_allowed: false },
+            label_namer: default_label_namer(),
+            target_info: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// metrics_to_prw.go `newPrometheusConverter`: the label namer of data point labels, with the
+/// `pkg.translator.prometheus.PermissiveLabelSanitization` gate off (the default): `key` before a
+/// single leading `_`, runs of `_` collapsed.
+pub fn default_label_namer() -> LabelNamer {
+    LabelNamer { utf8_allowed: false, underscore_label_sanitization: true, preserve_multiple_underscores: false }
+}
+
+/// The result: series ordered by label set, metadata, and the translation errors (Go returns them
+/// joined; the exporter logs them and counts one failed translation, the rest is still written).
 #[derive(Debug, Default, PartialEq)]
 pub struct Translated {
     pub series: Vec<TimeSeries>,
     pub metadata: Vec<MetricMetadata>,
-    /// Data points dropped, with the reason (logged once by the exporter, counted as failed).
-    pub dropped: Vec<(usize, String)>,
+    pub errors: Vec<String>,
 }
 
 fn ms(ns: u64) -> i64 {
     (ns / 1_000_000) as i64
 }
 
-const ID_ATTRS: [&str; 3] = ["service.name", "service.namespace", "service.instance.id"];
+/// helper.go `addResourceTargetInfo`: identifying attributes, which become `job`/`instance`.
+const ID_ATTRS: [&str; 3] = ["service.namespace", "service.name", "service.instance.id"];
 
 fn resource_attrs(r: &Option<Resource>) -> &[KeyValue] {
     r.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[])
 }
 
-/// Builds one series' label set: attributes (sorted, sanitized, colliding values joined with
-/// `;`), `job`/`instance` from the resource, external labels (never overriding), then the
-/// reserved extras (`__name__`, `le`, `quantile`), sorted by name.
+/// helper.go `createAttributes`: attributes (sorted by key, names built by `namer`, values of
+/// names that collide joined with `;` unless equal), `job`/`instance` from the resource
+/// (overriding attributes), external labels (never overriding), then `extras` (`__name__`, `le`,
+/// `quantile`), sorted by name. Err when an attribute name cannot be built.
 fn label_set(
     resource: &[KeyValue],
     attrs: &[KeyValue],
-    opts: &TranslateOptions,
+    ignore: &[&str],
+    namer: &LabelNamer,
+    external: &[(String, String)],
     extras: &[(&str, String)],
-) -> Vec<Label> {
-    let mut merged: Vec<(&str, String)> = attrs.iter().map(|a| (a.key.as_str(), value_text(&a.value))).collect();
-    if opts.resource_to_telemetry {
-        for r in resource {
-            let v = value_text(&r.value);
-            match merged.iter_mut().find(|(k, _)| *k == r.key) {
-                Some(e) => e.1 = v,
-                None => merged.push((r.key.as_str(), v)),
-            }
-        }
-    }
-    merged.sort_by(|a, b| a.0.cmp(b.0));
+) -> Result<Vec<Label>, String> {
+    let mut sorted: Vec<(&str, String)> = attrs
+        .iter()
+        .filter(|a| !ignore.contains(&a.key.as_str()))
+        .map(|a| (a.key.as_str(), value_text(&a.value)))
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
     let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in merged {
-        let name = label_name(k);
-        if name.is_empty() {
-            continue;
-        }
-        out.entry(name)
-            .and_modify(|e| {
+    for (k, v) in sorted {
+        let name = namer.build(k)?;
+        match out.get_mut(&name) {
+            Some(e) if *e != v => {
                 e.push(';');
                 e.push_str(&v);
-            })
-            .or_insert(v);
+            }
+            Some(_) => {}
+            None => {
+                out.insert(name, v);
+            }
+        }
     }
     if let Some(sn) = find(resource, "service.name") {
         let mut job = value_text(&sn.value);
@@ -94,14 +121,13 @@ fn label_set(
     if let Some(id) = find(resource, "service.instance.id") {
         out.insert("instance".into(), value_text(&id.value));
     }
-    for (k, v) in &opts.external_labels {
+    for (k, v) in external {
         out.entry(k.clone()).or_insert_with(|| v.clone());
     }
     for (k, v) in extras {
-        let name = if k.starts_with("__") && k.ends_with("__") && k.len() > 4 { k.to_string() } else { label_name(k) };
-        out.insert(name, v.clone());
+        out.insert(k.to_string(), v.clone());
     }
-    out.into_iter().map(|(name, value)| Label { name, value }).collect()
+    Ok(out.into_iter().map(|(name, value)| Label { name, value }).collect())
 }
 
 /// Series accumulate here, keyed by label set, so samples of one series from several data
@@ -111,13 +137,18 @@ struct Acc {
     series: BTreeMap<Vec<(String, String)>, TimeSeries>,
 }
 
+type Key = Vec<(String, String)>;
+
 impl Acc {
-    fn entry(&mut self, labels: Vec<Label>) -> &mut TimeSeries {
-        let key: Vec<(String, String)> = labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
-        self.series.entry(key).or_insert_with(|| TimeSeries { labels, ..Default::default() })
+    fn entry(&mut self, labels: Vec<Label>) -> (&mut TimeSeries, Key) {
+        let key: Key = labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+        let ts = self.series.entry(key.clone()).or_insert_with(|| TimeSeries { labels, ..Default::default() });
+        (ts, key)
     }
-    fn sample(&mut self, labels: Vec<Label>, value: f64, timestamp: i64) {
-        self.entry(labels).samples.push(Sample { value, timestamp });
+    fn sample(&mut self, labels: Vec<Label>, value: f64, timestamp: i64) -> Key {
+        let (ts, key) = self.entry(labels);
+        ts.samples.push(Sample { value, timestamp });
+        key
     }
 }
 
@@ -132,69 +163,112 @@ fn number(p: &NumberDataPoint) -> f64 {
     }
 }
 
+/// otlptranslator's metric type of an OTLP metric (prometheusremotewrite
+/// `TranslatorMetricFromOtelMetric`).
+fn metric_type(m: &Metric) -> MetricType {
+    match &m.data {
+        Some(Data::Gauge(_)) => MetricType::Gauge,
+        Some(Data::Sum(s)) if s.is_monotonic => MetricType::MonotonicCounter,
+        Some(Data::Sum(_)) => MetricType::NonMonotonicCounter,
+        Some(Data::Histogram(_)) => MetricType::Histogram,
+        Some(Data::ExponentialHistogram(_)) => MetricType::ExponentialHistogram,
+        Some(Data::Summary(_)) => MetricType::Summary,
+        None => MetricType::Unknown,
+    }
+}
+
+/// otlp_to_openmetrics_metadata.go `otelMetricTypeToPromMetricType`.
+fn prom_type(m: &Metric) -> PromType {
+    match &m.data {
+        Some(Data::Gauge(_)) => PromType::Gauge,
+        Some(Data::Sum(s)) if s.is_monotonic => PromType::Counter,
+        Some(Data::Sum(_)) => PromType::Gauge,
+        Some(Data::Histogram(_)) | Some(Data::ExponentialHistogram(_)) => PromType::Histogram,
+        Some(Data::Summary(_)) => PromType::Summary,
+        None => PromType::Unknown,
+    }
+}
+
+/// helper.go `mostRecentTimestampInMetric` (nanoseconds).
+fn latest_ns(m: &Metric) -> u64 {
+    let it: Box<dyn Iterator<Item = u64>> = match &m.data {
+        Some(Data::Gauge(g)) => Box::new(g.data_points.iter().map(|p| p.time_unix_nano)),
+        Some(Data::Sum(s)) => Box::new(s.data_points.iter().map(|p| p.time_unix_nano)),
+        Some(Data::Histogram(h)) => Box::new(h.data_points.iter().map(|p| p.time_unix_nano)),
+        Some(Data::ExponentialHistogram(h)) => Box::new(h.data_points.iter().map(|p| p.time_unix_nano)),
+        Some(Data::Summary(s)) => Box::new(s.data_points.iter().map(|p| p.time_unix_nano)),
+        None => Box::new(std::iter::empty()),
+    };
+    it.max().unwrap_or(0)
+}
+
+/// Data point attributes, with the resource's copied over them when
+/// `resource_to_telemetry_conversion` is on (contrib pkg/resourcetotelemetry `joinAttributeMaps`).
+fn point_attrs<'a>(res: &'a [KeyValue], attrs: &'a [KeyValue], opts: &TranslateOptions) -> Vec<KeyValue> {
+    let mut merged: Vec<KeyValue> = attrs.to_vec();
+    if opts.resource_to_telemetry {
+        for r in res {
+            match merged.iter_mut().find(|a| a.key == r.key) {
+                Some(e) => e.value = r.value.clone(),
+                None => merged.push(r.clone()),
+            }
+        }
+    }
+    merged
+}
+
 /// Translates every metric; never fails as a whole: what cannot be translated is reported in
-/// `dropped`.
+/// `errors` (metrics_to_prw.go `fromMetrics`).
 pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Translated {
     let mut acc = Acc::default();
     let mut out = Translated::default();
     let cumulative = AggregationTemporality::Cumulative as i32;
     for rm in resources {
         let res = resource_attrs(&rm.resource);
-        let mut latest: i64 = 0;
+        // fromMetrics: the resource's most recent timestamp, over every metric (also the ones
+        // then rejected), stamps its target_info.
+        let mut latest: u64 = 0;
         for m in rm.scope_metrics.iter().flat_map(|s| &s.metrics) {
-            let (kind, mtype) = match &m.data {
-                Some(Data::Gauge(_)) => (NameKind::Gauge, MetricType::Gauge),
-                Some(Data::Sum(s)) if s.is_monotonic => (NameKind::MonotonicSum, MetricType::Counter),
-                Some(Data::Sum(_)) => (NameKind::Other, MetricType::Gauge),
-                Some(Data::Histogram(_)) | Some(Data::ExponentialHistogram(_)) => {
-                    (NameKind::Other, MetricType::Histogram)
+            latest = latest.max(latest_ns(m));
+            let ty = metric_type(m);
+            // otlp_to_openmetrics_metadata.go `OtelMetricsToMetadata`: one entry per metric.
+            if opts.send_metadata {
+                if let Ok(family) = opts.metric_namer.build(&m.name, &m.unit, ty) {
+                    out.metadata.push(MetricMetadata {
+                        r#type: prom_type(m) as i32,
+                        metric_family_name: family,
+                        help: m.description.clone(),
+                        unit: m.unit.clone(),
+                    });
                 }
-                Some(Data::Summary(_)) => (NameKind::Other, MetricType::Summary),
-                None => {
-                    out.dropped.push((0, format!("metric {:?} has no data", m.name)));
-                    continue;
-                }
-            };
-            let name = metric_name(&m.name, &m.unit, kind, &opts.namespace, opts.add_metric_suffixes);
-            if name.is_empty() {
-                out.dropped
-                    .push((crate::pipeline::data::data_points(m), format!("metric {:?} has no valid name", m.name)));
-                continue;
             }
-            let points = crate::pipeline::data::data_points(m);
+            // helper.go `isValidAggregationTemporality`.
             let temporality = match &m.data {
                 Some(Data::Sum(s)) => Some(s.aggregation_temporality),
                 Some(Data::Histogram(h)) => Some(h.aggregation_temporality),
                 Some(Data::ExponentialHistogram(h)) => Some(h.aggregation_temporality),
-                _ => None,
+                Some(_) => None,
+                None => Some(-1),
             };
             if temporality.is_some_and(|t| t != cumulative) {
-                out.dropped.push((
-                    points,
-                    format!("invalid temporality and type combination for metric {:?}: only cumulative sums and histograms can be written to Prometheus", m.name),
-                ));
+                out.errors.push(format!("invalid temporality and type combination for metric {:?}", m.name));
                 continue;
             }
-            if opts.send_metadata {
-                out.metadata.push(MetricMetadata {
-                    r#type: mtype as i32,
-                    metric_family_name: name.clone(),
-                    help: m.description.clone(),
-                    unit: m.unit.clone(),
-                });
-            }
-            latest = latest.max(add_metric(&mut acc, &mut out, m, &name, res, opts));
-        }
-        if opts.target_info && latest > 0 && res.iter().any(|a| !ID_ATTRS.contains(&a.key.as_str())) {
-            let non_id: Vec<KeyValue> = res.iter().filter(|a| !ID_ATTRS.contains(&a.key.as_str())).cloned().collect();
-            let ti_name = if opts.namespace.is_empty() {
-                "target_info".to_string()
-            } else {
-                format!("{}_target_info", opts.namespace)
+            let name = match opts.metric_namer.build(&m.name, &m.unit, ty) {
+                Ok(n) => n,
+                Err(e) => {
+                    out.errors.push(e);
+                    continue;
+                }
             };
-            let plain = TranslateOptions { resource_to_telemetry: false, ..opts.clone() };
-            let labels = label_set(res, &non_id, &plain, &[("__name__", ti_name)]);
-            acc.sample(labels, 1.0, latest);
+            if crate::pipeline::data::data_points(m) == 0 {
+                out.errors.push(format!("empty data points. {} is dropped", m.name));
+                continue;
+            }
+            add_metric(&mut acc, &mut out, m, &name, res, opts);
+        }
+        if let Err(e) = target_info(&mut acc, res, latest, opts) {
+            out.errors.push(e);
         }
     }
     for (_, mut ts) in acc.series {
@@ -205,92 +279,186 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
     out
 }
 
-/// Adds one metric's series; returns its latest timestamp (ms).
-fn add_metric(
-    acc: &mut Acc,
-    out: &mut Translated,
-    m: &Metric,
-    name: &str,
-    res: &[KeyValue],
-    opts: &TranslateOptions,
-) -> i64 {
-    let mut latest = 0;
+/// helper.go `addResourceTargetInfo`: `target_info` (value 1 at the resource's latest timestamp)
+/// for a resource with at least one non-identifying attribute, labelled with those attributes
+/// (named by a label namer that keeps runs of `_` and leading `_`), `job`/`instance` and the
+/// external labels; skipped without `job` or `instance`.
+fn target_info(acc: &mut Acc, res: &[KeyValue], latest_ns: u64, opts: &TranslateOptions) -> Result<(), String> {
+    if !opts.target_info || latest_ns == 0 {
+        return Ok(());
+    }
+    let ids = ID_ATTRS.iter().filter(|k| find(res, k).is_some()).count();
+    if res.len() <= ids {
+        return Ok(());
+    }
+    let namespace = &opts.metric_namer.namespace;
+    let name = if namespace.is_empty() { "target_info".to_string() } else { format!("{namespace}_target_info") };
+    let namer = LabelNamer { preserve_multiple_underscores: true, ..LabelNamer::default() };
+    let labels = label_set(res, res, &ID_ATTRS, &namer, &opts.external_labels, &[("__name__", name)])?;
+    if !labels.iter().any(|l| l.name == "job" || l.name == "instance") {
+        return Ok(());
+    }
+    acc.sample(labels, 1.0, ms(latest_ns));
+    Ok(())
+}
+
+/// helper.go `getPromExemplars`: value, timestamp (ms), `trace_id`/`span_id` in hex, then the
+/// filtered attributes unless the labels would exceed 128 characters.
+fn exemplars(list: &[Exemplar]) -> Vec<PromExemplar> {
+    list.iter()
+        .map(|e| {
+            let value = match e.value {
+                Some(exemplar::Value::AsDouble(d)) => d,
+                Some(exemplar::Value::AsInt(i)) => i as f64,
+                None => 0.0,
+            };
+            let mut labels = Vec::new();
+            let mut runes = 0;
+            for (key, id) in [("trace_id", &e.trace_id), ("span_id", &e.span_id)] {
+                if !id.is_empty() && id.iter().any(|b| *b != 0) {
+                    let v = hex::encode(id);
+                    runes += key.len() + v.len();
+                    labels.push(Label { name: key.into(), value: v });
+                }
+            }
+            let attrs: Vec<Label> = e
+                .filtered_attributes
+                .iter()
+                .map(|a| {
+                    let v = value_text(&a.value);
+                    runes += a.key.chars().count() + v.chars().count();
+                    Label { name: a.key.clone(), value: v }
+                })
+                .collect();
+            if runes <= MAX_EXEMPLAR_RUNES {
+                labels.extend(attrs);
+            }
+            PromExemplar { labels, value, timestamp: ms(e.time_unix_nano) }
+        })
+        .collect()
+}
+
+/// Adds one metric's series (number_data_points.go, histograms.go, helper.go).
+fn add_metric(acc: &mut Acc, out: &mut Translated, m: &Metric, name: &str, res: &[KeyValue], opts: &TranslateOptions) {
+    let base = |attrs: &[KeyValue], extras: &[(&str, String)]| {
+        label_set(res, &point_attrs(res, attrs, opts), &[], &opts.label_namer, &opts.external_labels, extras)
+    };
+    let named = |n: String| vec![("__name__", n)];
     match &m.data {
+        // number_data_points.go `addGaugeNumberDataPoints` (no exemplars).
         Some(Data::Gauge(g)) => {
             for p in &g.data_points {
-                let t = ms(p.time_unix_nano);
-                acc.sample(label_set(res, &p.attributes, opts, &[("__name__", name.to_string())]), number(p), t);
-                latest = latest.max(t);
+                match base(&p.attributes, &named(name.to_string())) {
+                    Ok(l) => {
+                        acc.sample(l, number(p), ms(p.time_unix_nano));
+                    }
+                    Err(e) => out.errors.push(e),
+                }
             }
         }
+        // number_data_points.go `addSumNumberDataPoints` (with exemplars).
         Some(Data::Sum(s)) => {
             for p in &s.data_points {
-                let t = ms(p.time_unix_nano);
-                acc.sample(label_set(res, &p.attributes, opts, &[("__name__", name.to_string())]), number(p), t);
-                latest = latest.max(t);
+                match base(&p.attributes, &named(name.to_string())) {
+                    Ok(l) => {
+                        let key = acc.sample(l, number(p), ms(p.time_unix_nano));
+                        if let Some(ts) = acc.series.get_mut(&key) {
+                            ts.exemplars.extend(exemplars(&p.exemplars));
+                        }
+                    }
+                    Err(e) => out.errors.push(e),
+                }
             }
         }
         Some(Data::Histogram(h)) => {
             for p in &h.data_points {
-                latest = latest.max(add_histogram(acc, p, name, res, opts));
+                if let Err(e) = add_histogram(acc, p, name, &base) {
+                    out.errors.push(e);
+                }
             }
         }
         Some(Data::Summary(s)) => {
             for p in &s.data_points {
-                latest = latest.max(add_summary(acc, p, name, res, opts));
+                if let Err(e) = add_summary(acc, p, name, &base) {
+                    out.errors.push(e);
+                }
             }
         }
+        // histograms.go `addExponentialHistogramDataPoints`.
         Some(Data::ExponentialHistogram(h)) => {
             for p in &h.data_points {
+                let labels = match base(&p.attributes, &named(name.to_string())) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        out.errors.push(e);
+                        continue;
+                    }
+                };
                 match native_histogram(p) {
                     Ok(nh) => {
-                        let t = nh.timestamp;
-                        acc.entry(label_set(res, &p.attributes, opts, &[("__name__", name.to_string())]))
-                            .histograms
-                            .push(nh);
-                        latest = latest.max(t);
+                        let (ts, _) = acc.entry(labels);
+                        ts.histograms.push(nh);
+                        ts.exemplars.extend(exemplars(&p.exemplars));
                     }
-                    Err(e) => out.dropped.push((1, format!("metric {:?}: {e}", m.name))),
+                    Err(e) => out.errors.push(e),
                 }
             }
         }
         None => {}
     }
-    latest
 }
 
-fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, res: &[KeyValue], opts: &TranslateOptions) -> i64 {
+type LabelFn<'a> = dyn Fn(&[KeyValue], &[(&str, String)]) -> Result<Vec<Label>, String> + 'a;
+
+/// helper.go `addHistogramDataPoints`: `_sum` (when set), `_count`, cumulative `_bucket`s with
+/// `le` and `+Inf`; exemplars go to the first bucket whose bound holds their value.
+fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &LabelFn) -> Result<(), String> {
     let t = ms(p.time_unix_nano);
     let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
     let v = |x: f64| if stale { f64::from_bits(STALE_NAN) } else { x };
+    // Labels are built once per point: a bad attribute name drops the whole point.
+    base(&p.attributes, &[])?;
     if let Some(sum) = p.sum {
-        acc.sample(label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_sum"))]), v(sum), t);
+        acc.sample(base(&p.attributes, &[("__name__", format!("{name}_sum"))])?, v(sum), t);
     }
-    acc.sample(label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_count"))]), v(p.count as f64), t);
+    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_count"))])?, v(p.count as f64), t);
     let mut cumulative = 0u64;
-    for (i, bound) in p.explicit_bounds.iter().enumerate() {
-        cumulative += p.bucket_counts.get(i).copied().unwrap_or(0);
-        let labels =
-            label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))]);
-        acc.sample(labels, v(cumulative as f64), t);
+    let mut bounds: Vec<(f64, Key)> = Vec::new();
+    for (i, bound) in p.explicit_bounds.iter().enumerate().take(p.bucket_counts.len()) {
+        cumulative += p.bucket_counts[i];
+        let labels = base(&p.attributes, &[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))])?;
+        bounds.push((*bound, acc.sample(labels, v(cumulative as f64), t)));
     }
-    let labels = label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_bucket")), ("le", "+Inf".into())]);
-    acc.sample(labels, v(p.count as f64), t);
-    t
+    let labels = base(&p.attributes, &[("__name__", format!("{name}_bucket")), ("le", "+Inf".into())])?;
+    bounds.push((f64::INFINITY, acc.sample(labels, v(p.count as f64), t)));
+    // helper.go `addExemplars`.
+    bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for e in exemplars(&p.exemplars) {
+        for (bound, key) in &bounds {
+            if let Some(ts) = acc.series.get_mut(key).filter(|ts| !ts.samples.is_empty()) {
+                if e.value <= *bound {
+                    ts.exemplars.push(e);
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
-fn add_summary(acc: &mut Acc, p: &SummaryDataPoint, name: &str, res: &[KeyValue], opts: &TranslateOptions) -> i64 {
+/// helper.go `addSummaryDataPoints`: `_sum`, `_count`, one series per quantile.
+fn add_summary(acc: &mut Acc, p: &SummaryDataPoint, name: &str, base: &LabelFn) -> Result<(), String> {
     let t = ms(p.time_unix_nano);
     let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
     let v = |x: f64| if stale { f64::from_bits(STALE_NAN) } else { x };
-    acc.sample(label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_sum"))]), v(p.sum), t);
-    acc.sample(label_set(res, &p.attributes, opts, &[("__name__", format!("{name}_count"))]), v(p.count as f64), t);
+    base(&p.attributes, &[])?;
+    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_sum"))])?, v(p.sum), t);
+    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_count"))])?, v(p.count as f64), t);
     for q in &p.quantile_values {
-        let labels =
-            label_set(res, &p.attributes, opts, &[("__name__", name.to_string()), ("quantile", fmt_f64(q.quantile))]);
+        let labels = base(&p.attributes, &[("__name__", name.to_string()), ("quantile", fmt_f64(q.quantile))])?;
         acc.sample(labels, v(q.value), t);
     }
-    t
+    Ok(())
 }
 
 /// Exponential histogram → native histogram (schema = scale, down-scaled to 8 at most).

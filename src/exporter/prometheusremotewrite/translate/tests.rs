@@ -1,8 +1,13 @@
 //! Golden tests: `tests/fixtures/golden/prometheusremotewrite/<case>.in.json` holds
-//! `{"options": {...}, "request": <OTLP/JSON ExportMetricsServiceRequest>}`; `<case>.out.json` the
-//! expected series, metadata and drops. `UPDATE_GOLDEN=1` rewrites the outputs (review the diff).
+//! `{"go_test": <the Go test and case it ports, if any>, "why": <where oxidot deliberately
+//! differs, if it does>, "options": {...}, "request": <OTLP/JSON ExportMetricsServiceRequest>}`;
+//! `<case>.out.json` the expected series (with exemplars), metadata and translation errors.
+//! `UPDATE_GOLDEN=1` rewrites the outputs (review the diff).
+//! `otlptranslator.<GoTest>.json` are the tables of github.com/prometheus/otlptranslator's tests,
+//! run by the `otlptranslator_*` tests below.
 
 use super::*;
+use crate::exporter::prometheusremotewrite::naming::{LabelNamer, MetricNamer, MetricType, Strategy, UnitNamer};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -14,15 +19,23 @@ fn dir() -> PathBuf {
 fn options(v: &Value) -> TranslateOptions {
     let b = |k: &str, d: bool| v.get(k).and_then(Value::as_bool).unwrap_or(d);
     TranslateOptions {
-        namespace: v.get("namespace").and_then(Value::as_str).unwrap_or("").to_string(),
-        add_metric_suffixes: b("add_metric_suffixes", true),
+        metric_namer: MetricNamer {
+            namespace: v.get("namespace").and_then(Value::as_str).unwrap_or("").to_string(),
+            with_suffixes: b("add_metric_suffixes", true),
+            utf8_allowed: false,
+        },
+        label_namer: default_label_namer(),
         resource_to_telemetry: b("resource_to_telemetry", false),
         target_info: b("target_info", true),
         send_metadata: b("send_metadata", false),
         external_labels: v
             .get("external_labels")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (label_name(k), v.as_str().unwrap_or("").to_string())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (LabelNamer::default().build(k).unwrap(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -47,6 +60,17 @@ fn render(t: &Translated) -> Value {
             let mut o = json!({"labels": labels});
             if !s.samples.is_empty() {
                 o["samples"] = s.samples.iter().map(|x| json!([x.timestamp, num(x.value)])).collect();
+            }
+            if !s.exemplars.is_empty() {
+                o["exemplars"] = s
+                    .exemplars
+                    .iter()
+                    .map(|e| {
+                        // In order: trace_id, span_id, then the filtered attributes.
+                        let labels: Vec<Value> = e.labels.iter().map(|l| json!([l.name, l.value])).collect();
+                        json!({"timestamp": e.timestamp, "value": num(e.value), "labels": labels})
+                    })
+                    .collect();
             }
             if !s.histograms.is_empty() {
                 o["histograms"] = s
@@ -80,11 +104,11 @@ fn render(t: &Translated) -> Value {
         out["metadata"] = t
             .metadata
             .iter()
-            .map(|m| json!({"type": MetricType::try_from(m.r#type).map(|t| t.as_str_name()).unwrap_or("?"), "family": m.metric_family_name, "help": m.help, "unit": m.unit}))
+            .map(|m| json!({"type": PromType::try_from(m.r#type).map(|t| t.as_str_name()).unwrap_or("?"), "family": m.metric_family_name, "help": m.help, "unit": m.unit}))
             .collect();
     }
-    if !t.dropped.is_empty() {
-        out["dropped"] = t.dropped.iter().map(|(n, why)| json!([n, why])).collect();
+    if !t.errors.is_empty() {
+        out["errors"] = t.errors.iter().map(|e| json!(e)).collect();
     }
     out
 }
@@ -95,6 +119,9 @@ fn golden() {
     let mut n = 0;
     for e in std::fs::read_dir(dir()).unwrap() {
         let p = e.unwrap().path();
+        if p.file_name().and_then(|f| f.to_str()).is_some_and(|f| f.starts_with("otlptranslator.")) {
+            continue;
+        }
         let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else {
             continue;
         };
@@ -126,4 +153,128 @@ fn spans_fill_small_gaps_and_split_large_ones() {
     let (s, d) = spans(-2, &[1, 1, 2, 2, 3, 3], 1);
     assert_eq!(s, vec![BucketSpan { offset: 0, length: 3 }]);
     assert_eq!(d, vec![2, 2, 2]);
+}
+
+fn table(file: &str) -> Vec<Value> {
+    let p = dir().join(file);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    v["cases"].as_array().unwrap_or_else(|| panic!("{file}: no cases")).clone()
+}
+
+fn metric_type(s: &str) -> MetricType {
+    match s {
+        "gauge" => MetricType::Gauge,
+        "monotonic_counter" => MetricType::MonotonicCounter,
+        "non_monotonic_counter" => MetricType::NonMonotonicCounter,
+        "histogram" => MetricType::Histogram,
+        "exponential_histogram" => MetricType::ExponentialHistogram,
+        "summary" => MetricType::Summary,
+        _ => MetricType::Unknown,
+    }
+}
+
+/// otlptranslator metric_namer_test.go `TestMetricNamer_Build`: every case, with the unit name
+/// check it makes when suffixes are on.
+#[test]
+fn otlptranslator_metric_namer_build() {
+    let cases = table("otlptranslator.TestMetricNamer_Build.json");
+    let mut failures = Vec::new();
+    for c in &cases {
+        let case = c["name"].as_str().unwrap();
+        let n = &c["namer"];
+        let ns = n["namespace"].as_str().unwrap_or("");
+        let namer = match n.get("strategy").and_then(Value::as_str) {
+            Some(s) => MetricNamer::new(ns, Strategy::parse(s).unwrap()),
+            None => MetricNamer {
+                namespace: ns.to_string(),
+                with_suffixes: n["with_suffixes"].as_bool().unwrap(),
+                utf8_allowed: n["utf8_allowed"].as_bool().unwrap(),
+            },
+        };
+        let m = &c["metric"];
+        let got = namer.build(
+            m["name"].as_str().unwrap(),
+            m["unit"].as_str().unwrap(),
+            metric_type(m["type"].as_str().unwrap()),
+        );
+        let want_err = c.get("want_error").and_then(Value::as_str);
+        let (got_name, got_err) = match &got {
+            Ok(n) => (n.as_str(), None),
+            Err(e) => ("", Some(e.as_str())),
+        };
+        if got_err != want_err || got_name != c["want_metric_name"].as_str().unwrap() {
+            failures.push(format!("{case}: got {got:?}, want {:?} / error {want_err:?}", c["want_metric_name"]));
+        }
+        if namer.with_suffixes {
+            let unit = UnitNamer { utf8_allowed: namer.utf8_allowed }.build(m["unit"].as_str().unwrap());
+            if unit != c["want_unit_name"].as_str().unwrap() {
+                failures.push(format!("{case}: unit name {unit:?}, want {:?}", c["want_unit_name"]));
+            }
+            if !got_name.contains(&unit) {
+                failures.push(format!("{case}: {got_name:?} does not contain the unit name {unit:?}"));
+            }
+        }
+    }
+    assert!(cases.len() >= 80, "only {} cases", cases.len());
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+/// otlptranslator label_namer_test.go `TestBuildLabel` (its four namer settings) and
+/// `TestBuildLabel_UTF8Allowed`: every case of `labelTestCases`.
+#[test]
+fn otlptranslator_build_label() {
+    let cases = table("otlptranslator.TestBuildLabel.json");
+    let mut failures = Vec::new();
+    let s = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
+    for c in &cases {
+        let label = c["label"].as_str().unwrap();
+        let sanitized = s(c, "sanitized").unwrap_or_default();
+        let multi = s(c, "sanitized_multiple_underscores");
+        let under = s(c, "sanitized_underscore_label_sanitization");
+        let both = s(c, "sanitized_multiple_underscores_and_underscore_label_sanitization");
+        let err = s(c, "want_sanitization_error");
+        let multi_err = s(c, "want_sanitization_multiple_underscores_error").or(err.clone());
+        let mut check = |what: &str, namer: LabelNamer, want: Result<String, String>| {
+            let got = namer.build(label);
+            if got != want {
+                failures.push(format!("{label:?} ({what}): got {got:?}, want {want:?}"));
+            }
+        };
+        // "Not preserving multiple underscores", and its "Sanitizing leading underscore" subtest.
+        match &err {
+            Some(e) => check("default", LabelNamer::default(), Err(e.clone())),
+            None => {
+                check("default", LabelNamer::default(), Ok(sanitized.clone()));
+                let want = under.clone().unwrap_or(sanitized.clone());
+                check("underscore", LabelNamer { underscore_label_sanitization: true, ..Default::default() }, Ok(want));
+            }
+        }
+        // "Preserving multiple underscores", and its "Sanitizing leading underscore" subtest.
+        match &multi_err {
+            Some(e) => check(
+                "preserve",
+                LabelNamer { preserve_multiple_underscores: true, ..Default::default() },
+                Err(e.clone()),
+            ),
+            None => {
+                let want = multi.clone().unwrap_or(sanitized.clone());
+                check("preserve", LabelNamer { preserve_multiple_underscores: true, ..Default::default() }, Ok(want));
+                let want = both.or(under).or(multi).unwrap_or(sanitized);
+                let namer = LabelNamer {
+                    preserve_multiple_underscores: true,
+                    underscore_label_sanitization: true,
+                    ..Default::default()
+                };
+                check("preserve+underscore", namer, Ok(want));
+            }
+        }
+        // TestBuildLabel_UTF8Allowed.
+        let want = match s(c, "want_utf8_error") {
+            Some(e) => Err(e),
+            None => Ok(label.to_string()),
+        };
+        check("utf8", LabelNamer { utf8_allowed: true, ..Default::default() }, want);
+    }
+    assert!(cases.len() >= 15, "only {} cases", cases.len());
+    assert!(failures.is_empty(), "{} checks differ:\n{}", failures.len(), failures.join("\n"));
 }
