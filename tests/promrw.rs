@@ -405,7 +405,8 @@ async fn a_5xx_is_retried_a_429_and_a_400_are_dropped_as_go_does() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.requests().len(), 1, "a 429 or a 400 was retried:\n{}", ox.stderr());
     let log = ox.stderr();
-    assert!(log.contains("status_code=429") && log.contains("status_code=400"), "{log}");
+    // The console encoding prints fields as JSON after the message: `"status_code": 429`.
+    assert!(log.contains("\"status_code\": 429") && log.contains("\"status_code\": 400"), "{log}");
 }
 
 /// Checks oxidot's Authorization header against botocore's for the same request.
