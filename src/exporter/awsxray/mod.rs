@@ -206,3 +206,64 @@ impl Exporter for XrayExporter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<XrayConfig, String> {
+        serde_yaml_ng::from_str::<XrayConfig>(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_the_go_session_defaults() {
+        // awsutil CreateDefaultSessionConfig.
+        let c = XrayConfig::default();
+        assert_eq!((c.num_workers, c.request_timeout_seconds, c.max_retries), (8, 30, 2));
+        assert!(!c.local_mode && !c.no_verify_ssl && c.region.is_empty() && c.endpoint.is_empty());
+    }
+
+    #[test]
+    fn load_config_as_config_test_go_customname() {
+        // config_test.go TestLoadConfig, awsxray/customname.
+        let c = parse(
+            "region: eu-west-1\nresource_arn: arn:aws:ec2:us-east1:123456789:instance/i-293hiuhe0u\n\
+             role_arn: arn:aws:iam::123456789:role/monitoring-EKS-NodeInstanceRole\n\
+             request_timeout_seconds: 120\nindexed_attributes: [indexed_attr_0, indexed_attr_1]\n\
+             aws_log_groups: [group1, group2]\n",
+        )
+        .unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.request_timeout_seconds, 120);
+        assert_eq!((c.num_workers, c.max_retries), (8, 2));
+        assert_eq!(c.indexed_attributes, vec!["indexed_attr_0", "indexed_attr_1"]);
+        assert_eq!(c.aws_log_groups, vec!["group1", "group2"]);
+        assert!(!c.index_all_attributes);
+    }
+
+    #[test]
+    fn skip_timestamp_validation_is_not_a_key_the_gate_is() {
+        let e = parse("skip_timestamp_validation: true\n").unwrap_err();
+        assert!(e.contains("unknown field `skip_timestamp_validation`"), "{e}");
+    }
+
+    #[test]
+    fn keys_oxidot_does_not_act_on_are_named_in_one_warning() {
+        let c = parse(
+            "num_workers: 4\nno_verify_ssl: true\nproxy_address: http://p:3128\nresource_arn: arn:x\n\
+             local_mode: true\nimds_retries: 3\nmiddleware: agenthealth/traces\n\
+             transit_spans_in_otlp_format: true\ntelemetry: {enabled: true}\n",
+        )
+        .unwrap();
+        let (errs, warns) = c.validate("exporters::awsxray");
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(warns.len(), 1, "{warns:?}");
+        assert_eq!(
+            warns[0],
+            "exporters::awsxray: accepted but not acted on by oxidot: num_workers, resource_arn, no_verify_ssl, \
+             proxy_address, imds_retries, telemetry, middleware, transit_spans_in_otlp_format"
+        );
+        let (_, none) = XrayConfig::default().validate("exporters::awsxray");
+        assert!(none.is_empty());
+    }
+}
