@@ -200,12 +200,17 @@ fn name_and_namespace(span: &Span, res: &[KeyValue]) -> (String, Option<&'static
 /// took theirs (segment.go MakeSegment's `*filtered` chain), with the configured
 /// `indexed_attributes` put back (segment.go addSpecialAttributes).
 fn remaining_attributes<'a>(span: &'a Span, has_sql: bool, opts: &TranslateOptions) -> Vec<&'a KeyValue> {
-    let error_without_exceptions = span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32)
-        && !span.events.iter().any(|e| e.name == "exception");
+    // cause.go makeCause: exception events, and for SDK spans "HTTP request failure" events,
+    // make the cause; without them an error status takes its message from http.status_text.
+    let has_exceptions = span
+        .events
+        .iter()
+        .any(|e| e.name == "exception" || (is_aws_sdk_span(span) && e.name == "HTTP request failure"));
+    let error_without_exceptions =
+        span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32) && !has_exceptions;
     let consumed = |k: &str| {
         http::CONSUMED.contains(&k)
             || aws::CONSUMED.contains(&k)
-            // cause.go makeCause: the status text becomes the cause's message.
             || (error_without_exceptions && k == "http.status_text")
             || (has_sql && SQL_CONSUMED.contains(&k))
     };
@@ -218,7 +223,9 @@ fn links(span: &Span, opts: &TranslateOptions) -> Result<Vec<Value>, SkipReason>
         .iter()
         .map(|l| {
             let mut o = Map::new();
-            o.insert("trace_id".into(), json!(xray_trace_id(&l.trace_id, opts)?));
+            // An empty (all-zero in pdata) link trace id converts like any other.
+            let tid = if l.trace_id.is_empty() { &[0u8; 16][..] } else { &l.trace_id[..] };
+            o.insert("trace_id".into(), json!(xray_trace_id(tid, opts)?));
             o.insert("id".into(), json!(hex::encode(&l.span_id)));
             if !l.attributes.is_empty() {
                 let attrs: Map<String, Value> = l
