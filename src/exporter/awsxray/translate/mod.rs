@@ -61,19 +61,74 @@ impl std::fmt::Display for SkipReason {
     }
 }
 
+/// Numbers and strings as Go's encoding/json prints them (segment.go MakeDocumentFromSegment
+/// encodes with a json.Encoder): floats shortest-round-trip without `.0` (`1700000000`, `5`),
+/// exponent form below 1e-6 and from 1e21 (`1e-7`, `1e+21`); `<`, `>`, `&`, U+2028 and U+2029
+/// escaped as `\u003c`…  Object keys stay sorted (serde_json's order), where Go writes struct
+/// fields in declaration order: the same JSON object either way.
+struct GoJson;
+
+impl serde_json::ser::Formatter for GoJson {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
+        let abs = v.abs();
+        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+            let s = format!("{v:e}");
+            match s.split_once('e') {
+                Some((m, e)) if !e.starts_with('-') => write!(w, "{m}e+{e}"),
+                _ => w.write_all(s.as_bytes()),
+            }
+        } else {
+            write!(w, "{v}")
+        }
+    }
+
+    fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f32) -> std::io::Result<()> {
+        self.write_f64(w, v as f64)
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, s: &str) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in s.char_indices() {
+            let esc = match c {
+                '<' => "\\u003c",
+                '>' => "\\u003e",
+                '&' => "\\u0026",
+                '\u{2028}' => "\\u2028",
+                '\u{2029}' => "\\u2029",
+                _ => continue,
+            };
+            w.write_all(&s.as_bytes()[start..i])?;
+            w.write_all(esc.as_bytes())?;
+            start = i + c.len_utf8();
+        }
+        w.write_all(&s.as_bytes()[start..])
+    }
+}
+
+/// A document as the Go exporter's JSON encoder writes it (without its trailing newline).
+pub fn to_document(doc: &Value) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, GoJson);
+    // Writing a Value to a Vec cannot fail (NaN and infinities are already null in a Value).
+    if serde::Serialize::serialize(doc, &mut ser).is_err() {
+        return doc.to_string();
+    }
+    String::from_utf8(out).unwrap_or_else(|_| doc.to_string())
+}
+
 /// The 64 KB document limit of PutTraceSegments: metadata goes first, then the document.
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
 /// Serializes a document within the limit; `None` when even without metadata it is too large.
 pub fn serialize_within_limit(doc: &mut Value) -> Option<(String, bool)> {
-    let s = doc.to_string();
+    let s = to_document(doc);
     if s.len() <= MAX_DOCUMENT_BYTES {
         return Some((s, false));
     }
     if let Some(o) = doc.as_object_mut() {
         o.remove("metadata");
     }
-    let s = doc.to_string();
+    let s = to_document(doc);
     (s.len() <= MAX_DOCUMENT_BYTES).then_some((s, true))
 }
 

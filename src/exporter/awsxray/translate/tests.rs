@@ -211,6 +211,16 @@ fn timestamps_are_float_seconds_at_full_precision() {
 }
 
 #[test]
+fn documents_print_numbers_and_strings_as_go_encoding_json() {
+    let doc = json!({"start_time": 1_700_000_000.0, "end_time": seconds(1_700_000_000_250_500_000), "n": 5.0,
+        "i": 42, "tiny": 1e-7, "huge": 1e21, "neg": -0.5, "s": "<a&b>\u{2028}\"q\"\n"});
+    assert_eq!(
+        to_document(&doc),
+        r#"{"end_time":1700000000.2505002,"huge":1e+21,"i":42,"n":5,"neg":-0.5,"s":"\u003ca\u0026b\u003e\u2028\"q\"\n","start_time":1700000000,"tiny":1e-7}"#
+    );
+}
+
+#[test]
 fn document_limit_drops_metadata_then_the_document() {
     let mut doc = json!({"name": "x", "metadata": {"default": {"big": "y".repeat(70_000)}}});
     let (s, trimmed) = serialize_within_limit(&mut doc).unwrap();
