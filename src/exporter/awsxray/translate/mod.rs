@@ -64,8 +64,7 @@ impl std::fmt::Display for SkipReason {
 /// Numbers and strings as Go's encoding/json prints them (segment.go MakeDocumentFromSegment
 /// encodes with a json.Encoder): floats shortest-round-trip without `.0` (`1700000000`, `5`),
 /// exponent form below 1e-6 and from 1e21 (`1e-7`, `1e+21`); `<`, `>`, `&`, U+2028 and U+2029
-/// escaped as `\u003c`…  Object keys stay sorted (serde_json's order), where Go writes struct
-/// fields in declaration order: the same JSON object either way.
+/// escaped as `\u003c`….
 struct GoJson;
 
 impl serde_json::ser::Formatter for GoJson {
@@ -105,15 +104,187 @@ impl serde_json::ser::Formatter for GoJson {
     }
 }
 
-/// A document as the Go exporter's JSON encoder writes it (without its trailing newline).
-pub fn to_document(doc: &Value) -> String {
+/// internal/aws/xray tracesegment.go: the field order of each struct of a segment document, as
+/// encoding/json writes them (maps, like `annotations` and `metadata`, come sorted).
+#[derive(Clone, Copy)]
+enum Shape {
+    Segment,
+    Aws,
+    Ecs,
+    Ec2,
+    Eks,
+    Beanstalk,
+    LogGroup,
+    XRay,
+    Http,
+    Request,
+    Response,
+    Cause,
+    Exception,
+    Frame,
+    Sql,
+    Service,
+    Link,
+    Map,
+}
+
+impl Shape {
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Shape::Segment => &[
+                "name",
+                "id",
+                "start_time",
+                "service",
+                "origin",
+                "user",
+                "resource_arn",
+                "links",
+                "trace_id",
+                "end_time",
+                "in_progress",
+                "http",
+                "fault",
+                "error",
+                "throttle",
+                "cause",
+                "aws",
+                "annotations",
+                "metadata",
+                "subsegments",
+                "namespace",
+                "parent_id",
+                "type",
+                "precursor_ids",
+                "traced",
+                "sql",
+            ],
+            Shape::Aws => &[
+                "elastic_beanstalk",
+                "cloudwatch_logs",
+                "ecs",
+                "ec2",
+                "eks",
+                "xray",
+                "account_id",
+                "operation",
+                "region",
+                "request_id",
+                "queue_url",
+                "table_name",
+                "table_names",
+                "retries",
+            ],
+            Shape::Ecs => &[
+                "container",
+                "container_id",
+                "task_arn",
+                "task_family",
+                "cluster_arn",
+                "container_arn",
+                "availability_zone",
+                "launch_type",
+            ],
+            Shape::Ec2 => &["instance_id", "availability_zone", "instance_size", "ami_id"],
+            Shape::Eks => &["cluster_name", "pod", "container_id"],
+            Shape::Beanstalk => &["environment_name", "version_label", "deployment_id"],
+            Shape::LogGroup => &["log_group", "arn"],
+            Shape::XRay => &["sdk", "sdk_version", "auto_instrumentation"],
+            Shape::Http => &["request", "response"],
+            Shape::Request => &["x_forwarded_for", "method", "url", "user_agent", "client_ip"],
+            Shape::Response => &["status", "content_length"],
+            Shape::Cause => &["working_directory", "paths", "exceptions"],
+            Shape::Exception => &["id", "message", "type", "remote", "truncated", "skipped", "cause", "stack"],
+            Shape::Frame => &["path", "line", "label"],
+            Shape::Sql => &[
+                "connection_string",
+                "url",
+                "sanitized_query",
+                "database_type",
+                "database_version",
+                "driver_version",
+                "user",
+                "preparation",
+            ],
+            Shape::Service => &["version", "compiler_version", "compiler"],
+            Shape::Link => &["trace_id", "id", "attributes"],
+            Shape::Map => &[],
+        }
+    }
+
+    /// The shape of field `key`'s value (of each element, for lists).
+    fn child(self, key: &str) -> Shape {
+        match (self, key) {
+            (Shape::Segment, "service") => Shape::Service,
+            (Shape::Segment, "links") => Shape::Link,
+            (Shape::Segment, "http") => Shape::Http,
+            (Shape::Segment, "cause") => Shape::Cause,
+            (Shape::Segment, "aws") => Shape::Aws,
+            (Shape::Segment, "sql") => Shape::Sql,
+            (Shape::Segment, "subsegments") => Shape::Segment,
+            (Shape::Aws, "elastic_beanstalk") => Shape::Beanstalk,
+            (Shape::Aws, "cloudwatch_logs") => Shape::LogGroup,
+            (Shape::Aws, "ecs") => Shape::Ecs,
+            (Shape::Aws, "ec2") => Shape::Ec2,
+            (Shape::Aws, "eks") => Shape::Eks,
+            (Shape::Aws, "xray") => Shape::XRay,
+            (Shape::Http, "request") => Shape::Request,
+            (Shape::Http, "response") => Shape::Response,
+            (Shape::Cause, "exceptions") => Shape::Exception,
+            (Shape::Exception, "stack") => Shape::Frame,
+            _ => Shape::Map,
+        }
+    }
+}
+
+fn scalar_json(v: &Value) -> String {
     let mut out = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut out, GoJson);
     // Writing a Value to a Vec cannot fail (NaN and infinities are already null in a Value).
-    if serde::Serialize::serialize(doc, &mut ser).is_err() {
-        return doc.to_string();
+    if serde::Serialize::serialize(v, &mut ser).is_err() {
+        return v.to_string();
     }
-    String::from_utf8(out).unwrap_or_else(|_| doc.to_string())
+    String::from_utf8(out).unwrap_or_else(|_| v.to_string())
+}
+
+fn write_shaped(v: &Value, shape: Shape, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let fields = shape.fields();
+            let mut keys: Vec<&String> = fields.iter().filter_map(|f| m.get_key_value(*f).map(|(k, _)| k)).collect();
+            keys.extend(m.keys().filter(|k| !fields.contains(&k.as_str())));
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&scalar_json(&Value::String(k.clone())));
+                out.push(':');
+                write_shaped(&m[k.as_str()], shape.child(k), out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_shaped(x, shape, out);
+            }
+            out.push(']');
+        }
+        _ => out.push_str(&scalar_json(v)),
+    }
+}
+
+/// A document as the Go exporter's JSON encoder writes it (segment.go MakeDocumentFromSegment,
+/// without the encoder's trailing newline): struct fields in tracesegment.go's order, map keys
+/// sorted, numbers and strings as encoding/json prints them.
+pub fn to_document(doc: &Value) -> String {
+    let mut out = String::new();
+    write_shaped(doc, Shape::Segment, &mut out);
+    out
 }
 
 /// The 64 KB document limit of PutTraceSegments: metadata goes first, then the document.

@@ -216,7 +216,26 @@ fn documents_print_numbers_and_strings_as_go_encoding_json() {
         "i": 42, "tiny": 1e-7, "huge": 1e21, "neg": -0.5, "s": "<a&b>\u{2028}\"q\"\n"});
     assert_eq!(
         to_document(&doc),
-        r#"{"end_time":1700000000.2505002,"huge":1e+21,"i":42,"n":5,"neg":-0.5,"s":"\u003ca\u0026b\u003e\u2028\"q\"\n","start_time":1700000000,"tiny":1e-7}"#
+        r#"{"start_time":1700000000,"end_time":1700000000.2505002,"huge":1e+21,"i":42,"n":5,"neg":-0.5,"s":"\u003ca\u0026b\u003e\u2028\"q\"\n","tiny":1e-7}"#
+    );
+}
+
+#[test]
+fn documents_write_fields_in_the_go_structs_order() {
+    let doc = json!({"type": "subsegment", "trace_id": "1-a-b", "name": "n", "id": "i", "start_time": 1.5,
+        "annotations": {"z": 1, "a": 2}, "aws": {"xray": {"sdk": "s", "auto_instrumentation": false},
+        "account_id": "1", "ecs": {"launch_type": "ec2", "container": "c"}}, "fault": false,
+        "http": {"response": {"status": 200}, "request": {"url": "u", "method": "GET"}},
+        "cause": {"exceptions": [{"stack": [{"label": "l", "path": "p"}], "id": "x", "message": "m"}]}});
+    assert_eq!(
+        to_document(&doc),
+        concat!(
+            r#"{"name":"n","id":"i","start_time":1.5,"trace_id":"1-a-b","#,
+            r#""http":{"request":{"method":"GET","url":"u"},"response":{"status":200}},"fault":false,"#,
+            r#""cause":{"exceptions":[{"id":"x","message":"m","stack":[{"path":"p","label":"l"}]}]},"#,
+            r#""aws":{"ecs":{"container":"c","launch_type":"ec2"},"xray":{"sdk":"s","auto_instrumentation":false},"#,
+            r#""account_id":"1"},"annotations":{"a":2,"z":1},"type":"subsegment"}"#
+        )
     );
 }
 
