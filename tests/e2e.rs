@@ -183,8 +183,9 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     println!("X-Ray       trace {xid}: fault={} cause={}", seg["fault"], seg["cause"]["exceptions"][0]);
 
     // Failures of each signal, so the dashboard's failure panels have series: a refused Loki
-    // push (the background task logs every 5 s), a span X-Ray cannot take and a delta counter
-    // Prometheus cannot.
+    // push (the background task logs every 5 s), a span X-Ray cannot take (its document is over
+    // PutTraceSegments' 64 KB even without metadata: a 70 KB remote service name) and a delta
+    // counter Prometheus cannot.
     loki.script.lock().unwrap().push_back(Answer {
         status: 400,
         headers: vec![],
@@ -198,6 +199,16 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
                     trace_id: vec![1; 16],
                     span_id: vec![1; 8],
                     name: "x".into(),
+                    kind: 3,
+                    attributes: vec![opentelemetry_proto::tonic::common::v1::KeyValue {
+                        key: "aws.remote.service".into(),
+                        value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                            value: Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                                "r".repeat(70_000),
+                            )),
+                        }),
+                        ..Default::default()
+                    }],
                     ..Default::default()
                 }],
                 ..Default::default()

@@ -30,7 +30,6 @@ pub struct Api {
     signer: Signer,
     /// The daemon proxy (plain http) signs again itself: send unsigned if we have no credentials.
     unsigned_ok: bool,
-    max_retries: u32,
     timeout: Duration,
     log_unsigned: RateLimit,
 }
@@ -69,7 +68,6 @@ impl Transport {
             url,
             signer: Signer::new(region, "xray".into(), creds),
             unsigned_ok,
-            max_retries: cfg.max_retries,
             timeout: Duration::from_secs(cfg.request_timeout_seconds.max(1)),
             log_unsigned: RateLimit::new(),
         })))
@@ -82,7 +80,7 @@ impl Transport {
             Transport::Api(api) => {
                 let mut failed = Vec::new();
                 for chunk in docs.chunks(MAX_DOCS_PER_CALL) {
-                    failed.extend(api.put_with_retries(chunk.to_vec()).await?);
+                    failed.extend(api.put_logging_unprocessed(chunk.to_vec()).await?);
                 }
                 Ok(failed)
             }
@@ -124,39 +122,19 @@ struct Unprocessed {
     message: Option<String>,
 }
 
-fn doc_id(doc: &str) -> Option<String> {
-    serde_json::from_str::<serde_json::Value>(doc).ok()?.get("id")?.as_str().map(str::to_string)
-}
-
 impl Api {
-    /// One PutTraceSegments call, then again for what came back unprocessed (`max_retries`).
-    async fn put_with_retries(&self, mut docs: Vec<String>) -> Result<Vec<String>, ExportError> {
-        let mut attempt = 0;
-        loop {
-            let unprocessed = self.put(&docs).await?;
-            if unprocessed.is_empty() {
-                return Ok(Vec::new());
-            }
-            let ids: Vec<&str> = unprocessed.iter().filter_map(|u| u.id.as_deref()).collect();
-            let again: Vec<String> =
-                docs.into_iter().filter(|d| doc_id(d).is_some_and(|id| ids.contains(&id.as_str()))).collect();
-            if attempt >= self.max_retries || again.is_empty() {
-                return Ok(unprocessed
-                    .iter()
-                    .map(|u| {
-                        format!(
-                            "X-Ray did not process segment {}: {} {}",
-                            u.id.as_deref().unwrap_or("?"),
-                            u.error_code.as_deref().unwrap_or(""),
-                            u.message.as_deref().unwrap_or("")
-                        )
-                    })
-                    .collect());
-            }
-            attempt += 1;
-            tokio::time::sleep(Duration::from_millis(100 * attempt as u64)).await;
-            docs = again;
+    /// One PutTraceSegments call. awsxray.go: what X-Ray returns in `UnprocessedTraceSegments`
+    /// is only logged (debug), neither sent again nor counted as failed.
+    async fn put_logging_unprocessed(&self, docs: Vec<String>) -> Result<Vec<String>, ExportError> {
+        for u in self.put(&docs).await? {
+            tracing::debug!(
+                id = u.id.as_deref().unwrap_or(""),
+                error_code = u.error_code.as_deref().unwrap_or(""),
+                message = u.message.as_deref().unwrap_or(""),
+                "X-Ray returned an unprocessed trace segment"
+            );
         }
+        Ok(Vec::new())
     }
 
     async fn put(&self, docs: &[String]) -> Result<Vec<Unprocessed>, ExportError> {
