@@ -184,8 +184,8 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
 
     // Failures of each signal, so the dashboard's failure panels have series: a refused Loki
     // push (the background task logs every 5 s), a span X-Ray cannot take (its document is over
-    // PutTraceSegments' 64 KB even without metadata: a 70 KB remote service name) and a delta
-    // counter Prometheus cannot.
+    // PutTraceSegments' 64 KB even without metadata: a 70 KB remote service name) and a sample
+    // Prometheus refuses.
     loki.script.lock().unwrap().push_back(Answer {
         status: 400,
         headers: vec![],
@@ -222,13 +222,16 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     mc.export(ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             scope_metrics: vec![ScopeMetrics {
+                // A sample from 1970 is "out of bounds" for Prometheus: HTTP 400, a permanent
+                // send failure. (A delta sum would not do: as in Go it is a failed translation,
+                // not a failed send.)
                 metrics: vec![Metric {
-                    name: "delta".into(),
+                    name: "too_old".into(),
                     data: Some(Data::Sum(Sum {
-                        aggregation_temporality: 1,
+                        aggregation_temporality: 2,
                         is_monotonic: true,
                         data_points: vec![NumberDataPoint {
-                            time_unix_nano: now_ns(),
+                            time_unix_nano: 1_000_000_000,
                             value: Some(number_data_point::Value::AsInt(1)),
                             ..Default::default()
                         }],
