@@ -266,6 +266,18 @@ async fn server_errors_are_retried_unprocessed_segments_only_logged_random_trace
     let doc: serde_json::Value = serde_json::from_str(last["TraceSegmentDocuments"][0].as_str().unwrap()).unwrap();
     assert_eq!(doc["trace_id"], "1-07070707-070707070707070707070707");
     assert_eq!(ox.metric("otelcol_exporter_send_failed_spans", &[]), 0.0);
+    // 4. awsxray.go has no size check: a document over X-Ray's 64 KB limit is sent whole, its
+    //    metadata kept (X-Ray decides; what it returns unprocessed is only logged).
+    let mut big = request(1, true);
+    big.resource_spans[0].scope_spans[0].spans[0].attributes.push(kv("big", &"y".repeat(70_000)));
+    send(ox.ports.grpc, big).await;
+    assert!(eventually(10, || ox.metric("otelcol_exporter_sent_spans", &[]) == 7.0), "{}", ox.stderr());
+    let last: serde_json::Value = serde_json::from_slice(&sink.requests().last().unwrap().body).unwrap();
+    let text = last["TraceSegmentDocuments"][0].as_str().unwrap();
+    assert!(text.len() > 70_000, "{} bytes", text.len());
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(doc["metadata"]["default"]["big"].as_str().map(str::len), Some(70_000));
+    assert_eq!(ox.metric("otelcol_exporter_send_failed_spans", &[]), 0.0);
 }
 
 /// With `--feature-gates=-exporter.awsxray.skiptimestampvalidation` a trace id without a recent

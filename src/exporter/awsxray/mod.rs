@@ -12,7 +12,7 @@ use crate::pipeline::data::Batch;
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
-use translate::{segments, serialize_within_limit, TranslateOptions};
+use translate::{segments, to_document, TranslateOptions};
 use transport::Transport;
 
 /// `exporters: awsxray:` — the keys of the Go exporter's `Config` (config.go: `indexed_attributes`,
@@ -172,8 +172,6 @@ impl Exporter for XrayExporter {
         let opts = TranslateOptions { now_secs: now_secs(), ..self.opts.clone() };
         let mut new_id = || rand::random::<[u8; 8]>();
         let mut docs = Vec::new();
-        let mut dropped = 0usize;
-        let mut reasons: Vec<String> = Vec::new();
         for r in rs {
             for sp in r.scope_spans.iter().flat_map(|s| &s.spans) {
                 // awsxray.go extractResourceSpans: a span that cannot be translated is skipped
@@ -185,23 +183,16 @@ impl Exporter for XrayExporter {
                         continue;
                     }
                 };
-                for mut doc in translated {
-                    match serialize_within_limit(&mut doc) {
-                        Some((s, _trimmed)) => docs.push(s),
-                        None => {
-                            dropped += 1;
-                            reasons.push("a segment document is larger than 64 KB even without metadata".into());
-                        }
-                    }
-                }
+                // awsxray.go sends every document as it is, whatever its size: X-Ray decides (a
+                // document over its 64 KB limit comes back unprocessed, which is only logged).
+                docs.extend(translated.iter().map(to_document));
             }
         }
-        let failed = self.transport.send(docs).await?;
-        dropped += failed.len();
-        reasons.extend(failed);
-        if dropped > 0 {
-            reasons.dedup();
-            return Err(ExportError::Dropped { items: dropped, reason: reasons.join("; ") });
+        let mut failed = self.transport.send(docs).await?;
+        if !failed.is_empty() {
+            let items = failed.len();
+            failed.dedup();
+            return Err(ExportError::Dropped { items, reason: failed.join("; ") });
         }
         Ok(())
     }

@@ -50,6 +50,17 @@ pub fn raw_value(v: &Option<AnyValue>) -> Option<Value> {
     })
 }
 
+/// segment.go makeXRayAttributes decodes `aws.xray.metadata.*` with encoding/json into `any`:
+/// every number becomes a float64 (so integers beyond 2^53 lose digits, as they do in Go).
+fn go_json_numbers(v: Value) -> Value {
+    match v {
+        Value::Number(n) => n.as_f64().map(Value::from).unwrap_or(Value::Number(n)),
+        Value::Array(a) => Value::Array(a.into_iter().map(go_json_numbers).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, go_json_numbers(v))).collect()),
+        other => other,
+    }
+}
+
 /// What makeXRayAttributes produces.
 #[derive(Debug, Default)]
 pub struct XrayAttributes {
@@ -123,7 +134,7 @@ pub fn make(attrs: &[&KeyValue], res: &[KeyValue], store_resource: bool, opts: &
             _ => None,
         };
         match (a.key.strip_prefix(METADATA_PREFIX), text) {
-            (Some(ns), Some(s)) => match serde_json::from_str::<Value>(s) {
+            (Some(ns), Some(s)) => match serde_json::from_str::<Value>(s).map(go_json_numbers) {
                 Ok(Value::Object(m)) if ns.eq_ignore_ascii_case(DEFAULT_NAMESPACE) => default_md.extend(m),
                 Ok(Value::Null) if ns.eq_ignore_ascii_case(DEFAULT_NAMESPACE) => {}
                 Ok(v @ (Value::Object(_) | Value::Null)) => {

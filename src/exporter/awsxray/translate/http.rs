@@ -88,8 +88,10 @@ pub fn block(span: &Span) -> Option<Value> {
     let mut status = None;
     let mut parts: HashMap<&str, String> = HashMap::new();
     let (mut has_http, mut has_url_attrs, mut has_peer_addr) = (false, false, false);
+    // An attribute without a value is pdata's empty value: `Str()` "" and `Int()` 0, as in Go.
+    let empty = AnyValue { value: None };
     for a in &span.attributes {
-        let Some(v) = a.value.as_ref() else { continue };
+        let v = a.value.as_ref().unwrap_or(&empty);
         let s = go_str(Some(v));
         match a.key.as_str() {
             "http.method" | "http.request.method" => {
@@ -233,7 +235,13 @@ fn client_url(parts: &HashMap<&str, String>) -> String {
     let get = |k: &str| parts.get(k).map(String::as_str);
     let (host, port) = match get("http.host") {
         Some(h) => (h, ""),
-        None => (get("net.peer.name").or(get("net.peer.ip")).unwrap_or(""), get("net.peer.port").unwrap_or("")),
+        // The new conventions' `server.address` comes last; the port stays the old `net.peer.port`
+        // (Go reads `network.peer.port` there only with the alpha gate
+        // exporter.awsxray.EmitV1HTTPNetworkConventions on, and never `server.port`).
+        None => (
+            get("net.peer.name").or(get("net.peer.ip")).or(get("server.address")).unwrap_or(""),
+            get("net.peer.port").unwrap_or(""),
+        ),
     };
     join_url(scheme, host, port, parts)
 }

@@ -288,22 +288,6 @@ pub fn to_document(doc: &Value) -> String {
     out
 }
 
-/// The 64 KB document limit of PutTraceSegments: metadata goes first, then the document.
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
-
-/// Serializes a document within the limit; `None` when even without metadata it is too large.
-pub fn serialize_within_limit(doc: &mut Value) -> Option<(String, bool)> {
-    let s = to_document(doc);
-    if s.len() <= MAX_DOCUMENT_BYTES {
-        return Some((s, false));
-    }
-    if let Some(o) = doc.as_object_mut() {
-        o.remove("metadata");
-    }
-    let s = to_document(doc);
-    (s.len() <= MAX_DOCUMENT_BYTES).then_some((s, true))
-}
-
 #[cfg(test)]
 mod parts_tests;
 #[cfg(test)]

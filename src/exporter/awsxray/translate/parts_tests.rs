@@ -148,3 +148,12 @@ fn golden_parts() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn an_attribute_without_a_value_is_pdatas_empty_value() {
+    // http.go makeHTTP: an empty `http.method` still marks the span as HTTP (Str() is ""), as an
+    // attribute whose value is missing from the request is an empty pdata value.
+    let mut sp = span(&json!({"kind": "client", "attributes": {}}));
+    sp.attributes.push(KeyValue { key: "http.method".into(), value: None, ..Default::default() });
+    assert_eq!(http::block(&sp), Some(json!({"request": {}, "response": {"content_length": 0}})));
+}

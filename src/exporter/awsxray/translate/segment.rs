@@ -207,16 +207,49 @@ fn remaining_attributes<'a>(span: &'a Span, has_sql: bool, opts: &TranslateOptio
     span.attributes.iter().filter(|a| !consumed(&a.key) || opts.indexed_attributes.contains(&a.key)).collect()
 }
 
-/// segment.go makeSpanLinks: a link whose trace id X-Ray cannot take fails the whole span.
+/// pcommon `SpanID.String()` / traceutil `SpanIDToHexOrEmptyString`: hex, or "" for the empty
+/// (all-zero) id.
+fn span_id_text(id: &[u8]) -> String {
+    if id.iter().all(|b| *b == 0) {
+        String::new()
+    } else {
+        hex::encode(id)
+    }
+}
+
+/// pdata ids are fixed arrays: an id missing from the request is the all-zero id.
+fn fixed_trace_id(id: &[u8]) -> &[u8] {
+    if id.is_empty() {
+        &[0u8; 16]
+    } else {
+        id
+    }
+}
+
+/// service.go makeService: `service.version`, else `container.image.tag`, chosen by the key being
+/// there whatever its value: a value that is not a non-empty string gives `"service": {}` (and no
+/// fallback to the image tag), as Go's `awsxray.String(v.Str())` leaves the version out.
+fn service(res: &[KeyValue]) -> Option<Value> {
+    let found = res
+        .iter()
+        .find(|a| a.key == "service.version")
+        .or_else(|| res.iter().find(|a| a.key == "container.image.tag"))?;
+    let version = match found.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) if !s.is_empty() => json!({ "version": s }),
+        _ => json!({}),
+    };
+    Some(version)
+}
+
+/// span_links.go makeSpanLinks: a link whose trace id X-Ray cannot take fails the whole span.
 fn links(span: &Span, opts: &TranslateOptions) -> Result<Vec<Value>, SkipReason> {
     span.links
         .iter()
         .map(|l| {
             let mut o = Map::new();
             // An empty (all-zero in pdata) link trace id converts like any other.
-            let tid = if l.trace_id.is_empty() { &[0u8; 16][..] } else { &l.trace_id[..] };
-            o.insert("trace_id".into(), json!(xray_trace_id(tid, opts)?));
-            o.insert("id".into(), json!(hex::encode(&l.span_id)));
+            o.insert("trace_id".into(), json!(xray_trace_id(fixed_trace_id(&l.trace_id), opts)?));
+            o.insert("id".into(), json!(span_id_text(&l.span_id)));
             if !l.attributes.is_empty() {
                 let attrs: Map<String, Value> = l
                     .attributes
@@ -235,18 +268,21 @@ pub fn make_segment(span: &Span, res: &[KeyValue], opts: &TranslateOptions) -> R
     // Not a server span and has a parent: a subsegment, without the resource's attributes.
     let has_parent = !span.parent_span_id.is_empty() && span.parent_span_id.iter().any(|b| *b != 0);
     let subsegment = kind(span) != SpanKind::Server && has_parent;
-    let trace_id = xray_trace_id(&span.trace_id, opts)?;
-    if span.span_id.len() != 8 {
+    let trace_id = xray_trace_id(fixed_trace_id(&span.trace_id), opts)?;
+    if !span.span_id.is_empty() && span.span_id.len() != 8 {
         return Err(SkipReason::InvalidSpanId);
     }
     let links = links(span, opts)?;
     let (name, namespace) = name_and_namespace(span, res);
     let mut doc = Map::new();
     doc.insert("name".into(), json!(name));
-    doc.insert("id".into(), json!(hex::encode(&span.span_id)));
+    // awsxray.String(SpanIDToHexOrEmptyString(..)): the empty span id is a `null` id (the field
+    // has no omitempty); X-Ray then returns the document as unprocessed.
+    let id = span_id_text(&span.span_id);
+    doc.insert("id".into(), if id.is_empty() { Value::Null } else { json!(id) });
     doc.insert("start_time".into(), json!(seconds(span.start_time_unix_nano)));
-    if let Some(v) = str_attr(res, "service.version").or_else(|| str_attr(res, "container.image.tag")) {
-        doc.insert("service".into(), json!({"version": v}));
+    if let Some(service) = service(res) {
+        doc.insert("service".into(), service);
     }
     if let Some(origin) = aws::origin(res) {
         doc.insert("origin".into(), json!(origin));

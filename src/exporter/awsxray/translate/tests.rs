@@ -240,10 +240,27 @@ fn documents_write_fields_in_the_go_structs_order() {
 }
 
 #[test]
-fn document_limit_drops_metadata_then_the_document() {
-    let mut doc = json!({"name": "x", "metadata": {"default": {"big": "y".repeat(70_000)}}});
-    let (s, trimmed) = serialize_within_limit(&mut doc).unwrap();
-    assert!(trimmed && s.len() < 100);
-    let mut huge = json!({"name": "z".repeat(70_000)});
-    assert!(serialize_within_limit(&mut huge).is_none());
+fn metadata_json_numbers_are_decoded_as_go_float64s() {
+    // segment.go makeXRayAttributes: json.Unmarshal into map[string]any makes every number a
+    // float64, so an integer beyond 2^53 prints with Go's lost digits.
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+        ..Default::default()
+    };
+    let span = Span {
+        trace_id: vec![1; 16],
+        span_id: vec![2; 8],
+        kind: 2,
+        attributes: vec![kv(
+            "aws.xray.metadata.ns",
+            r#"{"big": 12345678901234567890, "n": 10, "f": 1.50, "l": [1e2]}"#,
+        )],
+        ..Default::default()
+    };
+    let docs = segments(&span, &None, &TranslateOptions::default(), &mut || [0; 8]).unwrap();
+    let text = to_document(&docs[0]);
+    assert!(text.contains(r#""metadata":{"ns":{"big":12345678901234567000,"f":1.5,"l":[100],"n":10}}"#), "{text}");
 }
