@@ -68,6 +68,20 @@ pub struct XrayAttributes {
     pub annotations: Map<String, Value>,
     /// namespace → object (`default` holds the plain attributes).
     pub metadata: BTreeMap<String, Value>,
+    /// A NaN or infinite double is among the values written: Go's JSON encoder refuses the
+    /// document ("json: unsupported value"), so the span is not exported.
+    pub non_finite: bool,
+}
+
+/// Whether a value holds a NaN or infinite double (at any depth), which encoding/json cannot
+/// write (serde_json would write `null`).
+pub fn non_finite(v: &Option<AnyValue>) -> bool {
+    match v.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::DoubleValue(d)) => !d.is_finite(),
+        Some(any_value::Value::ArrayValue(a)) => a.values.iter().any(|x| non_finite(&Some(x.clone()))),
+        Some(any_value::Value::KvlistValue(kv)) => kv.values.iter().any(|k| non_finite(&k.value)),
+        _ => false,
+    }
 }
 
 /// segment.go makeXRayAttributes: `attrs` are the span attributes the http, cause, aws and sql
@@ -111,10 +125,12 @@ pub fn make(attrs: &[&KeyValue], res: &[KeyValue], store_resource: bool, opts: &
             let key = format!("{RESOURCE_PREFIX}{}", a.key);
             match annotation_value(&a.value) {
                 Some(v) if opts.index_all_attributes || indexed.contains(key.as_str()) => {
+                    out.non_finite |= non_finite(&a.value);
                     out.annotations.insert(fix_annotation_key(&key, opts.allow_dot), v);
                 }
                 _ => {
                     if let Some(v) = raw_value(&a.value) {
+                        out.non_finite |= non_finite(&a.value);
                         default_md.insert(key, v);
                     }
                 }
@@ -125,6 +141,7 @@ pub fn make(attrs: &[&KeyValue], res: &[KeyValue], store_resource: bool, opts: &
         if opts.index_all_attributes || indexed.contains(a.key.as_str()) {
             // Indexed but not a scalar (list, map, bytes, empty): written nowhere, as in Go.
             if let Some(v) = annotation_value(&a.value) {
+                out.non_finite |= non_finite(&a.value);
                 out.annotations.insert(fix_annotation_key(&a.key, opts.allow_dot), v);
             }
             continue;
@@ -147,6 +164,7 @@ pub fn make(attrs: &[&KeyValue], res: &[KeyValue], store_resource: bool, opts: &
             },
             _ => {
                 if let Some(v) = raw_value(&a.value) {
+                    out.non_finite |= non_finite(&a.value);
                     default_md.insert(a.key.clone(), v);
                 }
             }

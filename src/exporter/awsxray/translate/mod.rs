@@ -51,6 +51,8 @@ impl Default for TranslateOptions {
 pub enum SkipReason {
     InvalidTraceId(String),
     InvalidSpanId,
+    /// segment.go MakeDocumentFromSegment: encoding/json cannot write NaN or ±Inf.
+    UnsupportedValue,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -58,6 +60,7 @@ impl std::fmt::Display for SkipReason {
         match self {
             SkipReason::InvalidTraceId(m) => f.write_str(m),
             SkipReason::InvalidSpanId => f.write_str("span id is not 8 bytes"),
+            SkipReason::UnsupportedValue => f.write_str("json: unsupported value: a NaN or infinite double"),
         }
     }
 }

@@ -250,6 +250,9 @@ fn links(span: &Span, opts: &TranslateOptions) -> Result<Vec<Value>, SkipReason>
             // An empty (all-zero in pdata) link trace id converts like any other.
             o.insert("trace_id".into(), json!(xray_trace_id(fixed_trace_id(&l.trace_id), opts)?));
             o.insert("id".into(), json!(span_id_text(&l.span_id)));
+            if l.attributes.iter().any(|a| annotations::non_finite(&a.value)) {
+                return Err(SkipReason::UnsupportedValue);
+            }
             if !l.attributes.is_empty() {
                 let attrs: Map<String, Value> = l
                     .attributes
@@ -310,6 +313,9 @@ pub fn make_segment(span: &Span, res: &[KeyValue], opts: &TranslateOptions) -> R
     let sql = sql::sql(span);
     let rest = remaining_attributes(span, sql.is_some(), opts);
     let x = annotations::make(&rest, res, !subsegment, opts);
+    if x.non_finite {
+        return Err(SkipReason::UnsupportedValue);
+    }
     if let Some(u) = x.user {
         doc.insert("user".into(), json!(u));
     }

@@ -264,3 +264,41 @@ fn metadata_json_numbers_are_decoded_as_go_float64s() {
     let text = to_document(&docs[0]);
     assert!(text.contains(r#""metadata":{"ns":{"big":12345678901234567000,"f":1.5,"l":[100],"n":10}}"#), "{text}");
 }
+
+#[test]
+fn a_nan_written_into_the_document_skips_the_span_as_go_encoding_json_fails() {
+    // segment.go MakeDocumentFromSegment: encoding/json refuses NaN and ±Inf ("json: unsupported
+    // value"), MakeSegmentDocuments returns the error and awsxray.go skips the span. A NaN that is
+    // not written (an indexed list, here) does not matter.
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue};
+    use opentelemetry_proto::tonic::trace::v1::{span::Link, Span};
+    let dbl = |k: &str, d: f64| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(d)) }),
+        ..Default::default()
+    };
+    let list = |k: &str, d: f64| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::ArrayValue(ArrayValue {
+                values: vec![AnyValue { value: Some(any_value::Value::DoubleValue(d)) }],
+            })),
+        }),
+        ..Default::default()
+    };
+    let base = Span { trace_id: vec![1; 16], span_id: vec![2; 8], kind: 2, ..Default::default() };
+    let run = |span: &Span, opts: &TranslateOptions| segments(span, &None, opts, &mut || [0; 8]);
+    let unsupported = Err(SkipReason::UnsupportedValue);
+    let opts = TranslateOptions::default();
+    let indexed = TranslateOptions { indexed_attributes: vec!["l".into(), "a".into()], ..Default::default() };
+    // In metadata, as an annotation, inside a list, on a link.
+    assert_eq!(run(&Span { attributes: vec![dbl("m", f64::NAN)], ..base.clone() }, &opts), unsupported);
+    assert_eq!(run(&Span { attributes: vec![dbl("a", f64::INFINITY)], ..base.clone() }, &indexed), unsupported);
+    assert_eq!(run(&Span { attributes: vec![list("m", f64::NAN)], ..base.clone() }, &opts), unsupported);
+    let link =
+        Link { trace_id: vec![1; 16], span_id: vec![3; 8], attributes: vec![dbl("x", f64::NAN)], ..Default::default() };
+    assert_eq!(run(&Span { links: vec![link], ..base.clone() }, &opts), unsupported);
+    // An indexed list is written nowhere; a NaN in http.status_code is read as an int.
+    assert!(run(&Span { attributes: vec![list("l", f64::NAN)], ..base.clone() }, &indexed).is_ok());
+    assert!(run(&Span { attributes: vec![dbl("http.status_code", f64::NAN)], ..base }, &opts).is_ok());
+}
