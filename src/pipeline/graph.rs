@@ -238,7 +238,14 @@ fn build_exporter(
             vec![],
         ),
         ExporterConfig::Loki(c) => (
-            Arc::new(crate::exporter::loki::LokiExporter::new(c)?),
+            Arc::new(crate::exporter::loki::LokiExporter::new(
+                c,
+                reg.counter(
+                    crate::telemetry::names::LOKI_SEND_FAILED_DUE_TO_MISSING_LABELS,
+                    "Number of log records failed to send because labels were missing",
+                    vec![(crate::telemetry::names::LABEL_EXPORTER, id.to_string())],
+                ),
+            )?),
             HelperSettings {
                 queue: c.sending_queue.clone(),
                 retry: c.retry_on_failure.clone(),
