@@ -227,6 +227,16 @@ fn build_exporter(
                     "Number of translation operations that failed to translate metrics from Otel to Prometheus",
                     labels(),
                 ),
+                sent_batches: reg.counter(
+                    crate::telemetry::names::PRW_SENT_BATCHES,
+                    "Number of remote write request batches sent to the remote write endpoint regardless of success or failure",
+                    labels(),
+                ),
+                consumers: reg.gauge(
+                    crate::telemetry::names::PRW_CONSUMERS,
+                    "Number of configured workers to use to fan out the outgoing requests",
+                    labels(),
+                ),
             };
             let s = signer(full, cfg.authenticator(), &c.endpoint)?;
             let e = crate::exporter::prometheusremotewrite::PrwExporter::new(c, s, t)?;

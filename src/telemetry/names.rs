@@ -125,3 +125,5 @@ pub const LOKI_SEND_FAILED_DUE_TO_MISSING_LABELS: &str = "otelcol_lokiexporter_s
 // exporter/prometheusremotewriteexporter/documentation.md
 pub const PRW_TRANSLATED_TIME_SERIES: &str = "otelcol_exporter_prometheusremotewrite_translated_time_series";
 pub const PRW_FAILED_TRANSLATIONS: &str = "otelcol_exporter_prometheusremotewrite_failed_translations";
+pub const PRW_SENT_BATCHES: &str = "otelcol_exporter_prometheusremotewrite_sent_batches";
+pub const PRW_CONSUMERS: &str = "otelcol_exporter_prometheusremotewrite_consumers";

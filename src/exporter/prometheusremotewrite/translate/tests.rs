@@ -28,6 +28,7 @@ fn options(v: &Value) -> TranslateOptions {
         resource_to_telemetry: b("resource_to_telemetry", false),
         target_info: b("target_info", true),
         send_metadata: b("send_metadata", false),
+        disable_scope_info: b("disable_scope_info", false),
         external_labels: v
             .get("external_labels")
             .and_then(Value::as_object)
