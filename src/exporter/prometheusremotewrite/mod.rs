@@ -326,6 +326,8 @@ impl PrwConfig {
     }
 
     pub fn translate_options(&self) -> TranslateOptions {
+        // pkg/translator/prometheus `DropSanitizationGate`, read when the exporter is built.
+        let permissive = crate::featuregate::PROMETHEUS_PERMISSIVE_LABEL_SANITIZATION.is_enabled();
         // exporter.go `validateAndSanitizeExternalLabels`: a plain otlptranslator label namer.
         let mut external: Vec<(String, String)> = self
             .external_labels
@@ -339,7 +341,8 @@ impl PrwConfig {
                 with_suffixes: self.with_suffixes(),
                 utf8_allowed: false,
             },
-            label_namer: translate::default_label_namer(),
+            label_namer: translate::label_namer(permissive),
+            permissive_labels: permissive,
             resource_to_telemetry: self.resource_to_telemetry_conversion.enabled,
             target_info: self.target_info.enabled,
             external_labels: external,

@@ -39,6 +39,9 @@ pub struct TranslateOptions {
     pub send_metadata: bool,
     /// `disable_scope_info`: no `otel_scope_*` labels.
     pub disable_scope_info: bool,
+    /// The `pkg.translator.prometheus.PermissiveLabelSanitization` gate: `target_info`'s label
+    /// namer keeps runs of `_` only while it is off (helper.go `addResourceTargetInfo`).
+    pub permissive_labels: bool,
 }
 
 impl TranslateOptions {
@@ -58,7 +61,13 @@ impl TranslateOptions {
 /// `pkg.translator.prometheus.PermissiveLabelSanitization` gate off (the default): `key` before a
 /// single leading `_`, runs of `_` collapsed.
 pub fn default_label_namer() -> LabelNamer {
-    LabelNamer { utf8_allowed: false, underscore_label_sanitization: true, preserve_multiple_underscores: false }
+    label_namer(false)
+}
+
+/// The data point label namer for the `PermissiveLabelSanitization` gate's value
+/// (`UnderscoreLabelSanitization: !gate`).
+pub fn label_namer(permissive: bool) -> LabelNamer {
+    LabelNamer { utf8_allowed: false, underscore_label_sanitization: !permissive, preserve_multiple_underscores: false }
 }
 
 /// The result: series ordered by label set, metadata, and the translation errors (Go returns them
@@ -331,7 +340,7 @@ fn target_info(acc: &mut Acc, res: &[KeyValue], latest_ns: u64, opts: &Translate
     }
     let namespace = &opts.metric_namer.namespace;
     let name = if namespace.is_empty() { "target_info".to_string() } else { format!("{namespace}_target_info") };
-    let namer = LabelNamer { preserve_multiple_underscores: true, ..LabelNamer::default() };
+    let namer = LabelNamer { preserve_multiple_underscores: !opts.permissive_labels, ..LabelNamer::default() };
     let labels = label_set(res, res, &ID_ATTRS, &namer, &opts.external_labels, &[], &[("__name__", name)])?;
     if !labels.iter().any(|l| l.name == "job" || l.name == "instance") {
         return Ok(());
