@@ -12,6 +12,7 @@ use super::{ExportError, Exporter};
 use crate::config::{ConfigError, GoDuration};
 use crate::http_client::{self, HttpClient, TlsClientConfig};
 use crate::pipeline::data::Batch;
+use crate::proto::logproto::PushRequest;
 use crate::telemetry::metrics::Counter;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -152,6 +153,11 @@ impl LokiConfig {
     }
 }
 
+/// exporter.go `encode`: the protobuf push request, snappy block compressed.
+fn encode(req: &PushRequest) -> Result<Vec<u8>, String> {
+    snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).map_err(|e| format!("snappy: {e}"))
+}
+
 /// factory.go `createDefaultConfig`: 512 KiB.
 const DEFAULT_WRITE_BUFFER_SIZE: u64 = 512 * 1024;
 
@@ -188,10 +194,8 @@ impl LokiExporter {
 
     /// exporter.go `sendPushRequest`: `headers`, then the tenant from the hints (if any) as
     /// `X-Scope-OrgID`.
-    async fn push(&self, tenant: &str, body: Vec<u8>) -> Result<(), ExportError> {
-        let compressed = snap::raw::Encoder::new()
-            .compress_vec(&body)
-            .map_err(|e| ExportError::Permanent(format!("snappy: {e}")))?;
+    async fn push(&self, tenant: &str, req: &PushRequest) -> Result<(), ExportError> {
+        let compressed = encode(req).map_err(ExportError::Permanent)?;
         let mut req = http::Request::post(self.url.clone())
             .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(compressed)))
@@ -270,7 +274,7 @@ impl Exporter for LokiExporter {
                 let first = t.dropped.iter().find(|(tn, _)| tn == tenant).map(|(_, e)| e.as_str()).unwrap_or("");
                 tracing::info!(dropped, submitted, error = first, "not all log entries were converted to Loki");
             }
-            let result = self.push(tenant, req.encode_to_vec()).await;
+            let result = self.push(tenant, req).await;
             // Go counts the whole batch's records for each tenant Loki refuses this way.
             if let Err(ExportError::Permanent(r) | ExportError::Retryable { reason: r, .. }) = &result {
                 if r.contains(MISSING_LABELS_ERROR_MSG) {
@@ -348,6 +352,27 @@ default_labels_enabled:
             serde_yaml_ng::from_str::<LokiConfig>("endpoint: http://x\ntenant_id: a\n").is_err(),
             "Go has no tenant_id"
         );
+    }
+
+    /// exporter_test.go TestExporter_encode ("with good proto"): the body is a snappy block of
+    /// the protobuf request (Go's "bad proto" case has no Rust counterpart: prost cannot fail).
+    #[test]
+    fn encode_is_snappy_of_the_push_request() {
+        use crate::proto::logproto::{EntryAdapter, StreamAdapter};
+        let pr = PushRequest {
+            streams: vec![StreamAdapter {
+                labels: r#"{container_name="mycontainer"}"#.into(),
+                entries: vec![EntryAdapter {
+                    timestamp: Some(prost_types::Timestamp { seconds: 1, nanos: 2 }),
+                    line: "log message".into(),
+                    structured_metadata: vec![],
+                }],
+                hash: 0,
+            }],
+        };
+        let body = encode(&pr).unwrap();
+        let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+        assert_eq!(PushRequest::decode(&raw[..]).unwrap(), pr);
     }
 
     /// config_test.go TestConfigValidate: the endpoint must be a URL.
