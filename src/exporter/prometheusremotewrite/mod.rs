@@ -660,6 +660,23 @@ mod tests {
         assert_eq!(h.queue.queue_size, 10000);
     }
 
+    /// factory.go `createDefaultConfig` (factory_test.go TestCreateDefaultConfig): configretry's
+    /// default backoff with a 50ms initial interval (not the old 200ms/1m), a 5s timeout,
+    /// 3000000 bytes per request, queue 10000 with 5 consumers, target_info on, no metadata.
+    #[test]
+    fn defaults_as_go_factory() {
+        let c = PrwConfig::default();
+        assert_eq!(c.retry_on_failure.initial_interval, GoDuration::from_millis(50));
+        assert_eq!(c.retry_on_failure.max_interval, GoDuration::from_secs(30));
+        assert_eq!(c.retry_on_failure.max_elapsed_time, GoDuration::from_secs(300));
+        assert_eq!((c.retry_on_failure.randomization_factor, c.retry_on_failure.multiplier), (0.5, 1.5));
+        assert!(c.retry_on_failure.enabled);
+        assert_eq!(c.timeout, GoDuration::from_secs(5));
+        assert_eq!(c.max_batch_size_bytes, 3_000_000);
+        assert_eq!(c.remote_write_queue, RemoteWriteQueue { enabled: true, queue_size: 10000, num_consumers: 5 });
+        assert!(c.target_info.enabled && c.add_metric_suffixes && !c.send_metadata && !c.disable_scope_info);
+    }
+
     /// metrics_to_prw.go `getTranslationConfiguration`.
     #[test]
     fn translation_strategy_overrides_add_metric_suffixes() {
