@@ -66,12 +66,35 @@ pub static RECEIVER_NEW_METRICS: Gate = Gate::new(
     "Receiver metrics distinguish refused from failed items and count requests by outcome",
 );
 
+/// contrib exporter/prometheusremotewriteexporter metadata.yaml (alpha): a 429 answer is retried
+/// with the exporter's backoff, like a 5xx, instead of failing the request.
+pub static PRW_RETRY_ON_429: Gate = Gate::new(
+    "exporter.prometheusremotewritexporter.RetryOn429",
+    Stage::Alpha,
+    "When enabled, the Prometheus remote write exporter will retry 429 http status code. Requires exporter.prometheusremotewritexporter.metrics.RetryOn429 to be enabled.",
+);
+
+/// contrib pkg/translator/prometheus (normalize_label.go, alpha): label names starting with a
+/// single `_` are left alone instead of getting `key`. oxidot's `loki` exporter normalizes its
+/// label names with it, as the v0.130 Go translator does.
+pub static PROMETHEUS_PERMISSIVE_LABEL_SANITIZATION: Gate = Gate::new(
+    "pkg.translator.prometheus.PermissiveLabelSanitization",
+    Stage::Alpha,
+    "Controls whether to change labels starting with '_' to 'key_'.",
+);
+
 /// Every registered gate, sorted by id (as otelcol's `VisitAll`).
 // processor.resourcedetection.propagateerrors is not here: Go made it stable in v0.146 and removed
 // it in v0.150, so in v0.156 naming it is "no such feature gate" and detector errors always fail
 // the start.
-pub fn all() -> [&'static Gate; 3] {
-    [&XRAY_SKIP_TIMESTAMP_VALIDATION, &XRAY_ALLOW_DOT, &RECEIVER_NEW_METRICS]
+pub fn all() -> [&'static Gate; 5] {
+    [
+        &XRAY_SKIP_TIMESTAMP_VALIDATION,
+        &XRAY_ALLOW_DOT,
+        &PRW_RETRY_ON_429,
+        &PROMETHEUS_PERMISSIVE_LABEL_SANITIZATION,
+        &RECEIVER_NEW_METRICS,
+    ]
 }
 
 fn find(id: &str) -> Option<&'static Gate> {

@@ -216,8 +216,8 @@ pub fn parse_exporter(id: &ComponentId, v: &Value) -> Parsed<ExporterConfig> {
         }
         "loki" => {
             let c: LokiConfig = decode(Kind::Exporter, id, v)?;
-            let e = c.validate(&b);
-            done(ExporterConfig::Loki(Box::new(c)), e, vec![])
+            let (e, w) = c.validate(&b);
+            done(ExporterConfig::Loki(Box::new(c)), e, w)
         }
         "prometheusremotewrite" => {
             let c: PrwConfig = decode(Kind::Exporter, id, v)?;

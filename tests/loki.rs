@@ -210,3 +210,71 @@ fn retries_on_429_and_500_drops_and_counts_400() {
     assert!(log.contains("timestamp too old") && log.contains("HTTP 400"), "{log}");
     assert!(log.contains("Will retry"), "429/500 were retried: {log}");
 }
+
+/// exporter.go `pushLogData` (v0.130): a record without any label goes to Loki in the stream
+/// `{}` as in Go; Loki refuses the whole request ("at least one label pair is required per
+/// stream", permanent), and the batch's records are counted in
+/// `otelcol_lokiexporter_send_failed_due_to_missing_labels` beside the shared send_failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_without_labels_fails_its_request_and_is_counted_as_missing_labels() {
+    let loki = LokiSink::start();
+    let ox = Oxidot::start(&config(
+        &loki.url(),
+        "    default_labels_enabled:\n      exporter: false\n      job: false\n      instance: false\n      level: false\n",
+    ));
+    let req = ExportLogsServiceRequest {
+        resource_logs: vec![
+            resource_logs(vec![kv("service.name", "svc")], vec![kv("loki.attribute.labels", "k"), kv("k", "v")], "a"),
+            resource_logs(vec![kv("service.name", "svc")], vec![], "no labels"),
+        ],
+    };
+    let mut c = LogsServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
+    c.export(req).await.unwrap();
+    assert!(
+        eventually(10, || ox.metric("otelcol_exporter_send_failed_log_records", &[("exporter", "loki")]) == 2.0),
+        "{}",
+        ox.stderr()
+    );
+    assert_eq!(ox.metric("otelcol_lokiexporter_send_failed_due_to_missing_labels", &[("exporter", "loki")]), 2.0);
+    assert_eq!(
+        loki.rejected.lock().unwrap().clone(),
+        vec!["error at least one label pair is required per stream".to_string()]
+    );
+    assert!(loki.entries().is_empty());
+}
+
+/// exporter.go `sendPushRequest` (v0.130): a record that fails to convert (here an unknown
+/// `loki.format`) is left out and only logged ("not all log entries were converted to Loki");
+/// the batch counts as sent. A tenant left without any stream is a permanent failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_failing_conversion_are_logged_not_failed_unless_a_tenant_has_none() {
+    let loki = LokiSink::start();
+    let ox = Oxidot::start(&config(&loki.url(), ""));
+    let req = ExportLogsServiceRequest {
+        resource_logs: vec![
+            resource_logs(vec![kv("service.name", "svc")], vec![], "fine"),
+            resource_logs(vec![kv("service.name", "svc")], vec![kv("loki.format", "xml")], "bad"),
+        ],
+    };
+    let mut c = LogsServiceClient::connect(format!("http://127.0.0.1:{}", ox.ports.grpc)).await.unwrap();
+    c.export(req).await.unwrap();
+    assert!(eventually(10, || loki.entries().len() == 1), "{}", ox.stderr());
+    assert!(eventually(5, || ox.metric("otelcol_exporter_sent_log_records", &[("exporter", "loki")]) == 2.0));
+    assert_eq!(ox.metric("otelcol_exporter_send_failed_log_records", &[("exporter", "loki")]), 0.0);
+    assert!(ox.stderr().contains("not all log entries were converted to Loki"), "{}", ox.stderr());
+    // Only a record that cannot be converted, for tenant "t": no stream for it, permanent.
+    let only_bad = ExportLogsServiceRequest {
+        resource_logs: vec![resource_logs(
+            vec![kv("service.name", "svc"), kv("loki.tenant", "tn"), kv("tn", "t")],
+            vec![kv("loki.format", "xml")],
+            "bad",
+        )],
+    };
+    c.export(only_bad).await.unwrap();
+    assert!(
+        eventually(10, || ox.metric("otelcol_exporter_send_failed_log_records", &[("exporter", "loki")]) == 1.0),
+        "{}",
+        ox.stderr()
+    );
+    assert!(ox.stderr().contains("failed to transform logs into Loki log streams"), "{}", ox.stderr());
+}

@@ -140,6 +140,8 @@ fn python_sdk_counter_and_gauge_land_in_prometheus_under_dashboard_names() {
         let l = labels(s);
         assert_eq!(l["method"], "GET");
         assert!(l["endpoint"].starts_with("/items/"));
+        // helper.go createAttributes (current contrib): the meter's scope as `otel_scope_name`.
+        assert_eq!(l["otel_scope_name"], "oxidot.tests", "{l:?}");
         assert_eq!(value(s), 2.0, "{l:?}");
     }
     let g = prom.wait_for(r#"active_simulated_users{job="oxidot-tests/enterprise-api"}"#, 10);
@@ -148,6 +150,7 @@ fn python_sdk_counter_and_gauge_land_in_prometheus_under_dashboard_names() {
     let ti = prom.wait_for(r#"target_info{job="oxidot-tests/enterprise-api"}"#, 10);
     assert_eq!(ti.len(), 1);
     assert_eq!(labels(&ti[0])["telemetry_sdk_language"], "python");
+    assert!(!labels(&ti[0]).contains_key("otel_scope_name"), "target_info has no scope labels");
     let accepted = ox.metric("otelcol_receiver_accepted_metric_points", &[]);
     assert!(eventually(10, || ox
         .metric("otelcol_exporter_sent_metric_points", &[("exporter", "prometheusremotewrite")])
@@ -407,6 +410,37 @@ async fn a_5xx_is_retried_a_429_and_a_400_are_dropped_as_go_does() {
     let log = ox.stderr();
     // The console encoding prints fields as JSON after the message: `"status_code": 429`.
     assert!(log.contains("\"status_code\": 429") && log.contains("\"status_code\": 400"), "{log}");
+}
+
+/// exporter.go `execute` with the alpha gate `exporter.prometheusremotewritexporter.RetryOn429`
+/// (`--feature-gates`): a 429 is retried like a 5xx. Every POST counts in
+/// `otelcol_exporter_prometheusremotewrite_sent_batches`; `..._consumers` is the request
+/// parallelism (`num_consumers`, here 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_retry_on_429_gate_a_429_is_retried_and_every_post_is_a_sent_batch() {
+    use support::sinks::Answer;
+    let sink = HttpSink::start();
+    sink.script.lock().unwrap().extend([
+        Answer { status: 429, headers: vec![], body: b"slow down".to_vec() },
+        Answer { status: 429, headers: vec![], body: b"slow down".to_vec() },
+    ]);
+    let url = format!("http://127.0.0.1:{}/api/v1/write", sink.port);
+    let ox = Oxidot::start_args(
+        &config(&url, "", "    remote_write_queue:\n      num_consumers: 3\n", ""),
+        &["--feature-gates", "exporter.prometheusremotewritexporter.RetryOn429"],
+    );
+    send(ox.ports.grpc, request(vec![gauge("after_429", "", 1.0, now_ns(), vec![])])).await;
+    assert!(eventually(10, || ox.metric("otelcol_exporter_sent_metric_points", &[]) == 1.0), "{}", ox.stderr());
+    assert_eq!(sink.requests().len(), 1, "the third POST is the one accepted");
+    assert_eq!(ox.metric("otelcol_exporter_send_failed_metric_points", &[]), 0.0);
+    assert_eq!(
+        ox.metric("otelcol_exporter_prometheusremotewrite_sent_batches", &[("exporter", "prometheusremotewrite")]),
+        3.0
+    );
+    assert_eq!(
+        ox.metric("otelcol_exporter_prometheusremotewrite_consumers", &[("exporter", "prometheusremotewrite")]),
+        3.0
+    );
 }
 
 /// Checks oxidot's Authorization header against botocore's for the same request.

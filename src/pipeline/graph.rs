@@ -227,6 +227,16 @@ fn build_exporter(
                     "Number of translation operations that failed to translate metrics from Otel to Prometheus",
                     labels(),
                 ),
+                sent_batches: reg.counter(
+                    crate::telemetry::names::PRW_SENT_BATCHES,
+                    "Number of remote write request batches sent to the remote write endpoint regardless of success or failure",
+                    labels(),
+                ),
+                consumers: reg.gauge(
+                    crate::telemetry::names::PRW_CONSUMERS,
+                    "Number of configured workers to use to fan out the outgoing requests",
+                    labels(),
+                ),
             };
             let s = signer(full, cfg.authenticator(), &c.endpoint)?;
             let e = crate::exporter::prometheusremotewrite::PrwExporter::new(c, s, t)?;
@@ -238,7 +248,14 @@ fn build_exporter(
             vec![],
         ),
         ExporterConfig::Loki(c) => (
-            Arc::new(crate::exporter::loki::LokiExporter::new(c)?),
+            Arc::new(crate::exporter::loki::LokiExporter::new(
+                c,
+                reg.counter(
+                    crate::telemetry::names::LOKI_SEND_FAILED_DUE_TO_MISSING_LABELS,
+                    "Number of log records failed to send because labels were missing",
+                    vec![(crate::telemetry::names::LABEL_EXPORTER, id.to_string())],
+                ),
+            )?),
             HelperSettings {
                 queue: c.sending_queue.clone(),
                 retry: c.retry_on_failure.clone(),

@@ -118,6 +118,12 @@ pub const MEMORY_LIMITER_REFUSED: SignalNames = SignalNames {
     logs: "otelcol_processor_memory_limiter_refused_log_records",
 };
 
+// exporter/lokiexporter (v0.130) metadata.yaml telemetry: Loki refused a request for a stream
+// without labels; the whole batch's log records are added.
+pub const LOKI_SEND_FAILED_DUE_TO_MISSING_LABELS: &str = "otelcol_lokiexporter_send_failed_due_to_missing_labels";
+
 // exporter/prometheusremotewriteexporter/documentation.md
 pub const PRW_TRANSLATED_TIME_SERIES: &str = "otelcol_exporter_prometheusremotewrite_translated_time_series";
 pub const PRW_FAILED_TRANSLATIONS: &str = "otelcol_exporter_prometheusremotewrite_failed_translations";
+pub const PRW_SENT_BATCHES: &str = "otelcol_exporter_prometheusremotewrite_sent_batches";
+pub const PRW_CONSUMERS: &str = "otelcol_exporter_prometheusremotewrite_consumers";

@@ -169,11 +169,11 @@ fn char_is(re: &Option<Regex>, c: char) -> bool {
     re.as_ref().is_some_and(|re| re.is_match(c.encode_utf8(&mut b)))
 }
 
-/// pkg/translator/prometheus normalize_label.go `NormalizeLabel` (feature gate
-/// `pkg.translator.prometheus.PermissiveLabelSanitization` off, its default): every rune that
-/// is not a Unicode letter or decimal digit becomes `_`; a leading digit gets `key_`, a single
-/// leading `_` gets `key`.
-pub fn normalize_label(label: &str) -> String {
+/// pkg/translator/prometheus normalize_label.go `NormalizeLabel` (what the v0.130 loki
+/// translator calls, not otlptranslator): every rune that is not a Unicode letter or decimal
+/// digit becomes `_`; a leading digit gets `key_`; a single leading `_` gets `key`, unless the
+/// alpha gate `pkg.translator.prometheus.PermissiveLabelSanitization` is on (`permissive`).
+pub fn normalize_label(label: &str, permissive: bool) -> String {
     if label.is_empty() {
         return String::new();
     }
@@ -183,7 +183,7 @@ pub fn normalize_label(label: &str) -> String {
         .collect();
     if out.as_bytes()[0].is_ascii_digit() {
         format!("key_{out}")
-    } else if out.starts_with('_') && !out.starts_with("__") {
+    } else if out.starts_with('_') && !out.starts_with("__") && !permissive {
         format!("key{out}")
     } else {
         out
@@ -267,7 +267,16 @@ mod tests {
             ("a²", "a_"),
             ("", ""),
         ] {
-            assert_eq!(normalize_label(i), o, "{i}");
+            assert_eq!(normalize_label(i, false), o, "{i}");
+        }
+    }
+
+    /// normalize_label_test.go `TestSanitizeDropSanitization`: with the gate on, a single
+    /// leading `_` stays (a leading digit still gets `key_`).
+    #[test]
+    fn permissive_gate_keeps_a_leading_underscore() {
+        for (i, o) in [("", ""), ("_test", "_test"), ("0test", "key_0test"), ("test", "test"), ("__test", "__test")] {
+            assert_eq!(normalize_label(i, true), o, "{i}");
         }
     }
 

@@ -341,4 +341,12 @@ mod tests {
         ];
         assert_eq!(marshal(&kv), r#"a="hello world" b= c="null" d=null ef= g=1e+06 h="tab\there\u0001" i="a\ufffd""#);
     }
+
+    /// go-logfmt v0.6.0 (pkg/translator/loki's go.mod through v0.130) neither quotes DEL in a
+    /// value nor drops it from a key; v0.6.1 (Oct 2025, after the exporter's removal) does both.
+    #[test]
+    fn del_is_plain_as_go_logfmt_v0_6_0() {
+        let kv = vec![(Key::s("k\u{7f}"), Val::Str("a\u{7f}b".into())), (Key::s("b"), Val::Bytes(b"\x7f".to_vec()))];
+        assert_eq!(marshal(&kv), "k\u{7f}=a\u{7f}b b=\u{7f}");
+    }
 }

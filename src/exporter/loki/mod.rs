@@ -12,6 +12,8 @@ use super::{ExportError, Exporter};
 use crate::config::{ConfigError, GoDuration};
 use crate::http_client::{self, HttpClient, TlsClientConfig};
 use crate::pipeline::data::Batch;
+use crate::proto::logproto::PushRequest;
+use crate::telemetry::metrics::Counter;
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -67,8 +69,7 @@ impl Default for LokiConfig {
             sending_queue: QueueConfig::enabled_default(),
             retry_on_failure: RetryConfig::default(),
             read_buffer_size: None,
-            // factory.go: 512 KiB.
-            write_buffer_size: Some(512 * 1024),
+            write_buffer_size: Some(DEFAULT_WRITE_BUFFER_SIZE),
             max_idle_conns: None,
             max_idle_conns_per_host: None,
             max_conns_per_host: None,
@@ -86,9 +87,10 @@ impl Default for LokiConfig {
 }
 
 impl LokiConfig {
-    pub fn validate(&self, base: &str) -> Vec<ConfigError> {
+    pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
         let p = |k: &str| format!("{base}::{k}");
         let mut errs = Vec::new();
+        let mut warns = Vec::new();
         if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
             errs.push(ConfigError::new(
                 p("endpoint"),
@@ -119,10 +121,31 @@ impl LokiConfig {
                 "authenticator extensions on the loki exporter are not supported by oxidot yet",
             ));
         }
+        // confighttp keys Go applies to its HTTP client and oxidot's client does not: accepted
+        // (a Go config loads unchanged) and named once at start.
+        let http_tuning = [
+            ("read_buffer_size", self.read_buffer_size.is_some()),
+            ("write_buffer_size", self.write_buffer_size.is_some_and(|n| n != DEFAULT_WRITE_BUFFER_SIZE)),
+            ("max_idle_conns", self.max_idle_conns.is_some()),
+            ("max_idle_conns_per_host", self.max_idle_conns_per_host.is_some()),
+            ("max_conns_per_host", self.max_conns_per_host.is_some()),
+            ("idle_conn_timeout", self.idle_conn_timeout.is_some()),
+            ("disable_keep_alives", self.disable_keep_alives.is_some()),
+            ("http2_read_idle_timeout", self.http2_read_idle_timeout.is_some()),
+            ("http2_ping_timeout", self.http2_ping_timeout.is_some()),
+            ("compression_params", self.compression_params.is_some()),
+            ("cookies", self.cookies.is_some()),
+            ("force_attempt_http2", self.force_attempt_http2.is_some()),
+        ];
+        for (k, set) in http_tuning {
+            if set {
+                warns.push(format!("{}: HTTP client tuning is not applied by oxidot; ignored", p(k)));
+            }
+        }
         self.tls.validate(base, &mut errs);
         self.sending_queue.validate(base, &mut errs);
         self.retry_on_failure.validate(base, &mut errs);
-        errs
+        (errs, warns)
     }
 
     pub fn default_labels(&self) -> DefaultLabels {
@@ -130,29 +153,49 @@ impl LokiConfig {
     }
 }
 
+/// exporter.go `encode`: the protobuf push request, snappy block compressed.
+fn encode(req: &PushRequest) -> Result<Vec<u8>, String> {
+    snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).map_err(|e| format!("snappy: {e}"))
+}
+
+/// factory.go `createDefaultConfig`: 512 KiB.
+const DEFAULT_WRITE_BUFFER_SIZE: u64 = 512 * 1024;
+
 /// exporter.go `maxErrMsgLen`: how much of an error answer's body is read.
 const MAX_ERR_MSG_LEN: usize = 1024;
+
+/// exporter.go `missingLabelsErrorMsg`: what Loki answers to a stream without labels.
+const MISSING_LABELS_ERROR_MSG: &str = "error at least one label pair is required per stream";
 
 pub struct LokiExporter {
     client: HttpClient,
     url: http::Uri,
     headers: http::HeaderMap,
     defaults: DefaultLabels,
+    /// `pkg.translator.prometheus.PermissiveLabelSanitization`, read when built.
+    permissive_labels: bool,
+    /// `otelcol_lokiexporter_send_failed_due_to_missing_labels` (metadata.yaml telemetry).
+    missing_labels: Counter,
 }
 
 impl LokiExporter {
-    pub fn new(cfg: &LokiConfig) -> Result<Self, String> {
+    pub fn new(cfg: &LokiConfig, missing_labels: Counter) -> Result<Self, String> {
         let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
         let headers = http_client::header_map(&cfg.headers)?;
-        Ok(LokiExporter { client: http_client::build(&cfg.tls)?, url, headers, defaults: cfg.default_labels() })
+        Ok(LokiExporter {
+            client: http_client::build(&cfg.tls)?,
+            url,
+            headers,
+            defaults: cfg.default_labels(),
+            permissive_labels: crate::featuregate::PROMETHEUS_PERMISSIVE_LABEL_SANITIZATION.is_enabled(),
+            missing_labels,
+        })
     }
 
     /// exporter.go `sendPushRequest`: `headers`, then the tenant from the hints (if any) as
     /// `X-Scope-OrgID`.
-    async fn push(&self, tenant: &str, body: Vec<u8>) -> Result<(), ExportError> {
-        let compressed = snap::raw::Encoder::new()
-            .compress_vec(&body)
-            .map_err(|e| ExportError::Permanent(format!("snappy: {e}")))?;
+    async fn push(&self, tenant: &str, req: &PushRequest) -> Result<(), ExportError> {
+        let compressed = encode(req).map_err(ExportError::Permanent)?;
         let mut req = http::Request::post(self.url.clone())
             .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(compressed)))
@@ -213,13 +256,32 @@ impl Exporter for LokiExporter {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or_default();
-        let t = translate(rl, &self.defaults, now);
-        // exporter.go pushLogData: every tenant's request is sent; any permanent failure makes
-        // the whole batch's error permanent (multierr), otherwise a failure is retried.
+        let t = translate(rl, &self.defaults, now, self.permissive_labels);
+        let records: usize = rl.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum();
+        // exporter.go pushLogData/sendPushRequest: every tenant's request is sent; a tenant left
+        // without streams is a permanent failure; records that failed to convert are only
+        // logged. Any permanent failure makes the whole batch's error permanent (multierr),
+        // otherwise a failure is retried.
         let mut permanent = Vec::new();
         let mut retryable: Option<ExportError> = None;
         for (tenant, req) in &t.requests {
-            match self.push(tenant, req.encode_to_vec()).await {
+            if req.streams.is_empty() {
+                permanent.push("failed to transform logs into Loki log streams".to_string());
+                continue;
+            }
+            let (dropped, submitted) = t.report(tenant);
+            if dropped > 0 {
+                let first = t.dropped.iter().find(|(tn, _)| tn == tenant).map(|(_, e)| e.as_str()).unwrap_or("");
+                tracing::info!(dropped, submitted, error = first, "not all log entries were converted to Loki");
+            }
+            let result = self.push(tenant, req).await;
+            // Go counts the whole batch's records for each tenant Loki refuses this way.
+            if let Err(ExportError::Permanent(r) | ExportError::Retryable { reason: r, .. }) = &result {
+                if r.contains(MISSING_LABELS_ERROR_MSG) {
+                    self.missing_labels.add(records as u64);
+                }
+            }
+            match result {
                 Ok(()) => {}
                 Err(ExportError::Permanent(r)) => permanent.push(r),
                 Err(e) => {
@@ -232,10 +294,6 @@ impl Exporter for LokiExporter {
         }
         if let Some(e) = retryable {
             return Err(e);
-        }
-        let dropped: usize = t.dropped.iter().map(|(n, _)| n).sum();
-        if dropped > 0 {
-            return Err(ExportError::Dropped { items: dropped, reason: t.dropped[0].1.clone() });
         }
         Ok(())
     }
@@ -279,8 +337,15 @@ default_labels_enabled:
 "#;
         let c: LokiConfig = serde_yaml_ng::from_str(y).unwrap();
         // Only the TLS files are missing here (oxidot checks them while validating).
-        let errs = c.validate("exporters::loki");
+        let (errs, warns) = c.validate("exporters::loki");
         assert!(errs.iter().all(|e| e.to_string().contains("does not exist")), "{errs:?}");
+        assert_eq!(
+            warns,
+            vec![
+                "exporters::loki::read_buffer_size: HTTP client tuning is not applied by oxidot; ignored",
+                "exporters::loki::write_buffer_size: HTTP client tuning is not applied by oxidot; ignored",
+            ]
+        );
         assert_eq!(c.default_labels(), DefaultLabels { exporter: false, job: true, instance: true, level: false });
         assert_eq!(c.write_buffer_size, Some(345));
         assert!(
@@ -289,10 +354,47 @@ default_labels_enabled:
         );
     }
 
+    /// exporter_test.go TestExporter_encode ("with good proto"): the body is a snappy block of
+    /// the protobuf request (Go's "bad proto" case has no Rust counterpart: prost cannot fail).
+    #[test]
+    fn encode_is_snappy_of_the_push_request() {
+        use crate::proto::logproto::{EntryAdapter, StreamAdapter};
+        let pr = PushRequest {
+            streams: vec![StreamAdapter {
+                labels: r#"{container_name="mycontainer"}"#.into(),
+                entries: vec![EntryAdapter {
+                    timestamp: Some(prost_types::Timestamp { seconds: 1, nanos: 2 }),
+                    line: "log message".into(),
+                    structured_metadata: vec![],
+                }],
+                hash: 0,
+            }],
+        };
+        let body = encode(&pr).unwrap();
+        let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+        assert_eq!(PushRequest::decode(&raw[..]).unwrap(), pr);
+    }
+
     /// config_test.go TestConfigValidate: the endpoint must be a URL.
     #[test]
     fn endpoint_must_be_a_url() {
         let c = LokiConfig::default();
-        assert!(c.validate("exporters::loki").iter().any(|e| e.to_string().contains("must be a valid URL")));
+        assert!(c.validate("exporters::loki").0.iter().any(|e| e.to_string().contains("must be a valid URL")));
+    }
+
+    /// Keys Go's confighttp applies and oxidot's client does not: accepted, each warned about
+    /// once at start (no warning for the defaults).
+    #[test]
+    fn ignored_http_client_keys_warn() {
+        let y = "endpoint: http://loki:3100/loki/api/v1/push\ncookies: {enabled: true}\ncompression_params: {level: 1}\nforce_attempt_http2: true\n";
+        let c: LokiConfig = serde_yaml_ng::from_str(y).unwrap();
+        let (errs, warns) = c.validate("exporters::loki");
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(warns.len(), 3, "{warns:?}");
+        for k in ["compression_params", "cookies", "force_attempt_http2"] {
+            assert!(warns.iter().any(|w| w.starts_with(&format!("exporters::loki::{k}: "))), "{k}: {warns:?}");
+        }
+        let (_, warns) = LokiConfig { endpoint: "http://x".into(), ..Default::default() }.validate("exporters::loki");
+        assert!(warns.is_empty(), "{warns:?}");
     }
 }

@@ -41,11 +41,28 @@ impl DefaultLabels {
 }
 
 /// Push requests by tenant ("" is no tenant: no `X-Scope-OrgID` from hints), sorted by tenant,
-/// streams sorted by label set, entries in record order; plus the records left out, with why.
+/// streams sorted by label set, entries in record order; plus the records left out (tenant,
+/// why). As logs_to_loki.go `LogsToLokiRequests`, a tenant whose records all failed to convert
+/// still has its (empty) request: the exporter reports it as a permanent failure.
 #[derive(Debug, Default, PartialEq)]
 pub struct Translated {
     pub requests: Vec<(String, PushRequest)>,
-    pub dropped: Vec<(usize, String)>,
+    pub dropped: Vec<(String, String)>,
+}
+
+impl Translated {
+    /// A tenant's report (exporter.go `sendPushRequest` logs it): records dropped, submitted.
+    pub fn report(&self, tenant: &str) -> (usize, usize) {
+        let dropped = self.dropped.iter().filter(|(t, _)| t == tenant).count();
+        let submitted = self
+            .requests
+            .iter()
+            .filter(|(t, _)| t == tenant)
+            .flat_map(|(_, r)| &r.streams)
+            .map(|s| s.entries.len())
+            .sum();
+        (dropped, submitted)
+    }
 }
 
 /// The first attribute named `k` (pdata `Map.Get`).
@@ -244,6 +261,7 @@ fn log_to_entry(
     res_attrs: &[KeyValue],
     scope: Scope,
     d: &DefaultLabels,
+    permissive: bool,
 ) -> Result<(BTreeMap<String, String>, String), String> {
     // Go works on copies of the record's and the resource's attributes.
     let mut log = lr.attributes.clone();
@@ -262,9 +280,10 @@ fn log_to_entry(
         "raw" => encode_raw(lr),
         f => return Err(format!("invalid format {f}. Expected one of: json, logfmt, raw")),
     };
-    // Loki doesn't take dots in label names: prometheus NormalizeLabel. Two names normalizing
-    // alike: the one sorting last wins (Go: map order, random).
-    let labels = merged.into_iter().map(|(k, v)| (normalize_label(&k), v)).collect();
+    // Loki doesn't take dots in label names: pkg/translator/prometheus NormalizeLabel (with its
+    // PermissiveLabelSanitization gate). Two names normalizing alike: the one sorting last wins
+    // (Go: map order, random).
+    let labels = merged.into_iter().map(|(k, v)| (normalize_label(&k, permissive), v)).collect();
     Ok((labels, line))
 }
 
@@ -274,11 +293,12 @@ fn timestamp(lr: &LogRecord, now_ns: u64) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: ts.div_euclid(1_000_000_000), nanos: ts.rem_euclid(1_000_000_000) as i32 }
 }
 
-/// logs_to_loki.go `LogsToLokiRequests`: every record to a stream of its tenant's request.
-/// oxidot differs in two ways: a record whose label set is empty is dropped here (Go sends the
-/// stream `{}`, which Loki rejects with the whole request), and the order of tenants and
-/// streams is sorted (Go: map order).
-pub fn translate(resources: &[ResourceLogs], d: &DefaultLabels, now_ns: u64) -> Translated {
+/// logs_to_loki.go `LogsToLokiRequests`: every record to a stream of its tenant's request; a
+/// record without any label goes to the stream `{}` as in Go (Loki then refuses the request
+/// with "at least one label pair is required per stream", which the exporter counts).
+/// `permissive` is the `pkg.translator.prometheus.PermissiveLabelSanitization` gate. oxidot
+/// sends tenants and streams in sorted order (Go: map order).
+pub fn translate(resources: &[ResourceLogs], d: &DefaultLabels, now_ns: u64, permissive: bool) -> Translated {
     let mut by_tenant: BTreeMap<String, BTreeMap<String, Vec<EntryAdapter>>> = BTreeMap::new();
     let mut out = Translated::default();
     for rl in resources {
@@ -291,23 +311,18 @@ pub fn translate(resources: &[ResourceLogs], d: &DefaultLabels, now_ns: u64) -> 
                 .unwrap_or_default();
             for lr in &sl.log_records {
                 let tenant = tenant_from_hint(&lr.attributes, res);
-                let (labels, line) = match log_to_entry(lr, res, scope, d) {
+                // Go creates the tenant's group before converting the record.
+                let streams = by_tenant.entry(tenant.clone()).or_default();
+                let (labels, line) = match log_to_entry(lr, res, scope, d, permissive) {
                     Ok(x) => x,
                     Err(e) => {
-                        out.dropped.push((1, format!("failed to convert, dropping log: {e}")));
+                        out.dropped.push((tenant, format!("failed to convert, dropping log: {e}")));
                         continue;
                     }
                 };
-                if labels.is_empty() {
-                    out.dropped.push((
-                        1,
-                        "a log record has no labels (Loki rejects a stream without any): enable default labels or add loki.*.labels hints".into(),
-                    ));
-                    continue;
-                }
                 let entry =
                     EntryAdapter { timestamp: Some(timestamp(lr, now_ns)), line, structured_metadata: Vec::new() };
-                by_tenant.entry(tenant).or_default().entry(label_string(&labels)).or_default().push(entry);
+                streams.entry(label_string(&labels)).or_default().push(entry);
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::http_client::{self, HttpClient, TlsClientConfig};
 use crate::pipeline::data::Batch;
 use crate::proto::prometheus::{TimeSeries, WriteRequest};
 use crate::telemetry::logging::RateLimit;
-use crate::telemetry::metrics::Counter;
+use crate::telemetry::metrics::{Counter, Gauge};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -87,7 +87,6 @@ pub struct PrwConfig {
     pub target_info: TargetInfo,
     pub disable_scope_info: bool,
     pub send_metadata: bool,
-    pub export_created_metric: Option<Enabled>,
     pub remote_write_queue: RemoteWriteQueue,
     pub retry_on_failure: RetryConfig,
     pub max_batch_size_bytes: usize,
@@ -132,7 +131,6 @@ impl Default for PrwConfig {
             target_info: TargetInfo { enabled: true },
             disable_scope_info: false,
             send_metadata: false,
-            export_created_metric: None,
             remote_write_queue: RemoteWriteQueue::default(),
             // factory.go: the default backoff with a 50ms initial interval; exporter.go `execute`
             // retries each request with it.
@@ -264,9 +262,6 @@ impl PrwConfig {
             warns.push(format!("{}: `add_metric_suffixes` is deprecated. Please use `translation_strategy: UnderscoreEscapingWithoutSuffixes` instead.", p("add_metric_suffixes")));
         }
         // Accepted, not acted on.
-        if self.export_created_metric.as_ref().is_some_and(|e| e.enabled) {
-            warns.push(format!("{}: _created series are not written by oxidot", p("export_created_metric")));
-        }
         if self.include_metadata_keys.as_ref().is_some_and(|k| !k.is_empty()) {
             warns.push(format!(
                 "{}: client metadata is not forwarded as headers by oxidot; ignored",
@@ -331,6 +326,8 @@ impl PrwConfig {
     }
 
     pub fn translate_options(&self) -> TranslateOptions {
+        // pkg/translator/prometheus `DropSanitizationGate`, read when the exporter is built.
+        let permissive = crate::featuregate::PROMETHEUS_PERMISSIVE_LABEL_SANITIZATION.is_enabled();
         // exporter.go `validateAndSanitizeExternalLabels`: a plain otlptranslator label namer.
         let mut external: Vec<(String, String)> = self
             .external_labels
@@ -344,11 +341,13 @@ impl PrwConfig {
                 with_suffixes: self.with_suffixes(),
                 utf8_allowed: false,
             },
-            label_namer: translate::default_label_namer(),
+            label_namer: translate::label_namer(permissive),
+            permissive_labels: permissive,
             resource_to_telemetry: self.resource_to_telemetry_conversion.enabled,
             target_info: self.target_info.enabled,
             external_labels: external,
             send_metadata: self.send_metadata,
+            disable_scope_info: self.disable_scope_info,
         }
     }
 }
@@ -358,6 +357,10 @@ impl PrwConfig {
 pub struct PrwTelemetry {
     pub translated_time_series: Counter,
     pub failed_translations: Counter,
+    /// `otelcol_exporter_prometheusremotewrite_sent_batches`: every POST, whatever its outcome.
+    pub sent_batches: Counter,
+    /// `otelcol_exporter_prometheusremotewrite_consumers`: requests of a batch sent at once.
+    pub consumers: Gauge,
 }
 
 pub struct PrwExporter {
@@ -371,6 +374,8 @@ pub struct PrwExporter {
     signer: Option<Arc<Signer>>,
     telemetry: PrwTelemetry,
     log_native: RateLimit,
+    /// `exporter.prometheusremotewritexporter.RetryOn429`, read when built.
+    retry_on_429: bool,
 }
 
 /// One attempt's outcome when it failed: worth retrying or not.
@@ -383,6 +388,8 @@ impl PrwExporter {
     pub fn new(cfg: &PrwConfig, signer: Option<Arc<Signer>>, telemetry: PrwTelemetry) -> Result<Self, String> {
         let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
         let headers = http_client::header_map(&cfg.headers)?;
+        // exporter.go newPRWExporter: `setNumberConsumer(concurrency)`.
+        telemetry.consumers.set(cfg.parallelism() as i64);
         Ok(PrwExporter {
             client: http_client::build(&cfg.tls)?,
             url,
@@ -395,6 +402,7 @@ impl PrwExporter {
             signer,
             telemetry,
             log_native: RateLimit::new(),
+            retry_on_429: crate::featuregate::PRW_RETRY_ON_429.is_enabled(),
         })
     }
 
@@ -410,8 +418,8 @@ impl PrwExporter {
     }
 
     /// One POST of one encoded write request (exporter.go `execute`'s inner function): 2xx is
-    /// success, 5xx is retried, anything else (429 included: Go retries it only with the alpha
-    /// `exporter.prometheusremotewritexporter.RetryOn429` gate) is permanent.
+    /// success, 5xx is retried, 429 too with the alpha
+    /// `exporter.prometheusremotewritexporter.RetryOn429` gate, anything else is permanent.
     async fn attempt(&self, body: &[u8], retry_attempt: u32) -> Result<(), Attempt> {
         let mut req = http::Request::post(self.url.clone())
             .header(http::header::CONTENT_ENCODING, "snappy")
@@ -430,11 +438,10 @@ impl PrwExporter {
         let (parts, ()) = req.into_parts();
         let req = http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(body)));
         // Go: a transport error is returned as is (not permanent), so it is retried.
-        let resp = self
-            .client
-            .request(req)
-            .await
-            .map_err(|e| Attempt::Retry(format!("failed to send the remote write request: {e}")))?;
+        let resp = self.client.request(req).await;
+        // exporter.go `recordRemoteWriteSentBatch`: after the round trip, failed or not.
+        self.telemetry.sent_batches.add(1);
+        let resp = resp.map_err(|e| Attempt::Retry(format!("failed to send the remote write request: {e}")))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
@@ -451,7 +458,7 @@ impl PrwExporter {
             }
             return Err(Attempt::Permanent(format!("{reason} (the backend does not accept native histograms)")));
         }
-        if (500..600).contains(&status) {
+        if (500..600).contains(&status) || (status == 429 && self.retry_on_429) {
             return Err(Attempt::Retry(reason));
         }
         Err(Attempt::Permanent(reason))
@@ -630,6 +637,9 @@ mod tests {
             let key = k.split(':').next().unwrap();
             assert!(errors(&cfg(k)).iter().any(|e| e.contains(key)), "{k}");
         }
+        // config.go has no `export_created_metric` any more (its gate was removed in v0.118): an
+        // unknown key, as in Go.
+        assert!(serde_yaml_ng::from_str::<PrwConfig>("export_created_metric: {enabled: true}").is_err());
         let w = cfg("add_metric_suffixes: false\nremote_write_queue: {num_consumers: 2}").validate("x").1;
         assert!(w.iter().any(|w| w.contains("`add_metric_suffixes` is deprecated")), "{w:?}");
         assert!(w.iter().any(|w| w.contains("max_batch_request_parallelism")), "{w:?}");
@@ -648,6 +658,23 @@ mod tests {
         assert!(!h.retry.enabled);
         assert_eq!(h.timeout, Some(std::time::Duration::from_secs(5)));
         assert_eq!(h.queue.queue_size, 10000);
+    }
+
+    /// factory.go `createDefaultConfig` (factory_test.go TestCreateDefaultConfig): configretry's
+    /// default backoff with a 50ms initial interval (not the old 200ms/1m), a 5s timeout,
+    /// 3000000 bytes per request, queue 10000 with 5 consumers, target_info on, no metadata.
+    #[test]
+    fn defaults_as_go_factory() {
+        let c = PrwConfig::default();
+        assert_eq!(c.retry_on_failure.initial_interval, GoDuration::from_millis(50));
+        assert_eq!(c.retry_on_failure.max_interval, GoDuration::from_secs(30));
+        assert_eq!(c.retry_on_failure.max_elapsed_time, GoDuration::from_secs(300));
+        assert_eq!((c.retry_on_failure.randomization_factor, c.retry_on_failure.multiplier), (0.5, 1.5));
+        assert!(c.retry_on_failure.enabled);
+        assert_eq!(c.timeout, GoDuration::from_secs(5));
+        assert_eq!(c.max_batch_size_bytes, 3_000_000);
+        assert_eq!(c.remote_write_queue, RemoteWriteQueue { enabled: true, queue_size: 10000, num_consumers: 5 });
+        assert!(c.target_info.enabled && c.add_metric_suffixes && !c.send_metadata && !c.disable_scope_info);
     }
 
     /// metrics_to_prw.go `getTranslationConfiguration`.

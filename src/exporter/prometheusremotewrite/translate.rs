@@ -9,7 +9,7 @@ use crate::proto::prometheus::{
     histogram, metric_metadata::MetricType as PromType, BucketSpan, Exemplar as PromExemplar, Histogram, Label,
     MetricMetadata, Sample, TimeSeries,
 };
-use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
     exemplar, metric::Data, number_data_point, AggregationTemporality, Exemplar, ExponentialHistogramDataPoint,
     HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, SummaryDataPoint,
@@ -37,6 +37,11 @@ pub struct TranslateOptions {
     /// Already sanitized names.
     pub external_labels: Vec<(String, String)>,
     pub send_metadata: bool,
+    /// `disable_scope_info`: no `otel_scope_*` labels.
+    pub disable_scope_info: bool,
+    /// The `pkg.translator.prometheus.PermissiveLabelSanitization` gate: `target_info`'s label
+    /// namer keeps runs of `_` only while it is off (helper.go `addResourceTargetInfo`).
+    pub permissive_labels: bool,
 }
 
 impl TranslateOptions {
@@ -56,7 +61,13 @@ impl TranslateOptions {
 /// `pkg.translator.prometheus.PermissiveLabelSanitization` gate off (the default): `key` before a
 /// single leading `_`, runs of `_` collapsed.
 pub fn default_label_namer() -> LabelNamer {
-    LabelNamer { utf8_allowed: false, underscore_label_sanitization: true, preserve_multiple_underscores: false }
+    label_namer(false)
+}
+
+/// The data point label namer for the `PermissiveLabelSanitization` gate's value
+/// (`UnderscoreLabelSanitization: !gate`).
+pub fn label_namer(permissive: bool) -> LabelNamer {
+    LabelNamer { utf8_allowed: false, underscore_label_sanitization: !permissive, preserve_multiple_underscores: false }
 }
 
 /// The result: series ordered by label set, metadata, and the translation errors (Go returns them
@@ -81,14 +92,16 @@ fn resource_attrs(r: &Option<Resource>) -> &[KeyValue] {
 
 /// helper.go `createAttributes`: attributes (sorted by key, names built by `namer`, values of
 /// names that collide joined with `;` unless equal), `job`/`instance` from the resource
-/// (overriding attributes), external labels (never overriding), then `extras` (`__name__`, `le`,
-/// `quantile`), sorted by name. Err when an attribute name cannot be built.
+/// (overriding attributes), external labels (never overriding), the scope's labels
+/// (overriding), then `extras` (`__name__`, `le`, `quantile`), sorted by name. Err when an
+/// attribute name cannot be built.
 fn label_set(
     resource: &[KeyValue],
     attrs: &[KeyValue],
     ignore: &[&str],
     namer: &LabelNamer,
     external: &[(String, String)],
+    scope: &[(String, String)],
     extras: &[(&str, String)],
 ) -> Result<Vec<Label>, String> {
     let mut sorted: Vec<(&str, String)> = attrs
@@ -124,10 +137,41 @@ fn label_set(
     for (k, v) in external {
         out.entry(k.clone()).or_insert_with(|| v.clone());
     }
+    for (k, v) in scope {
+        out.insert(k.clone(), v.clone());
+    }
     for (k, v) in extras {
         out.insert(k.to_string(), v.clone());
     }
     Ok(out.into_iter().map(|(name, value)| Label { name, value }).collect())
+}
+
+/// helper.go `createAttributes` (contrib since v0.146, with `disable_scope_info`): unless
+/// disabled, `otel_scope_name` and `otel_scope_version` (when not empty) and `otel_scope_<key>`
+/// for each scope attribute (its `AsString` text, a later one winning on the same name), names
+/// built by the data point label namer. Not on `target_info`.
+fn scope_labels(scope: &Option<InstrumentationScope>, opts: &TranslateOptions) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let Some(scope) = scope.as_ref().filter(|_| !opts.disable_scope_info) else {
+        return out;
+    };
+    let mut put = |k: String, v: String| {
+        let k = opts.label_namer.build(&k).unwrap_or(k);
+        match out.iter_mut().find(|(n, _)| *n == k) {
+            Some(e) => e.1 = v,
+            None => out.push((k, v)),
+        }
+    };
+    if !scope.name.is_empty() {
+        put("otel_scope_name".into(), scope.name.clone());
+    }
+    if !scope.version.is_empty() {
+        put("otel_scope_version".into(), scope.version.clone());
+    }
+    for a in &scope.attributes {
+        put(format!("otel_scope_{}", a.key), value_text(&a.value));
+    }
+    out
 }
 
 /// Series accumulate here, keyed by label set, so samples of one series from several data
@@ -228,44 +272,47 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
         // fromMetrics: the resource's most recent timestamp, over every metric (also the ones
         // then rejected), stamps its target_info.
         let mut latest: u64 = 0;
-        for m in rm.scope_metrics.iter().flat_map(|s| &s.metrics) {
-            latest = latest.max(latest_ns(m));
-            let ty = metric_type(m);
-            // otlp_to_openmetrics_metadata.go `OtelMetricsToMetadata`: one entry per metric.
-            if opts.send_metadata {
-                if let Ok(family) = opts.metric_namer.build(&m.name, &m.unit, ty) {
-                    out.metadata.push(MetricMetadata {
-                        r#type: prom_type(m) as i32,
-                        metric_family_name: family,
-                        help: m.description.clone(),
-                        unit: m.unit.clone(),
-                    });
+        for sm in &rm.scope_metrics {
+            let scope = scope_labels(&sm.scope, opts);
+            for m in &sm.metrics {
+                latest = latest.max(latest_ns(m));
+                let ty = metric_type(m);
+                // otlp_to_openmetrics_metadata.go `OtelMetricsToMetadata`: one entry per metric.
+                if opts.send_metadata {
+                    if let Ok(family) = opts.metric_namer.build(&m.name, &m.unit, ty) {
+                        out.metadata.push(MetricMetadata {
+                            r#type: prom_type(m) as i32,
+                            metric_family_name: family,
+                            help: m.description.clone(),
+                            unit: m.unit.clone(),
+                        });
+                    }
                 }
-            }
-            // helper.go `isValidAggregationTemporality`.
-            let temporality = match &m.data {
-                Some(Data::Sum(s)) => Some(s.aggregation_temporality),
-                Some(Data::Histogram(h)) => Some(h.aggregation_temporality),
-                Some(Data::ExponentialHistogram(h)) => Some(h.aggregation_temporality),
-                Some(_) => None,
-                None => Some(-1),
-            };
-            if temporality.is_some_and(|t| t != cumulative) {
-                out.errors.push(format!("invalid temporality and type combination for metric {:?}", m.name));
-                continue;
-            }
-            let name = match opts.metric_namer.build(&m.name, &m.unit, ty) {
-                Ok(n) => n,
-                Err(e) => {
-                    out.errors.push(e);
+                // helper.go `isValidAggregationTemporality`.
+                let temporality = match &m.data {
+                    Some(Data::Sum(s)) => Some(s.aggregation_temporality),
+                    Some(Data::Histogram(h)) => Some(h.aggregation_temporality),
+                    Some(Data::ExponentialHistogram(h)) => Some(h.aggregation_temporality),
+                    Some(_) => None,
+                    None => Some(-1),
+                };
+                if temporality.is_some_and(|t| t != cumulative) {
+                    out.errors.push(format!("invalid temporality and type combination for metric {:?}", m.name));
                     continue;
                 }
-            };
-            if crate::pipeline::data::data_points(m) == 0 {
-                out.errors.push(format!("empty data points. {} is dropped", m.name));
-                continue;
+                let name = match opts.metric_namer.build(&m.name, &m.unit, ty) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        out.errors.push(e);
+                        continue;
+                    }
+                };
+                if crate::pipeline::data::data_points(m) == 0 {
+                    out.errors.push(format!("empty data points. {} is dropped", m.name));
+                    continue;
+                }
+                add_metric(&mut acc, &mut out, m, &name, res, &scope, opts);
             }
-            add_metric(&mut acc, &mut out, m, &name, res, opts);
         }
         if let Err(e) = target_info(&mut acc, res, latest, opts) {
             out.errors.push(e);
@@ -293,8 +340,8 @@ fn target_info(acc: &mut Acc, res: &[KeyValue], latest_ns: u64, opts: &Translate
     }
     let namespace = &opts.metric_namer.namespace;
     let name = if namespace.is_empty() { "target_info".to_string() } else { format!("{namespace}_target_info") };
-    let namer = LabelNamer { preserve_multiple_underscores: true, ..LabelNamer::default() };
-    let labels = label_set(res, res, &ID_ATTRS, &namer, &opts.external_labels, &[("__name__", name)])?;
+    let namer = LabelNamer { preserve_multiple_underscores: !opts.permissive_labels, ..LabelNamer::default() };
+    let labels = label_set(res, res, &ID_ATTRS, &namer, &opts.external_labels, &[], &[("__name__", name)])?;
     if !labels.iter().any(|l| l.name == "job" || l.name == "instance") {
         return Ok(());
     }
@@ -339,9 +386,17 @@ fn exemplars(list: &[Exemplar]) -> Vec<PromExemplar> {
 }
 
 /// Adds one metric's series (number_data_points.go, histograms.go, helper.go).
-fn add_metric(acc: &mut Acc, out: &mut Translated, m: &Metric, name: &str, res: &[KeyValue], opts: &TranslateOptions) {
+fn add_metric(
+    acc: &mut Acc,
+    out: &mut Translated,
+    m: &Metric,
+    name: &str,
+    res: &[KeyValue],
+    scope: &[(String, String)],
+    opts: &TranslateOptions,
+) {
     let base = |attrs: &[KeyValue], extras: &[(&str, String)]| {
-        label_set(res, &point_attrs(res, attrs, opts), &[], &opts.label_namer, &opts.external_labels, extras)
+        label_set(res, &point_attrs(res, attrs, opts), &[], &opts.label_namer, &opts.external_labels, scope, extras)
     };
     let named = |n: String| vec![("__name__", n)];
     match &m.data {

@@ -2,7 +2,8 @@
 //! streams, entries, dropped records). Cases ported from the Go tests are named
 //! `<GoTestName>_<case>`. An input is `{"go": "<Go file and test case>", "why": "<where oxidot
 //! differs on purpose, if it does>", "options": {"default_labels_enabled": {...}, "now":
-//! "<ns>"}, "request": <OTLP/JSON logs>}`; `now` (default 1700000000000000000) is the clock for
+//! "<ns>", "permissive_label_sanitization": <gate, default false>}, "request": <OTLP/JSON
+//! logs>}`; `now` (default 1700000000000000000) is the clock for
 //! records without a time. `UPDATE_GOLDEN=1` rewrites the outputs.
 
 use super::*;
@@ -39,7 +40,7 @@ fn render(t: &Translated) -> Value {
         .collect();
     let mut o = json!({"requests": reqs});
     if !t.dropped.is_empty() {
-        o["dropped"] = t.dropped.iter().map(|(n, r)| json!([n, r])).collect();
+        o["dropped"] = t.dropped.iter().map(|(tenant, r)| json!([tenant, r])).collect();
     }
     o
 }
@@ -60,7 +61,8 @@ fn golden() {
         let enabled: BTreeMap<String, bool> =
             serde_json::from_value(o.get("default_labels_enabled").cloned().unwrap_or(json!({}))).unwrap();
         let now: u64 = o.get("now").and_then(Value::as_str).map_or(1_700_000_000_000_000_000, |s| s.parse().unwrap());
-        let got = render(&translate(&req.resource_logs, &DefaultLabels::from_map(&enabled), now));
+        let permissive = o.get("permissive_label_sanitization").and_then(Value::as_bool).unwrap_or(false);
+        let got = render(&translate(&req.resource_logs, &DefaultLabels::from_map(&enabled), now, permissive));
         let out = dir.join(format!("{case}.out.json"));
         if update {
             std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
@@ -104,8 +106,12 @@ fn nan_drops_a_json_record_but_not_a_logfmt_one() {
         }],
         ..Default::default()
     };
-    let t = translate(&[nan("json"), nan("logfmt")], &DefaultLabels::default(), 0);
-    assert_eq!(t.dropped, vec![(1, "failed to convert, dropping log: json: unsupported value: NaN".to_string())]);
+    let t = translate(&[nan("json"), nan("logfmt")], &DefaultLabels::default(), 0, false);
+    assert_eq!(
+        t.dropped,
+        vec![(String::new(), "failed to convert, dropping log: json: unsupported value: NaN".to_string())]
+    );
+    assert_eq!(t.report(""), (1, 1));
     assert_eq!(t.requests[0].1.streams[0].entries.len(), 1);
     assert_eq!(t.requests[0].1.streams[0].entries[0].line, "attribute_x=NaN");
 }

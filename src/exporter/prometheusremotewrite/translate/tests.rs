@@ -24,10 +24,12 @@ fn options(v: &Value) -> TranslateOptions {
             with_suffixes: b("add_metric_suffixes", true),
             utf8_allowed: false,
         },
-        label_namer: default_label_namer(),
+        label_namer: label_namer(b("permissive_label_sanitization", false)),
+        permissive_labels: b("permissive_label_sanitization", false),
         resource_to_telemetry: b("resource_to_telemetry", false),
         target_info: b("target_info", true),
         send_metadata: b("send_metadata", false),
+        disable_scope_info: b("disable_scope_info", false),
         external_labels: v
             .get("external_labels")
             .and_then(Value::as_object)
