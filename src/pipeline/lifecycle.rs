@@ -71,7 +71,10 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
             server::response(200, "text/plain; version=0.0.4; charset=utf-8", out)
         });
         server_tasks.push(tokio::spawn(server::serve(l, handler, server_rx.clone())));
-        tracing::info!(endpoint = ?metrics_addr, "Serving self-metrics at /metrics");
+        // oxidot only (Go's otelconftelemetry logs nothing here); the address as text.
+        if let Some(addr) = metrics_addr {
+            tracing::info!(endpoint = %addr, "Serving self-metrics at /metrics");
+        }
     }
 
     let health = Arc::new(HealthState::default());
@@ -86,7 +89,11 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
                 let l =
                     server::bind(&format!("extension {id}"), &crate::receiver::otlp::listen_addr(&h.endpoint)).await?;
                 health_addr = l.local_addr().ok();
-                tracing::info!(extension = %id, endpoint = ?health_addr, "Starting health_check extension");
+                // healthcheckextension Start: the message as Go's; oxidot prints the bound address
+                // as text where Go dumps its config.
+                if let Some(addr) = health_addr {
+                    tracing::info!(extension = %id, endpoint = %addr, "Starting health_check extension");
+                }
                 server_tasks.push(tokio::spawn(server::serve(
                     l,
                     health_check::handler(h, Arc::clone(&health)),
@@ -166,8 +173,10 @@ pub async fn wait_for_signal() {
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
-                    _ = term.recv() => tracing::info!("Received signal from OS: terminated"),
-                    _ = tokio::signal::ctrl_c() => tracing::info!("Received signal from OS: interrupt"),
+                    // otelcol/collector.go Run: the message, and the signal's name as Go's
+                    // syscall.Signal String spells it.
+                    _ = term.recv() => tracing::info!(signal = "terminated", "Received signal from OS"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!(signal = "interrupt", "Received signal from OS"),
                 }
             }
             Err(_) => {

@@ -309,9 +309,11 @@ impl ResourceDetection {
         let names: Vec<&str> = self.cfg.detectors.iter().map(|d| d.trim()).collect();
         let results = futures::future::join_all(names.iter().map(|n| self.run_detector(n, deadline, env))).await;
         let (found, errors) = merge_results(results);
-        let summary: BTreeMap<&str, String> =
-            found.0.iter().map(|(k, v)| (k.as_str(), v.to_json().to_string())).collect();
-        tracing::info!(processor = %self.id, resource = ?summary, "detected resource information");
+        // Go logs zap.Any("resource", attributes.AsRaw()): a JSON object, keys sorted.
+        let summary: serde_json::Map<String, serde_json::Value> =
+            found.0.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+        let summary = serde_json::Value::Object(summary).to_string();
+        tracing::info!(processor = %self.id, json.resource = %summary, "detected resource information");
         let kvs = found
             .0
             .into_iter()
