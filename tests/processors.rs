@@ -269,6 +269,11 @@ fn a_detector_error_fails_the_start_after_retrying_until_the_timeout() {
         log.contains("Error: cannot start pipelines: failed to start \"resourcedetection\" processor: invalid resource format, invalid text: \"oops\""),
         "{log}"
     );
+    // The collector's own error line first (graph StartAll): error, type as Kind.String, id.
+    assert!(
+        log.contains("Failed to start component\t{") && log.contains("\"}, \"error\": \"invalid resource format, invalid text: \\\"oops\\\"\", \"type\": \"Processor\", \"id\": \"resourcedetection\"}"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -114,7 +114,8 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
         graph.detections.iter().zip(futures::future::join_all(graph.detections.iter().map(|d| d.detect(&env))).await)
     {
         if let Err(e) = r {
-            tracing::error!(r#type = "processor", id = %d.id(), error = %e, "Failed to start component");
+            // service/internal/graph StartAll: error, then the kind as Kind.String spells it, then id.
+            tracing::error!(error = %e, r#type = "Processor", id = %d.id(), "Failed to start component");
             let _ = server_stop.send(true);
             return Err(format!("cannot start pipelines: failed to start {:?} processor: {e}", d.id()));
         }
