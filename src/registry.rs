@@ -177,7 +177,11 @@ pub fn parse_processor(id: &ComponentId, v: &Value) -> Parsed<ProcessorConfig> {
         // deprecated alias (processor/resourcedetectionprocessor metadata.yaml, #48525).
         "resource_detection" | "resourcedetection" => {
             let c: ResourceDetectionConfig = decode(Kind::Processor, id, v)?;
-            let (e, w) = c.validate(&base(Kind::Processor, id));
+            let (e, mut w) = c.validate(&base(Kind::Processor, id));
+            // The collector warns when a deprecated type alias is used (collector #14349).
+            if id.type_ == "resourcedetection" {
+                w.insert(0, "Using deprecated alias resourcedetection; use resource_detection instead".to_string());
+            }
             done(ProcessorConfig::ResourceDetection(Box::new(c)), e, w)
         }
         "resource" => {
@@ -307,9 +311,11 @@ mod tests {
     #[test]
     fn resource_detection_and_its_old_name_are_the_same_processor() {
         let v: Value = serde_yaml_ng::from_str("detectors: [env, system]").unwrap();
-        let (new, _) = parse_processor(&id("resource_detection"), &v).unwrap();
-        let (old, _) = parse_processor(&id("resourcedetection/ecs"), &v).unwrap();
+        let (new, new_warns) = parse_processor(&id("resource_detection"), &v).unwrap();
+        let (old, old_warns) = parse_processor(&id("resourcedetection/ecs"), &v).unwrap();
         assert_eq!(new, old);
+        assert!(new_warns.is_empty(), "{new_warns:?}");
+        assert_eq!(old_warns, vec!["Using deprecated alias resourcedetection; use resource_detection instead"]);
         assert!(matches!(new, ProcessorConfig::ResourceDetection(_)));
         for t in ["resource_detection", "resourcedetection"] {
             assert!(supports_signal(Kind::Processor, t, Signal::Logs), "{t}");
