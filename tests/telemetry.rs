@@ -144,6 +144,10 @@ async fn json_logs_runtime_metrics_and_no_requests_metric_without_the_gate() {
     assert!(grpc.get("protocol").is_none(), "{grpc}");
     assert_eq!(by_msg("Serving self-metrics at /metrics")["endpoint"], format!("127.0.0.1:{}", ox.ports.metrics));
     assert_eq!(by_msg("Received signal from OS")["signal"], "terminated");
+    // service.go Start: "Starting <command>..." with Version and NumCPU.
+    let starting = by_msg("Starting oxidot...");
+    assert_eq!(starting["Version"], env!("CARGO_PKG_VERSION"), "{starting}");
+    assert!(starting["NumCPU"].as_u64().is_some_and(|n| n >= 1), "{starting}");
     assert!(!err.contains("Some("), "{err}");
 }
 

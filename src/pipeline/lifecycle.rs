@@ -77,6 +77,10 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
         }
     }
 
+    // service.go Start: the command, its version and runtime.NumCPU (the CPUs this process may
+    // run on), before the extensions start.
+    tracing::info!(Version = env!("CARGO_PKG_VERSION"), NumCPU = num_cpu(), "Starting oxidot...");
+
     let health = Arc::new(HealthState::default());
     health.set(Status::Starting);
     let mut health_addr = None;
@@ -188,5 +192,23 @@ pub async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Go's runtime.NumCPU: the CPUs in this process's affinity mask (cgroup quotas not applied).
+fn num_cpu() -> u64 {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for this process.
+    let n = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+            libc::CPU_COUNT(&set) as u64
+        } else {
+            0
+        }
+    };
+    if n > 0 {
+        n
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
     }
 }
