@@ -82,7 +82,8 @@ pub const COMPONENTS: &[TypeInfo] = &[
     t(Kind::Receiver, "otlp", ALL, "OTLP over gRPC and HTTP (protobuf, JSON)"),
     t(Kind::Processor, "batch", ALL, "batches by size and time"),
     t(Kind::Processor, "memory_limiter", ALL, "refuses data above a memory limit"),
-    t(Kind::Processor, "resourcedetection", ALL, "detectors env, system, ecs"),
+    t(Kind::Processor, "resource_detection", ALL, "detectors env, system, ecs"),
+    t(Kind::Processor, "resourcedetection", ALL, "deprecated alias of resource_detection"),
     t(Kind::Processor, "resource", ALL, "actions on resource attributes"),
     t(Kind::Processor, "attributes", ALL, "actions on span, log record and data point attributes"),
     t(Kind::Exporter, "debug", ALL, "prints to stderr"),
@@ -172,9 +173,15 @@ pub fn parse_processor(id: &ComponentId, v: &Value) -> Parsed<ProcessorConfig> {
             let e = c.validate(&base(Kind::Processor, id));
             done(ProcessorConfig::MemoryLimiter(c), e, vec![])
         }
-        "resourcedetection" => {
+        // contrib v0.153 renamed the type to resource_detection and kept the old name as a
+        // deprecated alias (processor/resourcedetectionprocessor metadata.yaml, #48525).
+        "resource_detection" | "resourcedetection" => {
             let c: ResourceDetectionConfig = decode(Kind::Processor, id, v)?;
-            let (e, w) = c.validate(&base(Kind::Processor, id));
+            let (e, mut w) = c.validate(&base(Kind::Processor, id));
+            // The collector warns when a deprecated type alias is used (collector #14349).
+            if id.type_ == "resourcedetection" {
+                w.insert(0, "Using deprecated alias resourcedetection; use resource_detection instead".to_string());
+            }
             done(ProcessorConfig::ResourceDetection(Box::new(c)), e, w)
         }
         "resource" => {
@@ -289,4 +296,32 @@ pub fn components_yaml() -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> ComponentId {
+        ComponentId::parse(s).expect("component id")
+    }
+
+    /// contrib v0.153: `resource_detection` is the type, `resourcedetection` its deprecated
+    /// alias; both parse to the same processor and both are listed by `oxidot components`.
+    #[test]
+    fn resource_detection_and_its_old_name_are_the_same_processor() {
+        let v: Value = serde_yaml_ng::from_str("detectors: [env, system]").unwrap();
+        let (new, new_warns) = parse_processor(&id("resource_detection"), &v).unwrap();
+        let (old, old_warns) = parse_processor(&id("resourcedetection/ecs"), &v).unwrap();
+        assert_eq!(new, old);
+        assert!(new_warns.is_empty(), "{new_warns:?}");
+        assert_eq!(old_warns, vec!["Using deprecated alias resourcedetection; use resource_detection instead"]);
+        assert!(matches!(new, ProcessorConfig::ResourceDetection(_)));
+        for t in ["resource_detection", "resourcedetection"] {
+            assert!(supports_signal(Kind::Processor, t, Signal::Logs), "{t}");
+        }
+        let listed = components_yaml();
+        assert!(listed.contains("  - name: resource_detection\n"), "{listed}");
+        assert!(listed.contains("  - name: resourcedetection\n"), "{listed}");
+    }
 }

@@ -269,6 +269,22 @@ fn a_detector_error_fails_the_start_after_retrying_until_the_timeout() {
         log.contains("Error: cannot start pipelines: failed to start \"resourcedetection\" processor: invalid resource format, invalid text: \"oops\""),
         "{log}"
     );
+    // Detection lines carry the processor's attributes as Go's processor logger does, with the
+    // pipeline and signal of an instance (Go logs through the first instance's logger).
+    let line = log.lines().find(|l| l.contains("began detecting resource information")).unwrap_or("");
+    for key in [
+        "otelcol.component.id\": \"resourcedetection",
+        "otelcol.component.kind\": \"processor",
+        "otelcol.pipeline.id\": \"",
+        "otelcol.signal\": \"",
+    ] {
+        assert!(line.contains(key), "{key} in {line}");
+    }
+    // The collector's own error line first (graph StartAll): error, type as Kind.String, id.
+    assert!(
+        log.contains("Failed to start component\t{") && log.contains("\"}, \"error\": \"invalid resource format, invalid text: \\\"oops\\\"\", \"type\": \"Processor\", \"id\": \"resourcedetection\"}"),
+        "{log}"
+    );
 }
 
 #[test]

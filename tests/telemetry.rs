@@ -66,7 +66,7 @@ async fn json_logs_runtime_metrics_and_no_requests_metric_without_the_gate() {
     let sink = GrpcSink::start();
     let exporter = format!("    endpoint: 127.0.0.1:{}\n    tls: {{insecure: true}}", sink.port);
     let logs = "      encoding: json\n      initial_fields: {team: obs}";
-    let ox = Oxidot::start(&config(&exporter, logs));
+    let mut ox = Oxidot::start(&config(&exporter, logs));
 
     // A real log line: the receiver's start, in the collector's JSON shape.
     let err = ox.stderr();
@@ -126,6 +126,29 @@ async fn json_logs_runtime_metrics_and_no_requests_metric_without_the_gate() {
     assert!(!m.keys().any(|k| k.starts_with("otelcol_receiver_requests")), "{m:?}");
     // The cumulative counter moved with the traffic.
     assert!(m["otelcol_process_runtime_total_alloc_bytes"] > total);
+
+    // Lifecycle lines worded as the collector's: otlpreceiver/otlp.go "Starting GRPC server"
+    // with the bound `endpoint` (no other field), addresses printed as text (never `Some(..)`),
+    // and otelcol/collector.go "Received signal from OS" with the signal's name.
+    assert_eq!(ox.stop().code(), Some(0));
+    let err = ox.stderr();
+    let by_msg = |msg: &str| -> serde_json::Value {
+        let l = err
+            .lines()
+            .find(|l| l.contains(&format!("\"msg\":\"{msg}\"")))
+            .unwrap_or_else(|| panic!("no {msg:?}:\n{err}"));
+        serde_json::from_str(l).unwrap()
+    };
+    let grpc = by_msg("Starting GRPC server");
+    assert_eq!(grpc["endpoint"], format!("127.0.0.1:{}", ox.ports.grpc), "{grpc}");
+    assert!(grpc.get("protocol").is_none(), "{grpc}");
+    assert_eq!(by_msg("Serving self-metrics at /metrics")["endpoint"], format!("127.0.0.1:{}", ox.ports.metrics));
+    assert_eq!(by_msg("Received signal from OS")["signal"], "terminated");
+    // service.go Start: "Starting <command>..." with Version and NumCPU.
+    let starting = by_msg("Starting oxidot...");
+    assert_eq!(starting["Version"], env!("CARGO_PKG_VERSION"), "{starting}");
+    assert!(starting["NumCPU"].as_u64().is_some_and(|n| n >= 1), "{starting}");
+    assert!(!err.contains("Some("), "{err}");
 }
 
 /// An exporter that fails synchronously: nothing listens, no queue, no retry.

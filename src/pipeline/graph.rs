@@ -99,6 +99,7 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
                     let rd = detections
                         .entry(id.clone())
                         .or_insert_with(|| Arc::new(ResourceDetection::new(id.to_string(), (**c).clone())));
+                    rd.built_in(pid.to_string(), signal.as_str());
                     TransformProcessor::new(&id, signal, Arc::clone(rd) as Arc<dyn Transform>, next, reg)
                 }
                 ProcessorConfig::Resource(c) => {

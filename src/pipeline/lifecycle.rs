@@ -71,8 +71,15 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
             server::response(200, "text/plain; version=0.0.4; charset=utf-8", out)
         });
         server_tasks.push(tokio::spawn(server::serve(l, handler, server_rx.clone())));
-        tracing::info!(endpoint = ?metrics_addr, "Serving self-metrics at /metrics");
+        // oxidot only (Go's otelconftelemetry logs nothing here); the address as text.
+        if let Some(addr) = metrics_addr {
+            tracing::info!(endpoint = %addr, "Serving self-metrics at /metrics");
+        }
     }
+
+    // service.go Start: the command, its version and runtime.NumCPU (the CPUs this process may
+    // run on), before the extensions start.
+    tracing::info!(Version = env!("CARGO_PKG_VERSION"), NumCPU = num_cpu(), "Starting oxidot...");
 
     let health = Arc::new(HealthState::default());
     health.set(Status::Starting);
@@ -86,7 +93,11 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
                 let l =
                     server::bind(&format!("extension {id}"), &crate::receiver::otlp::listen_addr(&h.endpoint)).await?;
                 health_addr = l.local_addr().ok();
-                tracing::info!(extension = %id, endpoint = ?health_addr, "Starting health_check extension");
+                // healthcheckextension Start: the message as Go's; oxidot prints the bound address
+                // as text where Go dumps its config.
+                if let Some(addr) = health_addr {
+                    tracing::info!(extension = %id, endpoint = %addr, "Starting health_check extension");
+                }
                 server_tasks.push(tokio::spawn(server::serve(
                     l,
                     health_check::handler(h, Arc::clone(&health)),
@@ -107,7 +118,8 @@ pub async fn start(cfg: &Config) -> Result<Running, String> {
         graph.detections.iter().zip(futures::future::join_all(graph.detections.iter().map(|d| d.detect(&env))).await)
     {
         if let Err(e) = r {
-            tracing::error!(r#type = "processor", id = %d.id(), error = %e, "Failed to start component");
+            // service/internal/graph StartAll: error, then the kind as Kind.String spells it, then id.
+            tracing::error!(error = %e, r#type = "Processor", id = %d.id(), "Failed to start component");
             let _ = server_stop.send(true);
             return Err(format!("cannot start pipelines: failed to start {:?} processor: {e}", d.id()));
         }
@@ -166,8 +178,10 @@ pub async fn wait_for_signal() {
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
-                    _ = term.recv() => tracing::info!("Received signal from OS: terminated"),
-                    _ = tokio::signal::ctrl_c() => tracing::info!("Received signal from OS: interrupt"),
+                    // otelcol/collector.go Run: the message, and the signal's name as Go's
+                    // syscall.Signal String spells it.
+                    _ = term.recv() => tracing::info!(signal = "terminated", "Received signal from OS"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!(signal = "interrupt", "Received signal from OS"),
                 }
             }
             Err(_) => {
@@ -178,5 +192,23 @@ pub async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Go's runtime.NumCPU: the CPUs in this process's affinity mask (cgroup quotas not applied).
+fn num_cpu() -> u64 {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for this process.
+    let n = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+            libc::CPU_COUNT(&set) as u64
+        } else {
+            0
+        }
+    };
+    if n > 0 {
+        n
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
     }
 }

@@ -172,6 +172,25 @@ impl MemoryLimiter {
 }
 
 /// The per-pipeline processor over a shared limiter.
+/// HELP texts as memorylimiterprocessor/metadata.yaml describes its (alpha) metrics; mdatagen
+/// appends the stability in brackets.
+fn memory_limiter_help(signal: Signal) -> [&'static str; 2] {
+    match signal {
+        Signal::Traces => [
+            "Number of spans successfully pushed into the next component in the pipeline. [Alpha]",
+            "Number of spans that were rejected by the next component in the pipeline. [Alpha]",
+        ],
+        Signal::Metrics => [
+            "Number of metric points successfully pushed into the next component in the pipeline. [Alpha]",
+            "Number of metric points that were rejected by the next component in the pipeline. [Alpha]",
+        ],
+        Signal::Logs => [
+            "Number of log records successfully pushed into the next component in the pipeline. [Alpha]",
+            "Number of log records that were rejected by the next component in the pipeline. [Alpha]",
+        ],
+    }
+}
+
 pub struct MemoryLimiterProcessor {
     limiter: Arc<MemoryLimiter>,
     next: Arc<dyn Consumer>,
@@ -182,17 +201,10 @@ pub struct MemoryLimiterProcessor {
 impl MemoryLimiterProcessor {
     pub fn new(limiter: Arc<MemoryLimiter>, signal: Signal, next: Arc<dyn Consumer>, reg: &Registry) -> Arc<Self> {
         let labels = || vec![(LABEL_PROCESSOR, limiter.id.to_string())];
+        let [accepted_help, refused_help] = memory_limiter_help(signal);
         Arc::new(MemoryLimiterProcessor {
-            accepted: reg.counter(
-                MEMORY_LIMITER_ACCEPTED.get(signal),
-                "Number of items successfully pushed into the next component in the pipeline.",
-                labels(),
-            ),
-            refused: reg.counter(
-                MEMORY_LIMITER_REFUSED.get(signal),
-                "Number of items that were rejected by the next component in the pipeline.",
-                labels(),
-            ),
+            accepted: reg.counter(MEMORY_LIMITER_ACCEPTED.get(signal), accepted_help, labels()),
+            refused: reg.counter(MEMORY_LIMITER_REFUSED.get(signal), refused_help, labels()),
             limiter,
             next,
         })
@@ -280,5 +292,28 @@ mod tests {
         );
         lim.refusing.store(false, Ordering::Relaxed);
         p.consume(Arc::new(Batch::Logs(vec![]))).await.unwrap();
+        // HELP as memorylimiterprocessor/metadata.yaml (per signal, alpha); and the
+        // processorhelper counters of in-place processors carry their [Alpha] too.
+        let t = crate::processor::TransformProcessor::new(
+            &ComponentId::new("resource"),
+            Signal::Logs,
+            Arc::new(crate::processor::resourcedetection::ResourceDetection::new(
+                "resource".into(),
+                Default::default(),
+            )),
+            Arc::new(Sink),
+            &reg,
+        );
+        t.consume(Arc::new(Batch::Logs(vec![]))).await.unwrap();
+        let mut out = String::new();
+        reg.render(&mut out, false);
+        for help in [
+            "# HELP otelcol_processor_memory_limiter_accepted_log_records Number of log records successfully pushed into the next component in the pipeline. [Alpha]\n",
+            "# HELP otelcol_processor_memory_limiter_refused_log_records Number of log records that were rejected by the next component in the pipeline. [Alpha]\n",
+            "# HELP otelcol_processor_incoming_items Number of items passed to the processor. [Alpha]\n",
+            "# HELP otelcol_processor_outgoing_items Number of items emitted from the processor. [Alpha]\n",
+        ] {
+            assert!(out.contains(help), "{help}\n{out}");
+        }
     }
 }

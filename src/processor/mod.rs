@@ -41,8 +41,16 @@ impl TransformProcessor {
         Arc::new(TransformProcessor {
             transform,
             next,
-            incoming: reg.counter(PROCESSOR_INCOMING_ITEMS, "Number of items passed to the processor.", labels()),
-            outgoing: reg.counter(PROCESSOR_OUTGOING_ITEMS, "Number of items emitted from the processor.", labels()),
+            incoming: reg.counter(
+                PROCESSOR_INCOMING_ITEMS,
+                "Number of items passed to the processor. [Alpha]",
+                labels(),
+            ),
+            outgoing: reg.counter(
+                PROCESSOR_OUTGOING_ITEMS,
+                "Number of items emitted from the processor. [Alpha]",
+                labels(),
+            ),
         })
     }
 }

@@ -401,9 +401,20 @@ impl Collect {
             }
             return;
         }
+        // `json.<key> = %text`: a value given as JSON text, encoded as zap.Any encodes a map or
+        // slice (compact JSON, not a quoted string), under `<key>`.
+        if let (Some(key), Val::Str(text)) = (name.strip_prefix(JSON_FIELD_PREFIX), &v) {
+            if let Ok(j) = serde_json::from_str::<serde_json::Value>(text) {
+                self.fields.push((key.to_string(), Val::Json(j)));
+                return;
+            }
+        }
         self.fields.push((name.to_string(), v));
     }
 }
+
+/// Prefix of a field name whose value is JSON text to print as a JSON value (see `Collect::put`).
+pub const JSON_FIELD_PREFIX: &str = "json.";
 
 impl Visit for Collect {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
@@ -498,6 +509,31 @@ mod tests {
         let j: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(j["otelcol.component.kind"], "receiver");
         assert_eq!(out.lines().count(), 1);
+    }
+
+    /// resourcedetection's "detected resource information" (Go: zap.Any("resource", map)): the
+    /// value is a JSON object in both encodings, not a quoted string; the zap core's own
+    /// `resource` dict stays too (zap does not merge duplicate keys).
+    #[test]
+    fn json_prefixed_fields_are_json_values() {
+        let cfg = telemetry("logs: {encoding: json, disable_caller: true}");
+        let out = capture(&cfg, || {
+            let found = r#"{"host.name":"h","n":[1,"x"]}"#;
+            tracing::info!(processor = "resourcedetection", json.resource = %found, "detected resource information");
+            tracing::info!(json.bad = %"not json", "kept as text");
+        });
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].ends_with(r#""otelcol.component.id":"resourcedetection","otelcol.component.kind":"processor","resource":{"host.name":"h","n":[1,"x"]}}"#),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines[0].matches(r#""resource":{"#).count(), 2, "{}", lines[0]);
+        assert!(lines[1].ends_with(r#""json.bad":"not json"}"#), "{}", lines[1]);
+        let console = capture(&telemetry("logs: {disable_zap_resource: true}"), || {
+            tracing::info!(json.resource = %r#"{"a":1}"#, "m");
+        });
+        assert!(console.ends_with("\t{\"resource\": {\"a\":1}}\n"), "{console:?}");
     }
 
     #[test]

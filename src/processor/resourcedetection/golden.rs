@@ -160,6 +160,15 @@ impl system::Provider for Fake {
     fn cpu_info(&self) -> Result<Vec<system::CpuInfo>, String> {
         self.get("cpu_info").map(|v| serde_json::from_value(v).unwrap())
     }
+    fn host_interfaces(&self) -> Result<Vec<String>, String> {
+        self.l("host_interfaces")
+    }
+    fn os_name(&self) -> Result<String, String> {
+        self.s("os_name")
+    }
+    fn os_build_id(&self) -> Result<String, String> {
+        self.s("os_build_id")
+    }
 }
 
 #[test]

@@ -236,6 +236,19 @@ pub struct ResourceDetection {
     id: String,
     cfg: ResourceDetectionConfig,
     detected: OnceLock<(Vec<KeyValue>, &'static str)>,
+    /// The pipeline and signal of the first instance built: Go's factory keeps one provider per
+    /// processor id, logging with the first instance's logger (which carries them).
+    first_pipeline: OnceLock<(String, &'static str)>,
+}
+
+/// Logs with the processor's component attributes (+ pipeline and signal once known).
+macro_rules! rd_log {
+    ($lvl:ident, $self:expr, $($rest:tt)+) => {
+        match $self.first_pipeline.get() {
+            Some((p, sig)) => tracing::$lvl!(processor = %$self.id, pipeline = %p, signal = *sig, $($rest)+),
+            None => tracing::$lvl!(processor = %$self.id, $($rest)+),
+        }
+    };
 }
 
 /// Retry pause after a failed attempt: internal/resourcedetection.go detectResource uses an
@@ -249,7 +262,12 @@ fn retry_pause() -> Duration {
 
 impl ResourceDetection {
     pub fn new(id: String, cfg: ResourceDetectionConfig) -> Self {
-        ResourceDetection { id, cfg, detected: OnceLock::new() }
+        ResourceDetection { id, cfg, detected: OnceLock::new(), first_pipeline: OnceLock::new() }
+    }
+
+    /// Records the pipeline of an instance; the first one is the one logs name.
+    pub fn built_in(&self, pipeline: String, signal: &'static str) {
+        let _ = self.first_pipeline.set((pipeline, signal));
     }
 
     /// One attempt of one detector.
@@ -289,11 +307,11 @@ impl ResourceDetection {
                 // oxidot: an attempt still running at the deadline is cut (Go waits for it).
                 Err(_) => "context deadline exceeded".to_string(),
             };
-            tracing::warn!(processor = %self.id, detector = %name, error = %err, "failed to detect resource");
+            rd_log!(warn, self, detector = %name, error = %err, "failed to detect resource");
             let pause_end = Instant::now() + retry_pause();
             if pause_end >= deadline {
                 tokio::time::sleep_until(deadline).await;
-                tracing::warn!(processor = %self.id, error = "context deadline exceeded", "context was cancelled");
+                rd_log!(warn, self, error = "context deadline exceeded", "context was cancelled");
                 return Err(err);
             }
             tokio::time::sleep_until(pause_end).await;
@@ -304,14 +322,16 @@ impl ResourceDetection {
     /// (earlier detectors win). Returns the error Go's `Start` returns: the detectors' errors
     /// joined with newlines, or [`NO_DETECTOR_SUCCEEDED`] when none is configured.
     pub async fn detect(&self, env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<(), String> {
-        tracing::info!(processor = %self.id, "began detecting resource information");
+        rd_log!(info, self, "began detecting resource information");
         let deadline = Instant::now() + self.cfg.timeout.0;
         let names: Vec<&str> = self.cfg.detectors.iter().map(|d| d.trim()).collect();
         let results = futures::future::join_all(names.iter().map(|n| self.run_detector(n, deadline, env))).await;
         let (found, errors) = merge_results(results);
-        let summary: BTreeMap<&str, String> =
-            found.0.iter().map(|(k, v)| (k.as_str(), v.to_json().to_string())).collect();
-        tracing::info!(processor = %self.id, resource = ?summary, "detected resource information");
+        // Go logs zap.Any("resource", attributes.AsRaw()): a JSON object, keys sorted.
+        let summary: serde_json::Map<String, serde_json::Value> =
+            found.0.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+        let summary = serde_json::Value::Object(summary).to_string();
+        rd_log!(info, self, json.resource = %summary, "detected resource information");
         let kvs = found
             .0
             .into_iter()

@@ -22,6 +22,10 @@ pub const KNOWN: &[(&str, bool)] = &[
     ("host.cpu.model.name", false),
     ("host.cpu.stepping", false),
     ("host.cpu.cache.l2.size", false),
+    // Added in contrib v0.128 (host.interface #39419; os.name and os.build.id).
+    ("host.interface", false),
+    ("os.name", false),
+    ("os.build.id", false),
 ];
 
 /// The semantic conventions system.go follows (semconv v1.6.1).
@@ -90,6 +94,12 @@ pub trait Provider {
     fn host_macs(&self) -> Result<Vec<String>, String>;
     fn os_description(&self) -> Result<String, String>;
     fn cpu_info(&self) -> Result<Vec<CpuInfo>, String>;
+    /// metadataproviders/system HostInterfaces: every interface's name (net.Interfaces).
+    fn host_interfaces(&self) -> Result<Vec<String>, String>;
+    /// metadataproviders/system OSName: gopsutil host.Info().Platform.
+    fn os_name(&self) -> Result<String, String>;
+    /// metadataproviders/system OSBuildID: os-release BUILD_ID, else the kernel release.
+    fn os_build_id(&self) -> Result<String, String>;
 }
 
 /// system.go Detector.Detect with a given provider.
@@ -105,6 +115,20 @@ pub fn detect_with(cfg: &SystemConfig, p: &dyn Provider) -> Result<Detection, St
     };
     let host_macs = if on("host.mac") {
         Some(p.host_macs().map_err(|e| format!("failed to get host MAC addresses: {e}"))?)
+    } else {
+        None
+    };
+    // Read only when enabled, and a failure fails the detection (system_test.go
+    // TestHostInterfacesError, TestDetectOSNameAndBuildID). oxidot: the error wording is its own.
+    let host_interfaces = if on("host.interface") {
+        Some(p.host_interfaces().map_err(|e| format!("failed getting host interfaces: {e}"))?)
+    } else {
+        None
+    };
+    let os_name =
+        if on("os.name") { Some(p.os_name().map_err(|e| format!("failed getting OS name: {e}"))?) } else { None };
+    let os_build_id = if on("os.build.id") {
+        Some(p.os_build_id().map_err(|e| format!("failed getting OS build ID: {e}"))?)
     } else {
         None
     };
@@ -160,7 +184,16 @@ pub fn detect_with(cfg: &SystemConfig, p: &dyn Provider) -> Result<Detection, St
         if let Some(macs) = &host_macs {
             set("host.mac", AttrValue::List(macs.clone()));
         }
+        if let Some(names) = &host_interfaces {
+            set("host.interface", AttrValue::List(names.clone()));
+        }
         set("os.description", s(&os_description));
+        if let Some(n) = &os_name {
+            set("os.name", s(n));
+        }
+        if let Some(b) = &os_build_id {
+            set("os.build.id", s(b));
+        }
         // system.go setHostCPUInfo: the first CPU; an empty model id is left out.
         if let Some(c) = cpu.first() {
             set("host.cpu.vendor.id", s(&c.vendor_id));
@@ -316,6 +349,7 @@ pub fn fqdn_from_hosts(text: &str, host: &str) -> Option<String> {
 /// One network interface as getifaddrs reports it.
 #[derive(Default)]
 struct Iface {
+    name: String,
     index: u32,
     flags: u32,
     mac: Vec<u8>,
@@ -336,9 +370,11 @@ fn interfaces() -> Result<Vec<Iface>, String> {
         while !p.is_null() {
             let ifa = &*p;
             let name = std::ffi::CStr::from_ptr(ifa.ifa_name).to_string_lossy().into_owned();
-            let e = by_name
-                .entry(name.clone())
-                .or_insert_with(|| Iface { index: libc::if_nametoindex(ifa.ifa_name), ..Default::default() });
+            let e = by_name.entry(name.clone()).or_insert_with(|| Iface {
+                name,
+                index: libc::if_nametoindex(ifa.ifa_name),
+                ..Default::default()
+            });
             e.flags = ifa.ifa_flags;
             if !ifa.ifa_addr.is_null() {
                 match (*ifa.ifa_addr).sa_family as i32 {
@@ -445,6 +481,53 @@ fn platform_version() -> String {
         }
     }
     read_os_release().and_then(|v| v.get("VERSION_ID").cloned()).unwrap_or_default()
+}
+
+/// gopsutil host.PlatformInformation's platform, for the same distributions as
+/// [`platform_version`]: ubuntu / linuxmint / debian, the first word of a Red Hat-like release
+/// file ("redhat" when it names Red Hat; "amazon" on Amazon Linux), else os-release ID.
+fn platform_name() -> String {
+    let read = |p: &str| std::fs::read_to_string(p).ok().filter(|t| !t.is_empty());
+    if read("/etc/debian_version").is_some() {
+        let lsb = read("/etc/lsb-release").map(|t| os_release_values(&t)).unwrap_or_default();
+        return match lsb.get("DISTRIB_ID").map(String::as_str) {
+            Some("Ubuntu") => "ubuntu".into(),
+            Some("LinuxMint") => "linuxmint".into(),
+            _ if std::path::Path::new("/usr/bin/raspi-config").exists() => "raspbian".into(),
+            _ => "debian".into(),
+        };
+    }
+    for p in ["/etc/redhat-release", "/etc/system-release"] {
+        if let Some(t) = read(p) {
+            let c = t.lines().collect::<String>().to_lowercase();
+            if c.contains("red hat") {
+                return "redhat".into();
+            }
+            return c.split(' ').next().unwrap_or("").to_string();
+        }
+    }
+    read_os_release().and_then(|v| v.get("ID").cloned()).unwrap_or_default().trim_matches('"').to_string()
+}
+
+/// metadata.go OSBuildID on Linux: the `BUILD_ID=` line of /etc/os-release (quotes trimmed),
+/// else the kernel release.
+pub fn os_build_id_from(os_release: Option<&str>, kernel_release: &str) -> String {
+    os_release
+        .and_then(|t| t.split('\n').find_map(|l| l.strip_prefix("BUILD_ID=")))
+        .map(|v| v.trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| kernel_release.to_string())
+}
+
+fn kernel_release() -> Result<String, String> {
+    // SAFETY: as in `uname`.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        Ok(std::ffi::CStr::from_ptr(u.release.as_ptr()).to_string_lossy().into_owned())
+    }
 }
 
 /// gopsutil cpu.Info on Linux: /proc/cpuinfo, one entry per `processor` block.
@@ -586,6 +669,16 @@ impl Provider for Host {
         let text = std::fs::read_to_string("/proc/cpuinfo").map_err(|e| format!("open /proc/cpuinfo: {e}"))?;
         Ok(parse_cpuinfo(&text))
     }
+    fn host_interfaces(&self) -> Result<Vec<String>, String> {
+        Ok(interfaces()?.into_iter().map(|i| i.name).collect())
+    }
+    fn os_name(&self) -> Result<String, String> {
+        Ok(platform_name())
+    }
+    fn os_build_id(&self) -> Result<String, String> {
+        let kernel = kernel_release().map_err(|e| format!("OSBuildID failed to get host info: {e}"))?;
+        Ok(os_build_id_from(std::fs::read_to_string("/etc/os-release").ok().as_deref(), &kernel))
+    }
 }
 
 #[cfg(test)]
@@ -611,7 +704,18 @@ mod tests {
         }
         let d = detect(&cfg).unwrap();
         let keys: Vec<&str> = d.attrs.iter().map(|(k, _)| k.as_str()).collect();
-        for k in ["host.name", "os.type", "os.version", "host.arch", "host.ip", "host.mac", "os.description"] {
+        for k in [
+            "host.name",
+            "os.type",
+            "os.version",
+            "host.arch",
+            "host.ip",
+            "host.mac",
+            "os.description",
+            "host.interface",
+            "os.name",
+            "os.build.id",
+        ] {
             assert!(keys.contains(&k), "{k} missing from {keys:?}");
         }
         let desc = d.attrs.iter().find(|(k, _)| k == "os.description").unwrap();
@@ -662,6 +766,14 @@ mod tests {
                 cache_size: 36608
             }
         );
+    }
+
+    /// metadata.go OSBuildID (Linux): BUILD_ID of /etc/os-release, else the kernel release.
+    #[test]
+    fn os_build_id_from_os_release_else_kernel() {
+        assert_eq!(os_build_id_from(Some("NAME=Arch\nBUILD_ID=\"rolling\"\n"), "6.1.0"), "rolling");
+        assert_eq!(os_build_id_from(Some("NAME=\"Debian\"\nVERSION_ID=\"12\"\n"), "6.1.0"), "6.1.0");
+        assert_eq!(os_build_id_from(None, "6.1.0"), "6.1.0");
     }
 
     #[test]

@@ -307,7 +307,11 @@ pub async fn start(
     let mut tasks = Vec::new();
     for (l, p) in listeners {
         if let Ok(addr) = l.local_addr() {
-            tracing::info!(receiver = %id, endpoint = %addr, protocol = p.name(), "Starting server");
+            // otlpreceiver/otlp.go startGRPCServer / startHTTPServer: the bound address.
+            match p {
+                Proto::Grpc(_) => tracing::info!(receiver = %id, endpoint = %addr, "Starting GRPC server"),
+                Proto::Http(_) => tracing::info!(receiver = %id, endpoint = %addr, "Starting HTTP server"),
+            }
         }
         let stop = stop.clone();
         tasks.push(match p {
@@ -321,13 +325,4 @@ pub async fn start(
 enum Proto {
     Grpc(grpc::GrpcService),
     Http(http::HttpService),
-}
-
-impl Proto {
-    fn name(&self) -> &'static str {
-        match self {
-            Proto::Grpc(_) => "grpc",
-            Proto::Http(_) => "http",
-        }
-    }
 }
