@@ -104,11 +104,24 @@ fn grafana_provisioning_and_dashboards_are_valid() {
     let list = ds["datasources"].as_sequence().unwrap();
     let types: Vec<&str> = list.iter().map(|d| d["type"].as_str().unwrap()).collect();
     assert_eq!(types, vec!["prometheus", "loki", "grafana-x-ray-datasource"]);
-    // The derived field finds the trace id in a line as the loki exporter writes it.
-    let re = list[1]["jsonData"]["derivedFields"][0]["matcherRegex"].as_str().unwrap();
-    let re = regex::Regex::new(re).unwrap();
-    let line = r#"{"body":"Unhandled exception","traceid":"6553f10012345678901234567890abcd","spanid":"1"}"#;
-    assert_eq!(&re.captures(line).unwrap()[1], "6553f10012345678901234567890abcd");
+    // The derived field reads the structured metadata `trace_id` that Loki's OTLP endpoint stores
+    // (tests/e2e.rs evaluates it on what arrives) and nothing else.
+    let f = &list[1]["jsonData"]["derivedFields"][0];
+    assert_eq!(f["matcherType"].as_str(), Some("label"));
+    let re = regex::Regex::new(f["matcherRegex"].as_str().unwrap()).unwrap();
+    for k in ["trace_id", "span_id", "traceid", "otel_trace_id", "service_name"] {
+        assert_eq!(re.is_match(k), k == "trace_id", "{k}");
+    }
+    assert_eq!(f["datasourceUid"].as_str(), list[2]["uid"].as_str());
+    // Compose passes the AWS credentials to the X-Ray data source; Loki keeps structured metadata
+    // and discovers levels (the dashboards group by detected_level).
+    let c = yaml("docker-compose.yml");
+    for k in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        assert!(c["services"]["grafana"]["environment"][k].is_string(), "grafana needs {k}");
+    }
+    let loki = yaml("deploy/loki/loki-config.yaml");
+    assert_eq!(loki["limits_config"]["allow_structured_metadata"].as_bool(), Some(true));
+    assert_eq!(loki["limits_config"]["discover_log_levels"].as_bool(), Some(true));
     let mut uids = Vec::new();
     for e in std::fs::read_dir(root().join("deploy/grafana/dashboards")).unwrap() {
         let d: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap();
