@@ -36,7 +36,7 @@ impl Drop for Demo {
 
 fn demo_bin() -> std::path::PathBuf {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/demo-api");
-    assert!(p.exists(), "build the demo API first: cargo build -p demo-api (scripts/test.sh does)");
+    assert!(p.exists(), "build the demo API first: cargo build --workspace --all-targets (scripts/test.sh does)");
     p
 }
 
