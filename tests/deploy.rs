@@ -173,6 +173,26 @@ fn terraform_fmt_check_passes_or_is_skipped_without_the_terraform_binary() {
     );
 }
 
+/// Runs without terraform: tests/support/hcl_layout.py checks the layout rules of `terraform fmt`
+/// that hand-written HCL breaks (indentation by nesting, aligned `=` in runs of one-line
+/// attributes, one space around `=`, no tabs or trailing spaces), so a machine without the binary
+/// still catches them. (Checked to agree with `terraform fmt -check` on perturbed copies of these
+/// files.)
+#[test]
+fn terraform_layout_follows_the_fmt_rules_checked_without_terraform() {
+    let out = std::process::Command::new(python())
+        .arg(root().join("tests/support/hcl_layout.py"))
+        .arg(root().join("terraform"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "terraform/ layout:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Every terraform/*.tf file parsed by python-hcl2, as JSON: file name → content.
 fn hcl() -> serde_json::Value {
     let dump = std::process::Command::new(python())
