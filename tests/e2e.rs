@@ -343,3 +343,80 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     assert!(checked >= 20, "{checked}");
     drop(api);
 }
+
+/// The Loki stand-in's mapping, on a request built by hand: what Loki 3's OTLP endpoint would store.
+#[test]
+fn the_loki_stand_in_stores_what_loki_3_stores() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value as V, AnyValue, InstrumentationScope, KeyValue};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    let kv = |k: &str, v: V| KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() };
+    let s = |x: &str| V::StringValue(x.into());
+    let record = LogRecord {
+        time_unix_nano: 1_700_000_000_000_000_000,
+        observed_time_unix_nano: 1_700_000_000_000_000_001,
+        severity_number: 17,
+        severity_text: "ERROR".into(),
+        body: Some(AnyValue { value: Some(s("boom")) }),
+        attributes: vec![kv("http.status-code", V::IntValue(500))],
+        flags: 1,
+        trace_id: vec![0xab; 16],
+        span_id: vec![0xcd; 8],
+        ..Default::default()
+    };
+    let req = |attrs: Vec<KeyValue>| ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource { attributes: attrs, ..Default::default() }),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope { name: "demo".into(), version: "1.0".into(), ..Default::default() }),
+                log_records: vec![record.clone()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let nested =
+        V::KvlistValue(opentelemetry_proto::tonic::common::v1::KeyValueList { values: vec![kv("b", V::IntValue(1))] });
+    let e = &loki_otlp::to_entries(&req(vec![
+        kv("service.name", s("enterprise-api")),
+        kv("deployment.environment", s("dev")),
+        kv("host.name", s("h1")),
+        kv("a", nested),
+    ]))[0];
+    let labels: Vec<(&str, &str)> = e.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(labels, [("deployment_environment", "dev"), ("service_name", "enterprise-api")]);
+    assert_eq!(e.line, "boom");
+    assert_eq!(e.ts_ns, 1_700_000_000_000_000_000);
+    let sm: Vec<(&str, &str)> = e.structured_metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        sm,
+        [
+            ("http_status_code", "500"),
+            ("observed_timestamp", "1700000000000000001"),
+            ("severity_number", "17"),
+            ("severity_text", "ERROR"),
+            ("flags", "1"),
+            ("trace_id", "abababababababababababababababab"),
+            ("span_id", "cdcdcdcdcdcdcdcd"),
+            ("host_name", "h1"),
+            ("a_b", "1"),
+            ("scope_name", "demo"),
+            ("scope_version", "1.0"),
+            ("detected_level", "error"),
+        ]
+    );
+    // Without service.name Loki still gives the stream a service_name.
+    let e = &loki_otlp::to_entries(&req(vec![kv("host.name", s("h1"))]))[0];
+    assert_eq!(e.labels.get("service_name").map(String::as_str), Some("unknown_service"));
+    // The LogQL subset the dashboards use.
+    let entries = vec![e.clone()];
+    assert_eq!(loki_otlp::select(&entries, r#"{service_name="unknown_service"} | detected_level="error""#).len(), 1);
+    assert_eq!(loki_otlp::select(&entries, r#"{service_name=~"unknown.*"} |= "boom" != "bam""#).len(), 1);
+    assert!(loki_otlp::select(&entries, r#"{service_name="unknown_service"} | severity_text="INFO""#).is_empty());
+    let g = loki_otlp::metric_groups(
+        &entries,
+        r#"sum by (detected_level) (count_over_time({service_name="unknown_service"}[1m]))"#,
+    );
+    assert_eq!(g.into_iter().collect::<Vec<_>>(), [(vec![("detected_level".to_string(), "error".to_string())], 1)]);
+}
