@@ -144,6 +144,17 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     ];
     // The exporters stay as compose runs them (otlphttp/loki to Loki's /otlp): only the
     // endpoint variables differ, as docker-compose.yml's would.
+    let local: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("config/local.yaml")).unwrap()).unwrap();
+    assert_eq!(local["service"]["pipelines"]["logs"]["exporters"][0].as_str(), Some("otlphttp/loki"));
+    assert_eq!(
+        local["exporters"]["otlphttp/loki"]["endpoint"].as_str(),
+        Some("${env:LOKI_OTLP_ENDPOINT:-http://loki:3100/otlp}")
+    );
+    let compose: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("docker-compose.yml")).unwrap()).unwrap();
+    assert!(compose["services"]["collector"]["environment"].get("LOKI_OTLP_ENDPOINT").is_none());
+    assert!(compose["services"]["loki"]["image"].as_str().unwrap().starts_with("grafana/loki:3."));
     let mut uris = vec!["config/local.yaml".to_string()];
     uris.extend(overrides.iter().map(|s| s.to_string()));
     let ox = Oxidot::start_uris(
