@@ -34,9 +34,15 @@ impl Drop for Demo {
     }
 }
 
+/// The demo API binary beside this test's own (`<target dir>/debug/deps/e2e-…` → `<target
+/// dir>/debug/demo-api`), so a CARGO_TARGET_DIR elsewhere works too.
 fn demo_bin() -> std::path::PathBuf {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/demo-api");
-    assert!(p.exists(), "build the demo API first: cargo build --workspace --all-targets (scripts/test.sh does)");
+    let exe = std::env::current_exe().unwrap();
+    let p = exe.parent().and_then(|deps| deps.parent()).unwrap().join("demo-api");
+    assert!(
+        p.exists(),
+        "{p:?} missing: build the demo API first: cargo build --workspace --all-targets (scripts/test.sh does)"
+    );
     p
 }
 
