@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export OXIDOT_TEST_PYTHON="$PWD/.venv/bin/python"
-# The demo API is a workspace member the end-to-end test runs.
-cargo build -p demo-api
-cargo test --all-targets --no-fail-fast "$@"
+# One build of the whole workspace: the demo API (a member that tests/e2e.rs runs) and the test
+# targets are resolved together, so the dependencies they share (tokio, tonic, axum, hyper,
+# opentelemetry-proto, …) are compiled once with one feature set rather than once for each.
+cargo build --workspace --all-targets
+cargo test --workspace --all-targets --no-fail-fast "$@"

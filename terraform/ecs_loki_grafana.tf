@@ -1,3 +1,6 @@
+# Loki: deploy/loki/Dockerfile bakes deploy/loki/loki-aws.yaml (chunks and index in the S3
+# bucket, credentials from the task role) into grafana/loki; the bucket and region come in as
+# environment variables the config expands.
 resource "aws_ecs_task_definition" "loki" {
   family                   = "${var.project}-loki-${var.environment}"
   requires_compatibilities = ["FARGATE"]
@@ -9,12 +12,12 @@ resource "aws_ecs_task_definition" "loki" {
   container_definitions = jsonencode([
     {
       name      = "loki"
-      image     = "grafana/loki:3.1.0"
+      image     = "${aws_ecr_repository.loki.repository_url}:${var.image_tag}"
       essential = true
-      command = [
-        "-config.file=/etc/loki/local-config.yaml",
-        "-common.storage.s3.buckets=${aws_s3_bucket.loki.bucket}",
-        "-common.storage.s3.region=${var.region}",
+      command   = ["-config.file=/etc/loki/loki-aws.yaml", "-config.expand-env=true"]
+      environment = [
+        { name = "LOKI_S3_BUCKET", value = aws_s3_bucket.loki.bucket },
+        { name = "LOKI_S3_REGION", value = var.region },
       ]
       portMappings = [{ containerPort = 3100, protocol = "tcp" }]
       logConfiguration = {
@@ -47,6 +50,9 @@ resource "aws_ecs_service" "loki" {
   depends_on = [aws_lb_listener.loki]
 }
 
+# Grafana: deploy/grafana/Dockerfile bakes the X-Ray plugin, the AWS data sources
+# (deploy/grafana/aws/datasources.yaml: AMP with SigV4, Loki, X-Ray, all through the task role)
+# and the two dashboards into grafana/grafana; the URLs come in as environment variables.
 resource "aws_ecs_task_definition" "grafana" {
   family                   = "${var.project}-grafana-${var.environment}"
   requires_compatibilities = ["FARGATE"]
@@ -58,11 +64,10 @@ resource "aws_ecs_task_definition" "grafana" {
   container_definitions = jsonencode([
     {
       name         = "grafana"
-      image        = "grafana/grafana:11.1.0"
+      image        = "${aws_ecr_repository.grafana.repository_url}:${var.image_tag}"
       essential    = true
       portMappings = [{ containerPort = 3000, protocol = "tcp" }]
       environment = [
-        { name = "GF_INSTALL_PLUGINS", value = "grafana-x-ray-datasource" },
         { name = "AWS_REGION", value = var.region },
         { name = "AMP_QUERY_URL", value = aws_prometheus_workspace.this.prometheus_endpoint },
         { name = "LOKI_URL", value = "http://${aws_lb.internal.dns_name}:3100" },

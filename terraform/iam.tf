@@ -36,7 +36,8 @@ resource "aws_iam_role_policy" "execution_ssm" {
   policy = data.aws_iam_policy_document.execution_ssm.json
 }
 
-# Used by the containers: oxidot writes traces to X-Ray and metrics to AMP; Loki uses S3.
+# Used by the containers: oxidot writes traces to X-Ray and metrics to AMP; Loki uses S3;
+# Grafana reads AMP (SigV4) and X-Ray.
 resource "aws_iam_role" "task" {
   name               = "${local.name}-ecs-task"
   assume_role_policy = data.aws_iam_policy_document.ecs_assume.json
@@ -57,6 +58,20 @@ data "aws_iam_policy_document" "task" {
     sid       = "AmpQueryForGrafana"
     actions   = ["aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"]
     resources = [aws_prometheus_workspace.this.arn]
+  }
+  statement {
+    sid = "XRayReadForGrafana"
+    actions = [
+      "xray:BatchGetTraces",
+      "xray:GetTraceSummaries",
+      "xray:GetTraceGraph",
+      "xray:GetServiceGraph",
+      "xray:GetTimeSeriesServiceStatistics",
+      "xray:GetInsightSummaries",
+      "xray:GetGroups",
+      "ec2:DescribeRegions",
+    ]
+    resources = ["*"]
   }
   statement {
     sid       = "LokiBucket"

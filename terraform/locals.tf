@@ -8,7 +8,7 @@ locals {
   app_containers = [
     {
       name      = "app"
-      image     = "${aws_ecr_repository.app.repository_url}:${var.app_image_tag}"
+      image     = "${aws_ecr_repository.app.repository_url}:${var.image_tag}"
       essential = true
       cpu       = 256
       memory    = 512
@@ -42,7 +42,7 @@ locals {
     },
     {
       name      = "collector"
-      image     = "${aws_ecr_repository.collector.repository_url}:${var.collector_image_tag}"
+      image     = "${aws_ecr_repository.collector.repository_url}:${var.image_tag}"
       essential = true
       cpu       = 256
       memory    = 512

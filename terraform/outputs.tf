@@ -4,7 +4,7 @@ output "app_url" {
 }
 
 output "internal_alb_dns" {
-  description = "Internal ALB: Loki on :3100, Grafana on :3000 (reach them from inside the VPC)."
+  description = "Internal ALB: Loki on :3100, Grafana on :3000 (reach them from inside the VPC, e.g. an SSM port forward)."
   value       = aws_lb.internal.dns_name
 }
 
@@ -19,6 +19,14 @@ output "ecr_app_repository" {
 
 output "ecr_collector_repository" {
   value = aws_ecr_repository.collector.repository_url
+}
+
+output "ecr_loki_repository" {
+  value = aws_ecr_repository.loki.repository_url
+}
+
+output "ecr_grafana_repository" {
+  value = aws_ecr_repository.grafana.repository_url
 }
 
 output "github_deploy_role_arn" {

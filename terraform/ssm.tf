@@ -1,8 +1,9 @@
-# The collector configuration, handed to oxidot as AOT_CONFIG_CONTENT.
+# The collector configuration, handed to oxidot as AOT_CONFIG_CONTENT. config/aws.yaml is under
+# 2 KB: the free Standard tier (values up to 4 KB) holds it.
 resource "aws_ssm_parameter" "collector_config" {
   name  = "/${var.project}/${var.environment}/collector_config"
   type  = "String"
-  tier  = "Advanced"
+  tier  = "Standard"
   value = file("${path.module}/../config/aws.yaml")
 }
 

@@ -22,16 +22,14 @@ variable "vpc_cidr" {
   default     = "10.20.0.0/16"
 }
 
-variable "app_image_tag" {
-  description = "Tag of the demo API image in ECR."
+variable "image_tag" {
+  description = "Tag (the commit SHA) of the four images the workflow pushed to ECR: app, oxidot, loki, grafana."
   type        = string
-  default     = "latest"
-}
 
-variable "collector_image_tag" {
-  description = "Tag of the oxidot image in ECR."
-  type        = string
-  default     = "latest"
+  validation {
+    condition     = length(var.image_tag) > 0 && var.image_tag != "latest"
+    error_message = "Set image_tag to the tag the images were pushed with (CI uses the commit SHA); nothing pushes :latest."
+  }
 }
 
 variable "app_desired_count" {

@@ -1,8 +1,12 @@
 //! The observability loop end to end on loopback: the demo API (OpenTelemetry Rust SDK) → oxidot
-//! running config/local.yaml (endpoints pointed at local peers) → a real Prometheus, moto's X-Ray
-//! API and a Loki push server. The /crash error log in Loki carries a trace id that is a faulted
-//! trace with the exception in X-Ray; the request counter is in Prometheus under the dashboard's
-//! names; every metric the dashboards query was produced.
+//! running config/local.yaml, the compose stack's own config (only the endpoints' environment
+//! variables point at local peers) → a real Prometheus, moto's X-Ray API and a stand-in for Loki
+//! 3's native OTLP endpoint that stores what Loki stores (tests/support/loki_otlp.rs). The /crash
+//! error log arrives in Loki with structured metadata `trace_id`; Grafana's derived field (read
+//! from deploy/grafana/provisioning) finds it, and it is a faulted trace with the exception in
+//! X-Ray; the dashboards' Loki queries select that log and group by a level Loki has; the request
+//! counter is in Prometheus under the dashboard's names; every metric the dashboards query was
+//! produced.
 
 mod support;
 
@@ -16,9 +20,10 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
+use support::loki_otlp::{self, LokiOtlp, StoredEntry};
 use support::moto::Moto;
 use support::prometheus::{value, Prometheus};
-use support::sinks::{Answer, LokiSink};
+use support::sinks::Answer;
 use support::*;
 
 struct Demo(Child);
@@ -29,9 +34,15 @@ impl Drop for Demo {
     }
 }
 
+/// The demo API binary beside this test's own (`<target dir>/debug/deps/e2e-…` → `<target
+/// dir>/debug/demo-api`), so a CARGO_TARGET_DIR elsewhere works too.
 fn demo_bin() -> std::path::PathBuf {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/demo-api");
-    assert!(p.exists(), "build the demo API first: cargo build -p demo-api (scripts/test.sh does)");
+    let exe = std::env::current_exe().unwrap();
+    let p = exe.parent().and_then(|deps| deps.parent()).unwrap().join("demo-api");
+    assert!(
+        p.exists(),
+        "{p:?} missing: build the demo API first: cargo build --workspace --all-targets (scripts/test.sh does)"
+    );
     p
 }
 
@@ -90,11 +101,46 @@ fn regex_lite(s: &str) -> String {
     o2
 }
 
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The value Grafana's Loki data source derives for `field` (a provisioned `derivedFields` item)
+/// from one entry: with `matcherType: label`, the value of the first label or structured-metadata
+/// name the regex matches (Grafana's getDerivedFields); otherwise the regex's first group in the
+/// line.
+fn derived_field_value(field: &serde_yaml_ng::Value, e: &StoredEntry) -> Option<String> {
+    let re = regex::Regex::new(field["matcherRegex"].as_str().unwrap()).unwrap();
+    if field["matcherType"].as_str() == Some("label") {
+        e.all_labels().into_iter().find(|(k, _)| re.is_match(k)).map(|(_, v)| v)
+    } else {
+        re.captures(&e.line).map(|c| c[1].to_string())
+    }
+}
+
+/// (dashboard uid, panel title, expression) of every panel target on a data source type.
+fn dashboard_targets(ds_type: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(root().join("deploy/grafana/dashboards")).unwrap() {
+        let d: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap();
+        for p in d["panels"].as_array().unwrap() {
+            if p["datasource"]["type"] != ds_type {
+                continue;
+            }
+            for t in p["targets"].as_array().unwrap() {
+                let (uid, title) = (d["uid"].as_str().unwrap(), p["title"].as_str().unwrap_or(""));
+                out.push((uid.to_string(), title.to_string(), t["expr"].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     let prom = Prometheus::start(true);
     let moto = Moto::start();
-    let loki = LokiSink::start();
+    let loki = LokiOtlp::start();
     let overrides = [
         "yaml:receivers::otlp::protocols::grpc::endpoint: 127.0.0.1:$GRPC",
         "yaml:receivers::otlp::protocols::http::endpoint: 127.0.0.1:$HTTP",
@@ -102,14 +148,26 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
         "yaml:service::telemetry::metrics::readers: [{pull: {exporter: {prometheus: {host: 127.0.0.1, port: $METRICS}}}}]",
         "yaml:processors::batch::timeout: 200ms",
     ];
+    // The exporters stay as compose runs them (otlphttp/loki to Loki's /otlp): only the
+    // endpoint variables differ, as docker-compose.yml's would.
+    let local: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("config/local.yaml")).unwrap()).unwrap();
+    assert_eq!(local["service"]["pipelines"]["logs"]["exporters"][0].as_str(), Some("otlphttp/loki"));
+    assert_eq!(
+        local["exporters"]["otlphttp/loki"]["endpoint"].as_str(),
+        Some("${env:LOKI_OTLP_ENDPOINT:-http://loki:3100/otlp}")
+    );
+    let compose: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("docker-compose.yml")).unwrap()).unwrap();
+    assert!(compose["services"]["collector"]["environment"].get("LOKI_OTLP_ENDPOINT").is_none());
+    assert!(compose["services"]["loki"]["image"].as_str().unwrap().starts_with("grafana/loki:3."));
     let mut uris = vec!["config/local.yaml".to_string()];
     uris.extend(overrides.iter().map(|s| s.to_string()));
-    uris.push(format!("yaml:exporters::loki::endpoint: {}", loki.url()));
-    uris.push("yaml:service::pipelines::logs::exporters: [loki]".into());
     let ox = Oxidot::start_uris(
         &uris,
         &[
             ("PROMETHEUS_REMOTE_WRITE_URL", &prom.write_url()),
+            ("LOKI_OTLP_ENDPOINT", &loki.endpoint()),
             ("XRAY_ENDPOINT", &moto.url()),
             ("AWS_REGION", "us-east-1"),
             ("AWS_ACCESS_KEY_ID", "testing"),
@@ -149,21 +207,62 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     );
     assert!(!prom.wait_for("active_simulated_users", 20).is_empty());
 
-    // Logs: the crash's error log, with its trace id in the line.
-    let crash_line = {
+    // Logs: the crash's error log as Loki stores it: the body as the line, the service as a
+    // stream label, the trace id and severity as structured metadata.
+    let crash: StoredEntry = {
         let mut found = None;
         eventually(30, || {
-            found = loki.entries().into_iter().map(|(_, l)| l).find(|l| l.contains("Unhandled exception"));
+            found = loki.entries().into_iter().find(|e| e.line.contains("Unhandled exception"));
             found.is_some()
         });
         found.unwrap_or_else(|| panic!("no crash log in Loki: {:?}\n{}", loki.entries(), ox.stderr()))
     };
-    let j: serde_json::Value = serde_json::from_str(&crash_line).unwrap();
-    let trace = j["traceid"].as_str().expect("traceid in the log line").to_string();
+    assert!(crash.line.starts_with("Unhandled exception: RuntimeError"), "{crash:?}");
+    assert_eq!(crash.labels.get("service_name").map(String::as_str), Some("enterprise-api"), "{crash:?}");
+    assert_eq!(crash.metadata("severity_text"), Some("ERROR"), "{crash:?}");
+    assert_eq!(crash.metadata("detected_level"), Some("error"), "{crash:?}");
+    assert_eq!(crash.metadata("exception_type"), Some("RuntimeError"), "{crash:?}");
+    let trace = crash.metadata("trace_id").expect("trace_id in structured metadata").to_string();
     assert_eq!(trace.len(), 32);
+    assert!(loki.rejected.lock().unwrap().is_empty(), "{:?}", loki.rejected.lock().unwrap());
 
-    // Traces: that trace id is a faulted trace in X-Ray, with the exception.
-    let xid = format!("1-{}-{}", &trace[..8], &trace[8..]);
+    // Grafana's derived field, as provisioned, turns that entry into the trace id.
+    let ds: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(root().join("deploy/grafana/provisioning/datasources/datasources.yaml")).unwrap(),
+    )
+    .unwrap();
+    let lds = ds["datasources"].as_sequence().unwrap().iter().find(|d| d["type"] == "loki").unwrap();
+    let field = &lds["jsonData"]["derivedFields"][0];
+    let linked = derived_field_value(field, &crash).expect("the derived field matches nothing in the crash log");
+    assert_eq!(linked, trace);
+    assert_eq!(field["datasourceUid"].as_str(), Some("xray"));
+    assert_eq!(field["url"].as_str(), Some("$${__value.raw}"));
+
+    // The dashboards' Loki queries: the error-log panel selects the crash log, and the level
+    // panel has an `error` series.
+    let entries = loki.entries();
+    let mut loki_targets = 0;
+    for (uid, title, expr) in dashboard_targets("loki") {
+        loki_targets += 1;
+        if expr.starts_with('{') {
+            let got = loki_otlp::select(&entries, &expr);
+            assert!(got.iter().any(|e| e.line == crash.line), "{uid} {title:?}: {expr} misses the crash log");
+            assert!(
+                got.iter().all(|e| derived_field_value(field, e).is_some()),
+                "{uid} {title:?}: an entry without a trace link"
+            );
+        } else {
+            let groups = loki_otlp::metric_groups(&entries, &expr);
+            assert!(
+                groups.keys().any(|k| k.iter().any(|(_, v)| v == "error")),
+                "{uid} {title:?}: {expr} has no error series: {groups:?}"
+            );
+        }
+    }
+    assert_eq!(loki_targets, 2);
+
+    // Traces: the linked trace id is a faulted trace in X-Ray, with the exception.
+    let xid = format!("1-{}-{}", &linked[..8], &linked[8..]);
     let mut segs = Vec::new();
     eventually(30, || {
         segs = moto.segments("us-east-1", std::slice::from_ref(&xid));
@@ -179,7 +278,12 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
         "Prometheus  http_request_count_total{{endpoint=\"/items\"}} = {}",
         value(&prom.query(r#"http_request_count_total{endpoint="/items"}"#)[0])
     );
-    println!("Loki        {crash_line}");
+    println!(
+        "Loki        {:?} {:?} trace_id={trace} detected_level={}",
+        crash.labels,
+        crash.line,
+        crash.metadata("detected_level").unwrap()
+    );
     println!("X-Ray       trace {xid}: fault={} cause={}", seg["fault"], seg["cause"]["exceptions"][0]);
 
     // Failures of each signal, so the dashboard's failure panels have series: a refused Loki
@@ -257,27 +361,93 @@ async fn the_loop_from_error_log_to_trace_and_metrics_in_prometheus() {
     let mut produced: BTreeSet<String> =
         names["data"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     produced.extend(ox.metrics().keys().map(|k| k.split('{').next().unwrap().to_string()));
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/dashboards");
     let mut checked = 0;
-    for e in std::fs::read_dir(dir).unwrap() {
-        let d: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap();
-        for p in d["panels"].as_array().unwrap() {
-            if p["datasource"]["type"] != "prometheus" {
-                continue;
-            }
-            for t in p["targets"].as_array().unwrap() {
-                for m in metric_names(t["expr"].as_str().unwrap()) {
-                    assert!(
-                        produced.contains(&m),
-                        "dashboard {} panel {:?} queries {m}, which the run did not produce",
-                        d["uid"],
-                        p["title"]
-                    );
-                    checked += 1;
-                }
-            }
+    for (uid, title, expr) in dashboard_targets("prometheus") {
+        for m in metric_names(&expr) {
+            assert!(
+                produced.contains(&m),
+                "dashboard {uid} panel {title:?} queries {m}, which the run did not produce"
+            );
+            checked += 1;
         }
     }
     assert!(checked >= 20, "{checked}");
     drop(api);
+}
+
+/// The Loki stand-in's mapping, on a request built by hand: what Loki 3's OTLP endpoint would store.
+#[test]
+fn the_loki_stand_in_stores_what_loki_3_stores() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value as V, AnyValue, InstrumentationScope, KeyValue};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    let kv = |k: &str, v: V| KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() };
+    let s = |x: &str| V::StringValue(x.into());
+    let record = LogRecord {
+        time_unix_nano: 1_700_000_000_000_000_000,
+        observed_time_unix_nano: 1_700_000_000_000_000_001,
+        severity_number: 17,
+        severity_text: "ERROR".into(),
+        body: Some(AnyValue { value: Some(s("boom")) }),
+        attributes: vec![kv("http.status-code", V::IntValue(500))],
+        flags: 1,
+        trace_id: vec![0xab; 16],
+        span_id: vec![0xcd; 8],
+        ..Default::default()
+    };
+    let req = |attrs: Vec<KeyValue>| ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource { attributes: attrs, ..Default::default() }),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope { name: "demo".into(), version: "1.0".into(), ..Default::default() }),
+                log_records: vec![record.clone()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let nested =
+        V::KvlistValue(opentelemetry_proto::tonic::common::v1::KeyValueList { values: vec![kv("b", V::IntValue(1))] });
+    let e = &loki_otlp::to_entries(&req(vec![
+        kv("service.name", s("enterprise-api")),
+        kv("deployment.environment", s("dev")),
+        kv("host.name", s("h1")),
+        kv("a", nested),
+    ]))[0];
+    let labels: Vec<(&str, &str)> = e.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(labels, [("deployment_environment", "dev"), ("service_name", "enterprise-api")]);
+    assert_eq!(e.line, "boom");
+    assert_eq!(e.ts_ns, 1_700_000_000_000_000_000);
+    let sm: Vec<(&str, &str)> = e.structured_metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        sm,
+        [
+            ("http_status_code", "500"),
+            ("observed_timestamp", "1700000000000000001"),
+            ("severity_number", "17"),
+            ("severity_text", "ERROR"),
+            ("flags", "1"),
+            ("trace_id", "abababababababababababababababab"),
+            ("span_id", "cdcdcdcdcdcdcdcd"),
+            ("host_name", "h1"),
+            ("a_b", "1"),
+            ("scope_name", "demo"),
+            ("scope_version", "1.0"),
+            ("detected_level", "error"),
+        ]
+    );
+    // Without service.name Loki still gives the stream a service_name.
+    let e = &loki_otlp::to_entries(&req(vec![kv("host.name", s("h1"))]))[0];
+    assert_eq!(e.labels.get("service_name").map(String::as_str), Some("unknown_service"));
+    // The LogQL subset the dashboards use.
+    let entries = vec![e.clone()];
+    assert_eq!(loki_otlp::select(&entries, r#"{service_name="unknown_service"} | detected_level="error""#).len(), 1);
+    assert_eq!(loki_otlp::select(&entries, r#"{service_name=~"unknown.*"} |= "boom" != "bam""#).len(), 1);
+    assert!(loki_otlp::select(&entries, r#"{service_name="unknown_service"} | severity_text="INFO""#).is_empty());
+    let g = loki_otlp::metric_groups(
+        &entries,
+        r#"sum by (detected_level) (count_over_time({service_name="unknown_service"}[1m]))"#,
+    );
+    assert_eq!(g.into_iter().collect::<Vec<_>>(), [(vec![("detected_level".to_string(), "error".to_string())], 1)]);
 }

@@ -2,6 +2,7 @@
 //! wire-exact sinks (OTLP/gRPC via the generated tonic services, OTLP/HTTP via hyper).
 #![allow(dead_code, clippy::type_complexity)]
 
+pub mod loki_otlp;
 pub mod moto;
 pub mod prometheus;
 pub mod sinks;
