@@ -3,7 +3,7 @@
 use super::{encode_request, partial_success, OtlpGrpcConfig};
 use crate::exporter::{ExportError, Exporter};
 use crate::pipeline::data::Batch;
-use crate::receiver::otlp::status::retry_delay;
+use crate::wire::grpc_status::{retry_delay, LOGS_EXPORT_PATH, METRICS_EXPORT_PATH, TRACES_EXPORT_PATH};
 use async_trait::async_trait;
 use bytes::{Buf, BufMut, Bytes};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -64,19 +64,15 @@ impl OtlpGrpcExporter {
     }
 }
 
-const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-const METRICS: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
-
 #[async_trait]
 impl Exporter for OtlpGrpcExporter {
     async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
         let mut buf = Vec::new();
         encode_request(batch, &mut buf);
         let path = match batch {
-            Batch::Traces(_) => TRACES,
-            Batch::Metrics(_) => METRICS,
-            Batch::Logs(_) => LOGS,
+            Batch::Traces(_) => TRACES_EXPORT_PATH,
+            Batch::Metrics(_) => METRICS_EXPORT_PATH,
+            Batch::Logs(_) => LOGS_EXPORT_PATH,
         };
         let mut client = tonic::client::Grpc::new(self.channel.clone());
         if let Some(c) = self.compression {

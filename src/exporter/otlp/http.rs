@@ -5,7 +5,7 @@ use crate::component::Signal;
 use crate::exporter::{ExportError, Exporter};
 use crate::http_client::{self, HttpClient};
 use crate::pipeline::data::Batch;
-use crate::receiver::otlp::status::RpcStatus;
+use crate::wire::grpc_status::RpcStatus;
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};

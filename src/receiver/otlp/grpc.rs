@@ -6,10 +6,11 @@
 
 use super::decode;
 use super::signal::{self, OtlpSignal};
-use super::status;
 use super::{Entries, Entry};
 use crate::component::{ComponentId, Signal};
 use crate::telemetry::logging::RateLimit;
+use crate::wire::grpc_status::{LOGS_EXPORT_PATH, METRICS_EXPORT_PATH, TRACES_EXPORT_PATH};
+use crate::wire::status;
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::future::Future;
@@ -32,10 +33,6 @@ pub struct GrpcService(pub Arc<GrpcState>);
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-const METRICS_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-const LOGS_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
-
 impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
     type Response = http::Response<tonic::body::Body>;
     type Error = Infallible;
@@ -45,9 +42,9 @@ impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
         let st = Arc::clone(&self.0);
         Box::pin(async move {
             let signal = match req.uri().path() {
-                TRACES_PATH => Signal::Traces,
-                METRICS_PATH => Signal::Metrics,
-                LOGS_PATH => Signal::Logs,
+                TRACES_EXPORT_PATH => Signal::Traces,
+                METRICS_EXPORT_PATH => Signal::Metrics,
+                LOGS_EXPORT_PATH => Signal::Logs,
                 _ => return Ok(unimplemented()),
             };
             let Some(entry) = st.entries.get(signal).cloned() else {

@@ -2,10 +2,11 @@
 
 use super::decode::{self, DecodeError, Encoding};
 use super::signal::{self, OtlpSignal};
-use super::status::{self, code, WireError};
 use super::{Entries, Entry};
 use crate::component::{ComponentId, Signal};
 use crate::telemetry::logging::RateLimit;
+use crate::wire::grpc_status::{code, rpc_status};
+use crate::wire::status::{self, WireError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -175,7 +176,7 @@ fn ok_response<S: OtlpSignal>(enc: Encoding, rejected: Option<(u64, String)>) ->
 
 /// A `google.rpc.Status` body in the request's encoding, with `Retry-After` when retryable.
 pub fn error_response(enc: Encoding, w: &WireError) -> Response<Full<Bytes>> {
-    let st = status::rpc_status(w.grpc_code, &w.message, None);
+    let st = rpc_status(w.grpc_code, &w.message, None);
     let mut r = match enc {
         Encoding::Protobuf => {
             crate::telemetry::server::response(w.http_status, "application/x-protobuf", st.encode_to_vec())

@@ -4,7 +4,6 @@ pub mod decode;
 pub mod grpc;
 pub mod http;
 pub mod signal;
-pub mod status;
 
 use crate::component::{ComponentId, Signal};
 use crate::config::ConfigError;

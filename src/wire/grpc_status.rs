@@ -1,8 +1,7 @@
-//! The one table mapping pipeline errors to OTLP/HTTP and gRPC status, and the `google.rpc`
-//! messages carried in error bodies.
+//! The `google.rpc` messages carried in gRPC and OTLP/HTTP error bodies (`Status`, `RetryInfo`),
+//! the gRPC codes oxidot uses and the OTLP gRPC method paths: wire facts shared by the OTLP
+//! receiver and the OTLP exporters.
 
-use crate::pipeline::consumer::ConsumeError;
-use bytes::Bytes;
 use prost::Message;
 use std::time::Duration;
 
@@ -53,36 +52,10 @@ pub mod code {
     pub const UNAVAILABLE: i32 = 14;
 }
 
-/// How one pipeline error goes on the wire.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WireError {
-    pub http_status: u16,
-    pub grpc_code: i32,
-    pub message: String,
-    pub retry_after: Option<Duration>,
-}
-
-/// The table: overloaded → 503/UNAVAILABLE with a retry delay (the SDKs back off); permanent
-/// (the data can never be accepted) → 400/INVALID_ARGUMENT; shutting down → 503/UNAVAILABLE.
-pub fn from_consume_error(e: &ConsumeError) -> WireError {
-    match e {
-        ConsumeError::Overloaded { reason, retry_after } => WireError {
-            http_status: 503,
-            grpc_code: code::UNAVAILABLE,
-            message: reason.clone(),
-            retry_after: Some(*retry_after),
-        },
-        ConsumeError::Permanent(m) => {
-            WireError { http_status: 400, grpc_code: code::INVALID_ARGUMENT, message: m.clone(), retry_after: None }
-        }
-        ConsumeError::Shutdown => WireError {
-            http_status: 503,
-            grpc_code: code::UNAVAILABLE,
-            message: e.to_string(),
-            retry_after: Some(Duration::from_secs(1)),
-        },
-    }
-}
+/// The OTLP gRPC methods (opentelemetry-proto `collector/*/v1/*_service.proto`).
+pub const TRACES_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+pub const METRICS_EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+pub const LOGS_EXPORT_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
 /// A `google.rpc.Status`, with RetryInfo when a delay is known.
 pub fn rpc_status(code: i32, message: &str, retry_after: Option<Duration>) -> RpcStatus {
@@ -95,12 +68,6 @@ pub fn rpc_status(code: i32, message: &str, retry_after: Option<Duration>) -> Rp
         })
         .unwrap_or_default();
     RpcStatus { code, message: message.to_string(), details }
-}
-
-/// The tonic status for a pipeline error (details carry RetryInfo for retryable ones).
-pub fn grpc_status(w: &WireError) -> tonic::Status {
-    let st = rpc_status(w.grpc_code, &w.message, w.retry_after);
-    tonic::Status::with_details(tonic::Code::from_i32(w.grpc_code), w.message.clone(), Bytes::from(st.encode_to_vec()))
 }
 
 /// Reads the server's retry delay out of a gRPC status' details, if any.
@@ -118,13 +85,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_and_retry_info_round_trip() {
-        let w = from_consume_error(&ConsumeError::overloaded("sending queue is full"));
-        assert_eq!((w.http_status, w.grpc_code), (503, code::UNAVAILABLE));
-        let st = grpc_status(&w);
-        assert_eq!(st.code(), tonic::Code::Unavailable);
-        assert_eq!(retry_delay(st.details()), Some(Duration::from_secs(1)));
-        let p = from_consume_error(&ConsumeError::Permanent("bad".into()));
-        assert_eq!((p.http_status, p.grpc_code), (400, code::INVALID_ARGUMENT));
+    fn retry_info_round_trip() {
+        let st = rpc_status(code::UNAVAILABLE, "busy", Some(Duration::from_millis(1500)));
+        assert_eq!(retry_delay(&st.encode_to_vec()), Some(Duration::from_millis(1500)));
+        assert_eq!(retry_delay(&rpc_status(code::INTERNAL, "x", None).encode_to_vec()), None);
+        assert_eq!(retry_delay(b"\xff\xff"), None);
     }
 }
