@@ -4,11 +4,11 @@
 use super::XrayConfig;
 use crate::aws::credentials::AssumeRole;
 use crate::aws::{CredentialsCache, Signer};
+use crate::exporter::helper::http_send::{HttpSender, RetryPolicy, SendError};
 use crate::exporter::ExportError;
-use crate::http_client::{self, HttpClient};
+use crate::http_client;
 use crate::telemetry::logging::RateLimit;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,14 +25,15 @@ pub enum Transport {
 }
 
 pub struct Api {
-    client: HttpClient,
-    url: http::Uri,
+    sender: HttpSender,
     signer: Signer,
     /// The daemon proxy (plain http) signs again itself: send unsigned if we have no credentials.
     unsigned_ok: bool,
-    timeout: Duration,
     log_unsigned: RateLimit,
 }
+
+/// How much of a PutTraceSegments answer is read.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 impl Transport {
     pub fn new(cfg: &XrayConfig) -> Result<Transport, String> {
@@ -63,12 +64,12 @@ impl Transport {
             sts_region: cfg.sts_region.clone(),
         });
         let creds = Arc::new(CredentialsCache::lazy(region.clone(), role));
+        let client = http_client::build(&Default::default())?;
         Ok(Transport::Api(Box::new(Api {
-            client: http_client::build(&Default::default())?,
-            url,
+            sender: HttpSender::new(client, url, http::HeaderMap::new(), MAX_ANSWER_BYTES)
+                .with_timeout(Duration::from_secs(cfg.request_timeout_seconds.max(1))),
             signer: Signer::new(region, "xray".into(), creds),
             unsigned_ok,
-            timeout: Duration::from_secs(cfg.request_timeout_seconds.max(1)),
             log_unsigned: RateLimit::new(),
         })))
     }
@@ -140,11 +141,8 @@ impl Api {
     async fn put(&self, docs: &[String]) -> Result<Vec<Unprocessed>, ExportError> {
         let body = serde_json::to_vec(&serde_json::json!({ "TraceSegmentDocuments": docs }))
             .map_err(|e| ExportError::Permanent(e.to_string()))?;
-        let mut req = http::Request::post(self.url.clone())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
-            .body(())
-            .map_err(|e| ExportError::Permanent(e.to_string()))?;
+        let mut req =
+            self.sender.post(&[(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"))]);
         if let Err(e) = self.signer.sign(&mut req, &body).await {
             if !self.unsigned_ok {
                 return Err(ExportError::retryable(e));
@@ -153,26 +151,19 @@ impl Api {
                 tracing::warn!(error = %e, "No AWS credentials: sending unsigned to the X-Ray daemon, which signs itself");
             }
         }
-        let (parts, ()) = req.into_parts();
-        let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let resp = tokio::time::timeout(self.timeout, self.client.request(req))
-            .await
-            .map_err(|_| ExportError::retryable(format!("PutTraceSegments timed out after {:?}", self.timeout)))?
-            .map_err(|e| ExportError::retryable(format!("PutTraceSegments to {}: {e}", self.url)))?;
-        let status = resp.status().as_u16();
-        let retry_after = http_client::retry_after(resp.headers());
-        let text = Limited::new(resp.into_body(), 1 << 20).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-        if (200..300).contains(&status) {
-            let parsed: PutResponse = serde_json::from_slice(&text).unwrap_or_default();
+        let answer = self.sender.send(req, Bytes::from(body)).await.map_err(|e| match e {
+            SendError::Timeout(t) => ExportError::retryable(format!("PutTraceSegments timed out after {t:?}")),
+            SendError::Transport(e) => {
+                ExportError::retryable(format!("PutTraceSegments to {}: {e}", self.sender.url()))
+            }
+        })?;
+        let text = answer.whole_body();
+        if answer.is_success() {
+            let parsed: PutResponse = serde_json::from_slice(text).unwrap_or_default();
             return Ok(parsed.unprocessed_trace_segments);
         }
         let msg = String::from_utf8_lossy(&text[..text.len().min(512)]).trim().to_string();
-        let reason = format!("PutTraceSegments returned HTTP {status}: {msg}");
-        let throttled = msg.contains("Throttl") || msg.contains("TooManyRequests");
-        Err(match status {
-            429 | 500..=599 => ExportError::Retryable { reason, retry_after },
-            400 if throttled => ExportError::Retryable { reason, retry_after },
-            _ => ExportError::Permanent(reason),
-        })
+        let reason = format!("PutTraceSegments returned HTTP {}: {msg}", answer.status);
+        Err(RetryPolicy::Xray.error(&answer, &msg, reason))
     }
 }

@@ -2,6 +2,7 @@
 //! the order of the collector's exporterhelper.
 
 pub mod config;
+pub mod http_send;
 pub mod queue;
 pub mod retry;
 

@@ -8,15 +8,15 @@ mod logfmt;
 pub mod translate;
 
 use super::helper::config::{QueueConfig, RetryConfig};
+use super::helper::http_send::{snappy, CompressError, HttpSender, RetryPolicy};
 use super::{ExportError, Exporter};
 use crate::config::{ConfigError, GoDuration};
-use crate::http_client::{self, HttpClient, TlsClientConfig};
+use crate::http_client::{self, TlsClientConfig};
 use crate::pipeline::data::Batch;
 use crate::proto::logproto::PushRequest;
 use crate::telemetry::metrics::Counter;
 use async_trait::async_trait;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use prost::Message;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
@@ -154,8 +154,10 @@ impl LokiConfig {
 }
 
 /// exporter.go `encode`: the protobuf push request, snappy block compressed.
-fn encode(req: &PushRequest) -> Result<Vec<u8>, String> {
-    snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).map_err(|e| format!("snappy: {e}"))
+fn encode(req: &PushRequest) -> Result<Vec<u8>, CompressError> {
+    let mut out = Vec::new();
+    snappy(&req.encode_to_vec(), &mut out)?;
+    Ok(out)
 }
 
 /// factory.go `createDefaultConfig`: 512 KiB.
@@ -168,9 +170,7 @@ const MAX_ERR_MSG_LEN: usize = 1024;
 const MISSING_LABELS_ERROR_MSG: &str = "error at least one label pair is required per stream";
 
 pub struct LokiExporter {
-    client: HttpClient,
-    url: http::Uri,
-    headers: http::HeaderMap,
+    sender: HttpSender,
     defaults: DefaultLabels,
     /// `pkg.translator.prometheus.PermissiveLabelSanitization`, read when built.
     permissive_labels: bool,
@@ -183,9 +183,7 @@ impl LokiExporter {
         let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
         let headers = http_client::header_map(&cfg.headers)?;
         Ok(LokiExporter {
-            client: http_client::build(&cfg.tls)?,
-            url,
-            headers,
+            sender: HttpSender::new(http_client::build(&cfg.tls)?, url, headers, MAX_ERR_MSG_LEN),
             defaults: cfg.default_labels(),
             permissive_labels: crate::featuregate::PROMETHEUS_PERMISSIVE_LABEL_SANITIZATION.is_enabled(),
             missing_labels,
@@ -195,14 +193,8 @@ impl LokiExporter {
     /// exporter.go `sendPushRequest`: `headers`, then the tenant from the hints (if any) as
     /// `X-Scope-OrgID`.
     async fn push(&self, tenant: &str, req: &PushRequest) -> Result<(), ExportError> {
-        let compressed = encode(req).map_err(ExportError::Permanent)?;
-        let mut req = http::Request::post(self.url.clone())
-            .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
-            .body(Full::new(Bytes::from(compressed)))
-            .map_err(|e| ExportError::Permanent(e.to_string()))?;
-        for (k, v) in &self.headers {
-            req.headers_mut().insert(k.clone(), v.clone());
-        }
+        let compressed = encode(req).map_err(|e| ExportError::Permanent(e.to_string()))?;
+        let mut req = self.sender.post(&[]);
         // Set after `headers`, so they cannot change it (as exporter.go).
         req.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-protobuf"));
         if !tenant.is_empty() {
@@ -210,39 +202,22 @@ impl LokiExporter {
                 .map_err(|_| ExportError::Permanent("the tenant is not a valid header value".into()))?;
             req.headers_mut().insert("X-Scope-OrgID", v);
         }
-        let resp = self
-            .client
-            .request(req)
+        let answer = self
+            .sender
+            .send(req, Bytes::from(compressed))
             .await
-            .map_err(|e| ExportError::retryable(format!("failed to push to Loki at {}: {e}", self.url)))?;
-        let status = resp.status().as_u16();
-        let retry_after = http_client::retry_after(resp.headers());
-        if (200..300).contains(&status) {
+            .map_err(|e| ExportError::retryable(format!("failed to push to Loki at {}: {e}", self.sender.url())))?;
+        if answer.is_success() {
             return Ok(());
         }
         // exporter.go: `HTTP <code> "<status text>": <first line of at most 1024 bytes of the body>`;
         // 4xx other than 429 permanent, everything else retried.
-        let mut body = resp.into_body();
-        let mut text = Vec::new();
-        while text.len() < MAX_ERR_MSG_LEN {
-            match body.frame().await {
-                Some(Ok(f)) => {
-                    if let Ok(d) = f.into_data() {
-                        text.extend_from_slice(&d);
-                    }
-                }
-                _ => break,
-            }
-        }
-        text.truncate(MAX_ERR_MSG_LEN);
-        let text = String::from_utf8_lossy(&text);
+        let text = String::from_utf8_lossy(&answer.body);
         let line = text.lines().next().unwrap_or("");
+        let status = answer.status;
         let status_text = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-        let reason = format!("HTTP {status} {status_text:?}: {line} (Loki at {})", self.url);
-        Err(match status {
-            400..=499 if status != 429 => ExportError::Permanent(reason),
-            _ => ExportError::Retryable { reason, retry_after },
-        })
+        let reason = format!("HTTP {status} {status_text:?}: {line} (Loki at {})", self.sender.url());
+        Err(RetryPolicy::Loki.error(&answer, line, reason))
     }
 }
 

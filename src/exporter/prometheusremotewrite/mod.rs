@@ -2,27 +2,24 @@
 //! (`prometheus.WriteRequest`, snappy), optionally signed by the `sigv4auth` extension.
 
 pub mod naming;
+mod send;
 pub mod translate;
 
+pub use send::split_requests;
+
 use super::helper::config::{QueueConfig, RetryConfig, Sizer};
-use super::{ExportError, Exporter};
+use super::helper::http_send::HttpSender;
 use crate::aws::Signer;
 use crate::config::{ConfigError, GoDuration};
-use crate::http_client::{self, HttpClient, TlsClientConfig};
-use crate::pipeline::data::Batch;
-use crate::proto::prometheus::{TimeSeries, WriteRequest};
+use crate::http_client::{self, TlsClientConfig};
 use crate::telemetry::logging::RateLimit;
 use crate::telemetry::metrics::{Counter, Gauge};
-use async_trait::async_trait;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
 use naming::{LabelNamer, MetricNamer, Strategy};
-use prost::Message;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use translate::{translate, TranslateOptions};
+use translate::TranslateOptions;
 
 /// `{enabled: bool}`, off unless set.
 #[derive(Deserialize, Debug, Clone, PartialEq, Default)]
@@ -352,6 +349,9 @@ impl PrwConfig {
     }
 }
 
+/// exporter.go `maxErrMsgLen`: how much of an error answer is read.
+const MAX_ERR_MSG_LEN: usize = 1024;
+
 /// Counters the Go exporter adds beside the shared exporter metrics.
 #[derive(Clone)]
 pub struct PrwTelemetry {
@@ -364,9 +364,7 @@ pub struct PrwTelemetry {
 }
 
 pub struct PrwExporter {
-    client: HttpClient,
-    url: http::Uri,
-    headers: http::HeaderMap,
+    sender: HttpSender,
     opts: TranslateOptions,
     max_batch_bytes: usize,
     parallelism: usize,
@@ -378,12 +376,6 @@ pub struct PrwExporter {
     retry_on_429: bool,
 }
 
-/// One attempt's outcome when it failed: worth retrying or not.
-enum Attempt {
-    Retry(String),
-    Permanent(String),
-}
-
 impl PrwExporter {
     pub fn new(cfg: &PrwConfig, signer: Option<Arc<Signer>>, telemetry: PrwTelemetry) -> Result<Self, String> {
         let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
@@ -391,9 +383,7 @@ impl PrwExporter {
         // exporter.go newPRWExporter: `setNumberConsumer(concurrency)`.
         telemetry.consumers.set(cfg.parallelism() as i64);
         Ok(PrwExporter {
-            client: http_client::build(&cfg.tls)?,
-            url,
-            headers,
+            sender: HttpSender::new(http_client::build(&cfg.tls)?, url, headers, MAX_ERR_MSG_LEN),
             opts: cfg.translate_options(),
             // config.go `Validate`: 0 means the default (~2.81MB).
             max_batch_bytes: if cfg.max_batch_size_bytes == 0 { 3_000_000 } else { cfg.max_batch_size_bytes },
@@ -416,288 +406,7 @@ impl PrwExporter {
             timeout: Some(cfg.timeout.0),
         }
     }
-
-    /// One POST of one encoded write request (exporter.go `execute`'s inner function): 2xx is
-    /// success, 5xx is retried, 429 too with the alpha
-    /// `exporter.prometheusremotewritexporter.RetryOn429` gate, anything else is permanent.
-    async fn attempt(&self, body: &[u8], retry_attempt: u32) -> Result<(), Attempt> {
-        let mut req = http::Request::post(self.url.clone())
-            .header(http::header::CONTENT_ENCODING, "snappy")
-            .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .header(http::header::USER_AGENT, concat!("oxidot/", env!("CARGO_PKG_VERSION")))
-            .body(())
-            .map_err(|e| Attempt::Permanent(e.to_string()))?;
-        for (k, v) in &self.headers {
-            req.headers_mut().insert(k.clone(), v.clone());
-        }
-        if let Some(s) = &self.signer {
-            // Credentials may come back later (IMDS, ECS endpoint): retry rather than drop.
-            s.sign(&mut req, body).await.map_err(Attempt::Retry)?;
-        }
-        let (parts, ()) = req.into_parts();
-        let req = http::Request::from_parts(parts, Full::new(Bytes::copy_from_slice(body)));
-        // Go: a transport error is returned as is (not permanent), so it is retried.
-        let resp = self.client.request(req).await;
-        // exporter.go `recordRemoteWriteSentBatch`: after the round trip, failed or not.
-        self.telemetry.sent_batches.add(1);
-        let resp = resp.map_err(|e| Attempt::Retry(format!("failed to send the remote write request: {e}")))?;
-        let status = resp.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        let text = Limited::new(resp.into_body(), 1024).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-        let text = String::from_utf8_lossy(&text).trim().to_string();
-        tracing::error!(status_code = status, endpoint = %self.url, retry_attempt, error = %text,
-            "failed to send WriteRequest to remote endpoint");
-        let reason = format!("remote write to {} returned HTTP {status}: {text}", self.url);
-        if text.contains("native histograms are disabled") {
-            // Retrying cannot help: Prometheus must be started with the feature on.
-            if self.log_native.allow(60) {
-                tracing::error!(endpoint = %self.url, "The backend rejects native histograms (OTLP exponential histograms): start Prometheus with --enable-feature=native-histograms");
-            }
-            return Err(Attempt::Permanent(format!("{reason} (the backend does not accept native histograms)")));
-        }
-        if (500..600).contains(&status) || (status == 429 && self.retry_on_429) {
-            return Err(Attempt::Retry(reason));
-        }
-        Err(Attempt::Permanent(reason))
-    }
-
-    /// exporter.go `execute`: one request with its own backoff (`retry_on_failure`'s initial
-    /// interval, randomization, multiplier and max elapsed time; Go leaves the backoff's maximum
-    /// interval unset, which makes cenkalti/backoff v5 start every wait again from the initial
-    /// interval, so the waits stay near `initial_interval`). Errors are permanent for the helper.
-    async fn execute(&self, body: &[u8]) -> Result<(), String> {
-        let started = std::time::Instant::now();
-        let max = self.retry.max_elapsed_time.0;
-        let mut n = 0;
-        loop {
-            n += 1;
-            match self.attempt(body, n).await {
-                Ok(()) => return Ok(()),
-                Err(Attempt::Permanent(m)) => return Err(m),
-                Err(Attempt::Retry(m)) => {
-                    if !self.retry.enabled {
-                        return Err(m);
-                    }
-                    let base = self.retry.initial_interval.0.as_secs_f64();
-                    let f = self.retry.randomization_factor;
-                    let wait = base * (1.0 + f * (2.0 * rand::random::<f64>() - 1.0));
-                    let wait = std::time::Duration::from_secs_f64(wait.max(0.0));
-                    if !max.is_zero() && started.elapsed() + wait > max {
-                        return Err(format!("no more retries left: {m}"));
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
-    }
-
-    /// exporter.go `export`: the requests of one batch, up to `parallelism` at a time; every
-    /// request is tried even when another failed.
-    async fn export_requests(&self, requests: Vec<WriteRequest>) -> Result<(), String> {
-        let bodies: Vec<Vec<u8>> = requests
-            .iter()
-            .map(|wr| snap::raw::Encoder::new().compress_vec(&wr.encode_to_vec()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("snappy: {e}"))?;
-        // exporter.go `export`: min(parallelism, requests) workers take requests in turn.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut workers = Vec::new();
-        for _ in 0..self.parallelism.min(bodies.len()) {
-            workers.push(async {
-                let mut errs = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(body) = bodies.get(i) else { break errs };
-                    if let Err(e) = self.execute(body).await {
-                        errs.push(e);
-                    }
-                }
-            });
-        }
-        let results: Vec<Result<(), String>> =
-            futures::future::join_all(workers).await.into_iter().flatten().map(Err).collect();
-        let errs: Vec<String> = results.into_iter().filter_map(Result::err).collect();
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(errs.join("; "))
-        }
-    }
-}
-
-/// Splits series into write requests each under `max` bytes (a single larger series goes alone).
-pub fn split_requests(
-    series: Vec<TimeSeries>,
-    metadata: Vec<crate::proto::prometheus::MetricMetadata>,
-    max: usize,
-) -> Vec<WriteRequest> {
-    let mut out = Vec::new();
-    let mut cur = WriteRequest::default();
-    let mut size = 0usize;
-    for ts in series {
-        let n = ts.encoded_len() + 5;
-        if size + n > max && !cur.timeseries.is_empty() {
-            out.push(std::mem::take(&mut cur));
-            size = 0;
-        }
-        size += n;
-        cur.timeseries.push(ts);
-    }
-    if !cur.timeseries.is_empty() {
-        out.push(cur);
-    }
-    let mut md = WriteRequest::default();
-    let mut md_size = 0;
-    for m in metadata {
-        let n = m.encoded_len() + 5;
-        if md_size + n > max && !md.metadata.is_empty() {
-            out.push(std::mem::take(&mut md));
-            md_size = 0;
-        }
-        md_size += n;
-        md.metadata.push(m);
-    }
-    if !md.metadata.is_empty() {
-        out.push(md);
-    }
-    out
-}
-
-#[async_trait]
-impl Exporter for PrwExporter {
-    /// exporter.go `pushMetricsV1` + `handleExport`.
-    async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
-        let Batch::Metrics(rm) = batch else {
-            return Err(ExportError::Permanent("prometheusremotewrite exports metrics only".into()));
-        };
-        let t = translate(rm, &self.opts);
-        if !t.errors.is_empty() {
-            // Go: one failed translation per batch, a debug log, and the rest is still written;
-            // the points that could not be translated are not counted as failed sends.
-            self.telemetry.failed_translations.add(1);
-            tracing::debug!(error = %t.errors.join("; "), translated = t.series.len(),
-                "failed to translate metrics, exporting remaining metrics");
-        }
-        self.telemetry.translated_time_series.add(t.series.len() as u64);
-        if t.series.is_empty() {
-            return Ok(());
-        }
-        let requests = split_requests(t.series, t.metadata, self.max_batch_bytes);
-        self.export_requests(requests).await.map_err(ExportError::Permanent)
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::proto::prometheus::{Label, Sample};
-
-    fn cfg(yaml: &str) -> PrwConfig {
-        let mut c: PrwConfig = serde_yaml_ng::from_str(yaml).unwrap();
-        if c.endpoint.is_empty() {
-            c.endpoint = "http://prom:9090/api/v1/write".into();
-        }
-        c
-    }
-
-    fn errors(c: &PrwConfig) -> Vec<String> {
-        c.validate("exporters::prometheusremotewrite").0.iter().map(|e| e.to_string()).collect()
-    }
-
-    /// config.go `Validate`, factory.go `createMetricsExporter` warnings.
-    #[test]
-    fn config_checks_as_go() {
-        assert!(errors(&cfg("{}")).is_empty());
-        assert!(cfg("{}").validate("x").1.is_empty(), "the defaults warn about nothing");
-        let e = errors(&cfg("translation_strategy: Bogus"));
-        assert!(
-            e.iter().any(|e| e.contains("translation_strategy") && e.contains("invalid translation_strategy: Bogus")),
-            "{e:?}"
-        );
-        for s in ["NoUTF8EscapingWithSuffixes", "NoTranslation"] {
-            let e = errors(&cfg(&format!("translation_strategy: {s}")));
-            assert!(e.iter().any(|e| e.contains("requires Prometheus Remote Write 2.0")), "{s}: {e:?}");
-        }
-        assert!(errors(&cfg("translation_strategy: UnderscoreEscapingWithoutSuffixes")).is_empty());
-        let e = errors(&cfg("max_batch_request_parallelism: 0"));
-        assert!(e.iter().any(|e| e.contains("max_batch_request_parallelism can't be set to below 1")), "{e:?}");
-        let e = errors(&cfg("remote_write_queue: {queue_size: 0}"));
-        assert!(e.iter().any(|e| e.contains("a 0 size queue will drop all the data")), "{e:?}");
-        let e = errors(&cfg("external_labels: {cluster: ''}"));
-        assert!(e.iter().any(|e| e.contains("empty key or value")), "{e:?}");
-        for k in [
-            "protobuf_message: io.prometheus.write.v2.Request",
-            "wal: {directory: /tmp}",
-            "http: {endpoint: x}",
-            "resource_constant_labels: {included: ['*']}",
-        ] {
-            let key = k.split(':').next().unwrap();
-            assert!(errors(&cfg(k)).iter().any(|e| e.contains(key)), "{k}");
-        }
-        // config.go has no `export_created_metric` any more (its gate was removed in v0.118): an
-        // unknown key, as in Go.
-        assert!(serde_yaml_ng::from_str::<PrwConfig>("export_created_metric: {enabled: true}").is_err());
-        let w = cfg("add_metric_suffixes: false\nremote_write_queue: {num_consumers: 2}").validate("x").1;
-        assert!(w.iter().any(|w| w.contains("`add_metric_suffixes` is deprecated")), "{w:?}");
-        assert!(w.iter().any(|w| w.contains("max_batch_request_parallelism")), "{w:?}");
-    }
-
-    /// factory.go: one queue consumer whatever num_consumers says; exporter.go: num_consumers
-    /// (or max_batch_request_parallelism) requests of a batch at once; the helper does not retry.
-    #[test]
-    fn one_consumer_and_request_parallelism() {
-        let c = cfg("remote_write_queue: {num_consumers: 7}");
-        assert_eq!(c.queue().num_consumers, 1);
-        assert_eq!(c.parallelism(), 7);
-        assert_eq!(cfg("max_batch_request_parallelism: 3").parallelism(), 3);
-        assert_eq!(cfg("{}").parallelism(), 5);
-        let h = PrwExporter::helper_settings(&c);
-        assert!(!h.retry.enabled);
-        assert_eq!(h.timeout, Some(std::time::Duration::from_secs(5)));
-        assert_eq!(h.queue.queue_size, 10000);
-    }
-
-    /// factory.go `createDefaultConfig` (factory_test.go TestCreateDefaultConfig): configretry's
-    /// default backoff with a 50ms initial interval (not the old 200ms/1m), a 5s timeout,
-    /// 3000000 bytes per request, queue 10000 with 5 consumers, target_info on, no metadata.
-    #[test]
-    fn defaults_as_go_factory() {
-        let c = PrwConfig::default();
-        assert_eq!(c.retry_on_failure.initial_interval, GoDuration::from_millis(50));
-        assert_eq!(c.retry_on_failure.max_interval, GoDuration::from_secs(30));
-        assert_eq!(c.retry_on_failure.max_elapsed_time, GoDuration::from_secs(300));
-        assert_eq!((c.retry_on_failure.randomization_factor, c.retry_on_failure.multiplier), (0.5, 1.5));
-        assert!(c.retry_on_failure.enabled);
-        assert_eq!(c.timeout, GoDuration::from_secs(5));
-        assert_eq!(c.max_batch_size_bytes, 3_000_000);
-        assert_eq!(c.remote_write_queue, RemoteWriteQueue { enabled: true, queue_size: 10000, num_consumers: 5 });
-        assert!(c.target_info.enabled && c.add_metric_suffixes && !c.send_metadata && !c.disable_scope_info);
-    }
-
-    /// metrics_to_prw.go `getTranslationConfiguration`.
-    #[test]
-    fn translation_strategy_overrides_add_metric_suffixes() {
-        assert!(cfg("{}").with_suffixes());
-        assert!(!cfg("add_metric_suffixes: false").with_suffixes());
-        assert!(!cfg("translation_strategy: UnderscoreEscapingWithoutSuffixes").with_suffixes());
-        assert!(cfg("add_metric_suffixes: false\ntranslation_strategy: UnderscoreEscapingWithSuffixes").with_suffixes());
-    }
-
-    #[test]
-    fn requests_stay_under_the_size_limit() {
-        let ts = |i: usize| TimeSeries {
-            labels: vec![Label { name: "__name__".into(), value: format!("m{i:04}") }],
-            samples: vec![Sample { value: 1.0, timestamp: 1 }],
-            ..Default::default()
-        };
-        let one = ts(0).encoded_len() + 5;
-        let reqs = split_requests((0..100).map(ts).collect(), vec![], one * 10);
-        assert_eq!(reqs.len(), 10);
-        assert!(reqs.iter().all(|r| r.encoded_len() <= one * 10));
-        assert_eq!(reqs.iter().map(|r| r.timeseries.len()).sum::<usize>(), 100);
-        assert_eq!(split_requests((0..3).map(ts).collect(), vec![], 1).len(), 3, "an oversized series goes alone");
-    }
-}
+mod tests;
