@@ -16,6 +16,7 @@ pub mod proto;
 pub mod receiver;
 pub mod registry;
 pub mod telemetry;
+pub mod translate;
 pub mod wire;
 
 #[cfg(test)]

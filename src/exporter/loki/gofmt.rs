@@ -1,7 +1,7 @@
 //! The Go library behaviour the Loki translator's output depends on, written for oxidot:
 //! `encoding/json` (`json.Marshal` of pdata's `AsRaw()` values), pdata's `Value.AsString`,
-//! `fmt`'s `%v` for floats, `strconv.Quote` (Prometheus `LabelSet.String`) and the Prometheus
-//! translator's `NormalizeLabel`.
+//! `fmt`'s `%v` for floats and `strconv.Quote` (Prometheus `LabelSet.String`). The Prometheus
+//! translator's `NormalizeLabel` is shared: `crate::translate::prom_names`.
 
 use base64::Engine as _;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
@@ -159,35 +159,12 @@ pub fn str_value(v: &Option<AnyValue>) -> &str {
     }
 }
 
-// Go's unicode.IsLetter || unicode.IsDigit, and strconv.IsPrint (constant patterns: the unit
-// tests below exercise both).
-static LETTER_OR_DIGIT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{Nd}]$").ok());
+// Go's strconv.IsPrint (a constant pattern: the unit tests below exercise it).
 static PRINTABLE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok());
 
 fn char_is(re: &Option<Regex>, c: char) -> bool {
     let mut b = [0u8; 4];
     re.as_ref().is_some_and(|re| re.is_match(c.encode_utf8(&mut b)))
-}
-
-/// pkg/translator/prometheus normalize_label.go `NormalizeLabel` (what the v0.130 loki
-/// translator calls, not otlptranslator): every rune that is not a Unicode letter or decimal
-/// digit becomes `_`; a leading digit gets `key_`; a single leading `_` gets `key`, unless the
-/// alpha gate `pkg.translator.prometheus.PermissiveLabelSanitization` is on (`permissive`).
-pub fn normalize_label(label: &str, permissive: bool) -> String {
-    if label.is_empty() {
-        return String::new();
-    }
-    let out: String = label
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || (!c.is_ascii() && char_is(&LETTER_OR_DIGIT, c)) { c } else { '_' })
-        .collect();
-    if out.as_bytes()[0].is_ascii_digit() {
-        format!("key_{out}")
-    } else if out.starts_with('_') && !out.starts_with("__") && !permissive {
-        format!("key{out}")
-    } else {
-        out
-    }
 }
 
 /// `strconv.Quote`: printable runes (Unicode L, M, N, P, S and the ASCII space) as they are,
@@ -254,30 +231,6 @@ mod tests {
         let mut s = String::new();
         json_str(&mut s, "<a href=\"x\">&\u{2028}\u{1}\u{8}\t</a>é");
         assert_eq!(s, r#""\u003ca href=\"x\"\u003e\u0026\u2028\u0001\b\t\u003c/a\u003eé""#);
-    }
-
-    #[test]
-    fn labels_normalized_as_prometheus_translator() {
-        for (i, o) in [
-            ("host.name", "host_name"),
-            ("0abc", "key_0abc"),
-            ("_abc", "key_abc"),
-            ("__abc", "__abc"),
-            ("héllo-wörld", "héllo_wörld"),
-            ("a²", "a_"),
-            ("", ""),
-        ] {
-            assert_eq!(normalize_label(i, false), o, "{i}");
-        }
-    }
-
-    /// normalize_label_test.go `TestSanitizeDropSanitization`: with the gate on, a single
-    /// leading `_` stays (a leading digit still gets `key_`).
-    #[test]
-    fn permissive_gate_keeps_a_leading_underscore() {
-        for (i, o) in [("", ""), ("_test", "_test"), ("0test", "key_0test"), ("test", "test"), ("__test", "__test")] {
-            assert_eq!(normalize_label(i, true), o, "{i}");
-        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! label, tenants, JSON/logfmt/raw lines.
 
 use super::encode::{encode_json, encode_logfmt, encode_raw, Scope};
-use super::gofmt::{as_string, inner, normalize_label, quote, str_value};
+use super::gofmt::{as_string, inner, quote, str_value};
 use crate::proto::logproto::{EntryAdapter, PushRequest, StreamAdapter};
+use crate::translate::prom_names::normalize_label;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs};
 use std::collections::BTreeMap;

@@ -410,39 +410,3 @@ fn sanitize_label(name: &str, preserve: bool) -> String {
     }
     out
 }
-
-/// The label rule of contrib's older `pkg/translator/prometheus` `NormalizeLabel` (forbidden
-/// characters → `_`, `key_` before a digit, `key` before a single `_`), still used by the loki
-/// exporter's label names.
-pub fn label_name(s: &str) -> String {
-    if s.is_empty() {
-        return String::new();
-    }
-    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert_str(0, "key_");
-    } else if out.starts_with('_') && !out.starts_with("__") {
-        out.insert_str(0, "key");
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// contrib pkg/translator/prometheus normalize_label_test.go `TestSanitize`.
-    #[test]
-    fn legacy_label_names_for_loki() {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/golden/prometheusremotewrite/normalize_label.TestSanitize.json");
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-        let cases = v["cases"].as_array().unwrap();
-        assert_eq!(cases.len(), 6);
-        for c in cases {
-            let (label, want) = (c["label"].as_str().unwrap(), c["want"].as_str().unwrap());
-            assert_eq!(label_name(label), want, "{label:?}");
-        }
-        assert_eq!(label_name("service.name"), "service_name");
-    }
-}

@@ -1,0 +1,3 @@
+//! Pure helpers shared by more than one translator, so no exporter imports another.
+
+pub mod prom_names;
