@@ -8,6 +8,17 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+/// Why a request could not be signed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SignError {
+    /// The credential chain gave none (the text names the providers tried, never a secret).
+    #[error("{0}")]
+    Credentials(String),
+    /// aws-sigv4 refused the parameters or the request.
+    #[error("sigv4: {0}")]
+    Signing(String),
+}
+
 /// Signs requests for one service and region with cached credentials.
 pub struct Signer {
     pub region: String,
@@ -21,8 +32,8 @@ impl Signer {
     }
 
     /// Adds `Authorization`, `X-Amz-Date` (and `X-Amz-Security-Token`) to `req` for `body`.
-    pub async fn sign<B>(&self, req: &mut http::Request<B>, body: &[u8]) -> Result<(), String> {
-        let creds = self.credentials.get().await?;
+    pub async fn sign<B>(&self, req: &mut http::Request<B>, body: &[u8]) -> Result<(), SignError> {
+        let creds = self.credentials.get().await.map_err(SignError::Credentials)?;
         sign_request(req, body, &creds, &self.region, &self.service, SystemTime::now())
     }
 }
@@ -35,7 +46,8 @@ pub fn sign_request<B>(
     region: &str,
     service: &str,
     time: SystemTime,
-) -> Result<(), String> {
+) -> Result<(), SignError> {
+    let signing = |e: &dyn std::fmt::Display| SignError::Signing(e.to_string());
     let identity: Identity = creds.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -44,17 +56,18 @@ pub fn sign_request<B>(
         .time(time)
         .settings(SigningSettings::default())
         .build()
-        .map_err(|e| format!("sigv4: {e}"))?
+        .map_err(|e| signing(&e))?
         .into();
     let uri = req.uri().to_string();
     let headers: Vec<(&str, &str)> =
         req.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))).collect();
     let signable = SignableRequest::new(req.method().as_str(), uri, headers.into_iter(), SignableBody::Bytes(body))
-        .map_err(|e| format!("sigv4: {e}"))?;
-    let (instructions, _) = sigv4_sign(signable, &params).map_err(|e| format!("sigv4: {e}"))?.into_parts();
+        .map_err(|e| signing(&e))?;
+    let (instructions, _) = sigv4_sign(signable, &params).map_err(|e| signing(&e))?.into_parts();
     let (new_headers, _) = instructions.into_parts();
     for h in new_headers {
-        let mut v = http::HeaderValue::from_str(h.value()).map_err(|_| format!("sigv4: invalid {} value", h.name()))?;
+        let mut v = http::HeaderValue::from_str(h.value())
+            .map_err(|_| SignError::Signing(format!("invalid {} value", h.name())))?;
         v.set_sensitive(h.sensitive());
         req.headers_mut().insert(h.name(), v);
     }

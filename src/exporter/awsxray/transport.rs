@@ -145,7 +145,7 @@ impl Api {
             self.sender.post(&[(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"))]);
         if let Err(e) = self.signer.sign(&mut req, &body).await {
             if !self.unsigned_ok {
-                return Err(ExportError::retryable(e));
+                return Err(ExportError::retryable(e.to_string()));
             }
             if self.log_unsigned.allow(3600) {
                 tracing::warn!(error = %e, "No AWS credentials: sending unsigned to the X-Ray daemon, which signs itself");

@@ -26,7 +26,7 @@ impl PrwExporter {
         ]);
         if let Some(s) = &self.signer {
             // Credentials may come back later (IMDS, ECS endpoint): retry rather than drop.
-            s.sign(&mut req, body).await.map_err(ExportError::retryable)?;
+            s.sign(&mut req, body).await.map_err(|e| ExportError::retryable(e.to_string()))?;
         }
         // Go: a transport error is returned as is (not permanent), so it is retried.
         let answer = self.sender.send(req, body.clone()).await;
