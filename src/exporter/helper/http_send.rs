@@ -259,6 +259,26 @@ mod tests {
         assert!(!RetryPolicy::Otlp.is_retryable(400, "ThrottlingException"));
     }
 
+    #[test]
+    fn configured_headers_replace_the_exporters_defaults() {
+        let client = http_client::build(&Default::default()).unwrap();
+        let mut configured = http::HeaderMap::new();
+        configured.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/x-mine"));
+        configured.insert("x-tenant", HeaderValue::from_static("a"));
+        let s = HttpSender::new(client, "http://sink:1/v1/logs".parse().unwrap(), configured, 10);
+        let req = s.post(&[
+            (http::header::CONTENT_TYPE, HeaderValue::from_static("application/x-protobuf")),
+            (http::header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+        ]);
+        assert_eq!(req.method(), http::Method::POST);
+        assert_eq!(req.uri(), "http://sink:1/v1/logs");
+        let h = req.headers();
+        assert_eq!(h[http::header::USER_AGENT], USER_AGENT);
+        assert_eq!(h[http::header::CONTENT_TYPE], "text/x-mine");
+        assert_eq!(h[http::header::CONTENT_ENCODING], "gzip");
+        assert_eq!(h["x-tenant"], "a");
+    }
+
     #[tokio::test]
     async fn body_prefix_and_completeness() {
         let body = |s: &'static str| Full::new(Bytes::from_static(s.as_bytes()));
