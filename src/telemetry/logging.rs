@@ -32,10 +32,10 @@ use tracing_subscriber::Layer;
 mod encode;
 mod timestamp;
 
-pub use encode::{Encoder, Val};
-pub use timestamp::{iso8601, iso8601_now};
 #[cfg(test)]
 use encode::{push_float, push_json_str, trim_path};
+pub use encode::{Encoder, Val};
+pub use timestamp::{iso8601, iso8601_now};
 
 // internal/telemetry/attribute.go
 pub const COMPONENT_ID: &str = "otelcol.component.id";

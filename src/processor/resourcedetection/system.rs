@@ -10,9 +10,9 @@ mod host;
 mod net;
 
 pub use host::{build_os_release, os_build_id_from, parse_cpuinfo, Host};
-pub use net::fqdn_from_hosts;
 #[cfg(test)]
 use host::{os_hostname, os_release_values};
+pub use net::fqdn_from_hosts;
 
 /// internal/system/metadata.yaml: attributes and whether they are on by default.
 pub const KNOWN: &[(&str, bool)] = &[
