@@ -20,7 +20,7 @@ mod native;
 
 #[cfg(test)]
 use crate::proto::prometheus::{histogram, BucketSpan};
-use labels::{label_set, point_attrs, resource_attrs, scope_labels, ID_ATTRS};
+use labels::{label_set, resource_attrs, scope_labels, LabelBase, ResourceLabels, ID_ATTRS};
 pub use native::native_histogram;
 #[cfg(test)]
 use native::spans;
@@ -170,7 +170,8 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
     let mut out = Translated::default();
     let cumulative = AggregationTemporality::Cumulative as i32;
     for rm in resources {
-        let res = resource_attrs(&rm.resource);
+        // Built once per resource: job/instance and the resource_to_telemetry labels.
+        let res = ResourceLabels::new(resource_attrs(&rm.resource), opts);
         // fromMetrics: the resource's most recent timestamp, over every metric (also the ones
         // then rejected), stamps its target_info.
         let mut latest: u64 = 0;
@@ -213,10 +214,10 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
                     out.errors.push(format!("empty data points. {} is dropped", m.name));
                     continue;
                 }
-                add_metric(&mut acc, &mut out, m, &name, res, &scope, opts);
+                add_metric(&mut acc, &mut out, m, &name, &res, &scope, opts);
             }
         }
-        if let Err(e) = target_info(&mut acc, res, latest, opts) {
+        if let Err(e) = target_info(&mut acc, &res, latest, opts) {
             out.errors.push(e);
         }
     }
@@ -232,10 +233,16 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
 /// for a resource with at least one non-identifying attribute, labelled with those attributes
 /// (named by a label namer that keeps runs of `_` and leading `_`), `job`/`instance` and the
 /// external labels; skipped without `job` or `instance`.
-fn target_info(acc: &mut Acc, res: &[KeyValue], latest_ns: u64, opts: &TranslateOptions) -> Result<(), String> {
+fn target_info(
+    acc: &mut Acc,
+    resource: &ResourceLabels,
+    latest_ns: u64,
+    opts: &TranslateOptions,
+) -> Result<(), String> {
     if !opts.target_info || latest_ns == 0 {
         return Ok(());
     }
+    let res = resource.attrs;
     let ids = ID_ATTRS.iter().filter(|k| find(res, k).is_some()).count();
     if res.len() <= ids {
         return Ok(());
@@ -243,7 +250,12 @@ fn target_info(acc: &mut Acc, res: &[KeyValue], latest_ns: u64, opts: &Translate
     let namespace = &opts.metric_namer.namespace;
     let name = if namespace.is_empty() { "target_info".to_string() } else { format!("{namespace}_target_info") };
     let namer = LabelNamer { preserve_multiple_underscores: !opts.permissive_labels, ..LabelNamer::default() };
-    let labels = label_set(res, res, &ID_ATTRS, &namer, &opts.external_labels, &[], &[("__name__", name)])?;
+    let attrs: Vec<(&str, String)> = res
+        .iter()
+        .filter(|a| !ID_ATTRS.contains(&a.key.as_str()))
+        .map(|a| (a.key.as_str(), value_text(&a.value)))
+        .collect();
+    let labels = label_set(resource, attrs, &namer, &opts.external_labels, &[])?.with(&[("__name__", name)]);
     if !labels.iter().any(|l| l.name == "job" || l.name == "instance") {
         return Ok(());
     }
@@ -287,27 +299,27 @@ fn exemplars(list: &[Exemplar]) -> Vec<PromExemplar> {
         .collect()
 }
 
-/// Adds one metric's series (number_data_points.go, histograms.go, helper.go).
+/// Adds one metric's series (number_data_points.go, histograms.go, helper.go). A data point's
+/// labels are built once and completed per series; a bad attribute name drops the whole point.
 fn add_metric(
     acc: &mut Acc,
     out: &mut Translated,
     m: &Metric,
     name: &str,
-    res: &[KeyValue],
+    res: &ResourceLabels,
     scope: &[(String, String)],
     opts: &TranslateOptions,
 ) {
-    let base = |attrs: &[KeyValue], extras: &[(&str, String)]| {
-        label_set(res, &point_attrs(res, attrs, opts), &[], &opts.label_namer, &opts.external_labels, scope, extras)
-    };
+    let base =
+        |attrs: &[KeyValue]| label_set(res, res.point_attrs(attrs), &opts.label_namer, &opts.external_labels, scope);
     let named = |n: String| vec![("__name__", n)];
     match &m.data {
         // number_data_points.go `addGaugeNumberDataPoints` (no exemplars).
         Some(Data::Gauge(g)) => {
             for p in &g.data_points {
-                match base(&p.attributes, &named(name.to_string())) {
-                    Ok(l) => {
-                        acc.sample(l, number(p), ms(p.time_unix_nano));
+                match base(&p.attributes) {
+                    Ok(b) => {
+                        acc.sample(b.with(&named(name.to_string())), number(p), ms(p.time_unix_nano));
                     }
                     Err(e) => out.errors.push(e),
                 }
@@ -316,9 +328,9 @@ fn add_metric(
         // number_data_points.go `addSumNumberDataPoints` (with exemplars).
         Some(Data::Sum(s)) => {
             for p in &s.data_points {
-                match base(&p.attributes, &named(name.to_string())) {
-                    Ok(l) => {
-                        let key = acc.sample(l, number(p), ms(p.time_unix_nano));
+                match base(&p.attributes) {
+                    Ok(b) => {
+                        let key = acc.sample(b.with(&named(name.to_string())), number(p), ms(p.time_unix_nano));
                         if let Some(ts) = acc.series.get_mut(&key) {
                             ts.exemplars.extend(exemplars(&p.exemplars));
                         }
@@ -329,23 +341,25 @@ fn add_metric(
         }
         Some(Data::Histogram(h)) => {
             for p in &h.data_points {
-                if let Err(e) = add_histogram(acc, p, name, &base) {
-                    out.errors.push(e);
+                match base(&p.attributes) {
+                    Ok(b) => add_histogram(acc, p, name, &b),
+                    Err(e) => out.errors.push(e),
                 }
             }
         }
         Some(Data::Summary(s)) => {
             for p in &s.data_points {
-                if let Err(e) = add_summary(acc, p, name, &base) {
-                    out.errors.push(e);
+                match base(&p.attributes) {
+                    Ok(b) => add_summary(acc, p, name, &b),
+                    Err(e) => out.errors.push(e),
                 }
             }
         }
         // histograms.go `addExponentialHistogramDataPoints`.
         Some(Data::ExponentialHistogram(h)) => {
             for p in &h.data_points {
-                let labels = match base(&p.attributes, &named(name.to_string())) {
-                    Ok(l) => l,
+                let labels = match base(&p.attributes) {
+                    Ok(b) => b.with(&named(name.to_string())),
                     Err(e) => {
                         out.errors.push(e);
                         continue;
@@ -365,28 +379,24 @@ fn add_metric(
     }
 }
 
-type LabelFn<'a> = dyn Fn(&[KeyValue], &[(&str, String)]) -> Result<Vec<Label>, String> + 'a;
-
 /// helper.go `addHistogramDataPoints`: `_sum` (when set), `_count`, cumulative `_bucket`s with
 /// `le` and `+Inf`; exemplars go to the first bucket whose bound holds their value.
-fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &LabelFn) -> Result<(), String> {
+fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &LabelBase) {
     let t = ms(p.time_unix_nano);
     let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
     let v = |x: f64| if stale { f64::from_bits(STALE_NAN) } else { x };
-    // Labels are built once per point: a bad attribute name drops the whole point.
-    base(&p.attributes, &[])?;
     if let Some(sum) = p.sum {
-        acc.sample(base(&p.attributes, &[("__name__", format!("{name}_sum"))])?, v(sum), t);
+        acc.sample(base.with(&[("__name__", format!("{name}_sum"))]), v(sum), t);
     }
-    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_count"))])?, v(p.count as f64), t);
+    acc.sample(base.with(&[("__name__", format!("{name}_count"))]), v(p.count as f64), t);
     let mut cumulative = 0u64;
     let mut bounds: Vec<(f64, Key)> = Vec::new();
     for (i, bound) in p.explicit_bounds.iter().enumerate().take(p.bucket_counts.len()) {
         cumulative += p.bucket_counts[i];
-        let labels = base(&p.attributes, &[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))])?;
+        let labels = base.with(&[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))]);
         bounds.push((*bound, acc.sample(labels, v(cumulative as f64), t)));
     }
-    let labels = base(&p.attributes, &[("__name__", format!("{name}_bucket")), ("le", "+Inf".into())])?;
+    let labels = base.with(&[("__name__", format!("{name}_bucket")), ("le", "+Inf".into())]);
     bounds.push((f64::INFINITY, acc.sample(labels, v(p.count as f64), t)));
     // helper.go `addExemplars`.
     bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -400,22 +410,19 @@ fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &Label
             }
         }
     }
-    Ok(())
 }
 
 /// helper.go `addSummaryDataPoints`: `_sum`, `_count`, one series per quantile.
-fn add_summary(acc: &mut Acc, p: &SummaryDataPoint, name: &str, base: &LabelFn) -> Result<(), String> {
+fn add_summary(acc: &mut Acc, p: &SummaryDataPoint, name: &str, base: &LabelBase) {
     let t = ms(p.time_unix_nano);
     let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
     let v = |x: f64| if stale { f64::from_bits(STALE_NAN) } else { x };
-    base(&p.attributes, &[])?;
-    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_sum"))])?, v(p.sum), t);
-    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_count"))])?, v(p.count as f64), t);
+    acc.sample(base.with(&[("__name__", format!("{name}_sum"))]), v(p.sum), t);
+    acc.sample(base.with(&[("__name__", format!("{name}_count"))]), v(p.count as f64), t);
     for q in &p.quantile_values {
-        let labels = base(&p.attributes, &[("__name__", name.to_string()), ("quantile", fmt_f64(q.quantile))])?;
+        let labels = base.with(&[("__name__", name.to_string()), ("quantile", fmt_f64(q.quantile))]);
         acc.sample(labels, v(q.value), t);
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -16,25 +16,78 @@ pub(super) fn resource_attrs(r: &Option<Resource>) -> &[KeyValue] {
     r.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[])
 }
 
+/// What a resource gives every series of its data points, built once per resource (not per
+/// data point): `job` (`service.namespace/service.name`) and `instance` (`service.instance.id`),
+/// and with `resource_to_telemetry_conversion` its attributes as label text.
+pub(super) struct ResourceLabels<'a> {
+    pub(super) attrs: &'a [KeyValue],
+    job: Option<String>,
+    instance: Option<String>,
+    /// The resource's attributes copied over each data point's (contrib pkg/resourcetotelemetry
+    /// `joinAttributeMaps`); empty when the option is off.
+    to_telemetry: Vec<(&'a str, String)>,
+}
+
+impl<'a> ResourceLabels<'a> {
+    pub(super) fn new(attrs: &'a [KeyValue], opts: &TranslateOptions) -> ResourceLabels<'a> {
+        let job = find(attrs, "service.name").map(|sn| {
+            let job = value_text(&sn.value);
+            match find(attrs, "service.namespace") {
+                Some(ns) => format!("{}/{job}", value_text(&ns.value)),
+                None => job,
+            }
+        });
+        let instance = find(attrs, "service.instance.id").map(|id| value_text(&id.value));
+        let to_telemetry = if opts.resource_to_telemetry {
+            attrs.iter().map(|a| (a.key.as_str(), value_text(&a.value))).collect()
+        } else {
+            Vec::new()
+        };
+        ResourceLabels { attrs, job, instance, to_telemetry }
+    }
+
+    /// A data point's attributes as (key, text), with the resource's copied over them when
+    /// `resource_to_telemetry_conversion` is on (a key already there takes the resource's value,
+    /// a new one goes at the end).
+    pub(super) fn point_attrs<'p>(&'p self, attrs: &'p [KeyValue]) -> Vec<(&'p str, String)> {
+        let mut merged: Vec<(&str, String)> = attrs.iter().map(|a| (a.key.as_str(), value_text(&a.value))).collect();
+        for (k, v) in &self.to_telemetry {
+            match merged.iter_mut().find(|(mk, _)| mk == k) {
+                Some(e) => e.1 = v.clone(),
+                None => merged.push((k, v.clone())),
+            }
+        }
+        merged
+    }
+}
+
+/// One label set without its per-series extras (`__name__`, `le`, `quantile`): built once per
+/// data point, then completed for each series the point makes.
+pub(super) struct LabelBase(BTreeMap<String, String>);
+
+impl LabelBase {
+    /// The labels with `extras` added (overriding), sorted by name.
+    pub(super) fn with(&self, extras: &[(&str, String)]) -> Vec<Label> {
+        let mut out = self.0.clone();
+        for (k, v) in extras {
+            out.insert(k.to_string(), v.clone());
+        }
+        out.into_iter().map(|(name, value)| Label { name, value }).collect()
+    }
+}
+
 /// helper.go `createAttributes`: attributes (sorted by key, names built by `namer`, values of
 /// names that collide joined with `;` unless equal), `job`/`instance` from the resource
 /// (overriding attributes), external labels (never overriding), the scope's labels
-/// (overriding), then `extras` (`__name__`, `le`, `quantile`), sorted by name. Err when an
-/// attribute name cannot be built.
+/// (overriding); the caller adds the extras (`__name__`, `le`, `quantile`) with
+/// [`LabelBase::with`]. Err when an attribute name cannot be built.
 pub(super) fn label_set(
-    resource: &[KeyValue],
-    attrs: &[KeyValue],
-    ignore: &[&str],
+    resource: &ResourceLabels,
+    mut sorted: Vec<(&str, String)>,
     namer: &LabelNamer,
     external: &[(String, String)],
     scope: &[(String, String)],
-    extras: &[(&str, String)],
-) -> Result<Vec<Label>, String> {
-    let mut sorted: Vec<(&str, String)> = attrs
-        .iter()
-        .filter(|a| !ignore.contains(&a.key.as_str()))
-        .map(|a| (a.key.as_str(), value_text(&a.value)))
-        .collect();
+) -> Result<LabelBase, String> {
     sorted.sort_by(|a, b| a.0.cmp(b.0));
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in sorted {
@@ -50,15 +103,11 @@ pub(super) fn label_set(
             }
         }
     }
-    if let Some(sn) = find(resource, "service.name") {
-        let mut job = value_text(&sn.value);
-        if let Some(ns) = find(resource, "service.namespace") {
-            job = format!("{}/{job}", value_text(&ns.value));
-        }
-        out.insert("job".into(), job);
+    if let Some(job) = &resource.job {
+        out.insert("job".into(), job.clone());
     }
-    if let Some(id) = find(resource, "service.instance.id") {
-        out.insert("instance".into(), value_text(&id.value));
+    if let Some(instance) = &resource.instance {
+        out.insert("instance".into(), instance.clone());
     }
     for (k, v) in external {
         out.entry(k.clone()).or_insert_with(|| v.clone());
@@ -66,10 +115,7 @@ pub(super) fn label_set(
     for (k, v) in scope {
         out.insert(k.clone(), v.clone());
     }
-    for (k, v) in extras {
-        out.insert(k.to_string(), v.clone());
-    }
-    Ok(out.into_iter().map(|(name, value)| Label { name, value }).collect())
+    Ok(LabelBase(out))
 }
 
 /// helper.go `createAttributes` (contrib since v0.146, with `disable_scope_info`): unless
@@ -98,19 +144,4 @@ pub(super) fn scope_labels(scope: &Option<InstrumentationScope>, opts: &Translat
         put(format!("otel_scope_{}", a.key), value_text(&a.value));
     }
     out
-}
-
-/// Data point attributes, with the resource's copied over them when
-/// `resource_to_telemetry_conversion` is on (contrib pkg/resourcetotelemetry `joinAttributeMaps`).
-pub(super) fn point_attrs<'a>(res: &'a [KeyValue], attrs: &'a [KeyValue], opts: &TranslateOptions) -> Vec<KeyValue> {
-    let mut merged: Vec<KeyValue> = attrs.to_vec();
-    if opts.resource_to_telemetry {
-        for r in res {
-            match merged.iter_mut().find(|a| a.key == r.key) {
-                Some(e) => e.value = r.value.clone(),
-                None => merged.push(r.clone()),
-            }
-        }
-    }
-    merged
 }
