@@ -18,6 +18,9 @@ pub mod registry;
 pub mod telemetry;
 
 #[cfg(test)]
+pub(crate) mod golden;
+
+#[cfg(test)]
 pub(crate) mod tests_util {
     /// Polls `f` for up to 5 s.
     pub async fn wait(f: impl Fn() -> bool) -> bool {
