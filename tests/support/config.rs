@@ -20,6 +20,7 @@ pub struct TestConfig {
     processors: String,
     exporters: String,
     pipelines: Vec<(String, Vec<String>, Vec<String>)>,
+    telemetry: Option<String>,
 }
 
 impl TestConfig {
@@ -61,6 +62,13 @@ impl TestConfig {
         self
     }
 
+    /// YAML lines under `service.telemetry:` (indented by four spaces) instead of the default
+    /// `metrics: {address: 127.0.0.1:$METRICS}`.
+    pub fn telemetry(mut self, block: &str) -> TestConfig {
+        self.telemetry = Some(block.to_string());
+        self
+    }
+
     /// The YAML text, `$…` port placeholders still in it.
     pub fn build(&self) -> String {
         let mut y = String::from("extensions:\n  health_check:\n    endpoint: 127.0.0.1:$HEALTH\n");
@@ -85,7 +93,8 @@ impl TestConfig {
             }
             y.push_str(&format!("      exporters: [{}]\n", exporters.join(", ")));
         }
-        y.push_str("  telemetry:\n    metrics:\n      address: 127.0.0.1:$METRICS\n");
+        y.push_str("  telemetry:\n");
+        y.push_str(self.telemetry.as_deref().unwrap_or("    metrics:\n      address: 127.0.0.1:$METRICS\n"));
         y
     }
 }
