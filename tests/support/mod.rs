@@ -9,6 +9,7 @@ pub mod moto;
 pub mod prometheus;
 pub mod sinks;
 
+#[allow(unused_imports)] // not every test file builds its config with it
 pub use config::TestConfig;
 use std::collections::BTreeMap;
 use std::io::Read;
