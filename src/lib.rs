@@ -20,6 +20,9 @@ pub mod translate;
 pub mod wire;
 
 #[cfg(test)]
+pub(crate) mod golden;
+
+#[cfg(test)]
 pub(crate) mod tests_util {
     /// Polls `f` for up to 5 s.
     pub async fn wait(f: impl Fn() -> bool) -> bool {

@@ -15,23 +15,12 @@ use support::sinks::{GrpcSink, HttpSink};
 use support::*;
 
 fn config(grpc_sink: u16, http_sink: u16) -> String {
-    format!(
-        r#"
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:$HEALTH
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GRPC
-      http:
-        endpoint: 127.0.0.1:$HTTP
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  otlp:
+    let exporters = ["otlp", "otlphttp/sink"];
+    TestConfig::new()
+        .http()
+        .processors("  batch:\n    timeout: 100ms\n")
+        .exporters(&format!(
+            r#"  otlp:
     endpoint: 127.0.0.1:{grpc_sink}
     tls:
       insecure: true
@@ -41,31 +30,22 @@ exporters:
     endpoint: http://127.0.0.1:{http_sink}/otlp
     headers:
       x-test-tenant: acme
-service:
-  extensions: [health_check]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [otlp, otlphttp/sink]
-    metrics:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [otlp, otlphttp/sink]
-    logs:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [otlp, otlphttp/sink]
-  telemetry:
-    metrics:
+"#
+        ))
+        .pipeline("traces", &["batch"], &exporters)
+        .pipeline("metrics", &["batch"], &exporters)
+        .pipeline("logs", &["batch"], &exporters)
+        .telemetry(
+            r#"    metrics:
       readers:
         - pull:
             exporter:
               prometheus:
                 host: 127.0.0.1
                 port: $METRICS
-"#
-    )
+"#,
+        )
+        .build()
 }
 
 fn http_sink_spans(s: &HttpSink) -> Vec<Span> {

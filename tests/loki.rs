@@ -11,45 +11,15 @@ use support::sinks::{parse_labels, Answer, LokiSink};
 use support::*;
 
 fn config(loki: &str, extra: &str) -> String {
-    format!(
-        r#"
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:$HEALTH
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GRPC
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  loki:
-    endpoint: {loki}
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 300ms
-{extra}
-  debug:
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [loki]
-    traces:
-      receivers: [otlp]
-      exporters: [debug]
-    metrics:
-      receivers: [otlp]
-      exporters: [debug]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:$METRICS
-"#
-    )
+    TestConfig::new()
+        .processors("  batch:\n    timeout: 100ms\n")
+        .exporters(&format!(
+            "  loki:\n    endpoint: {loki}\n    retry_on_failure:\n      initial_interval: 100ms\n      max_interval: 300ms\n{extra}\n  debug:\n"
+        ))
+        .pipeline("logs", &["batch"], &["loki"])
+        .pipeline("traces", &[], &["debug"])
+        .pipeline("metrics", &[], &["debug"])
+        .build()
 }
 
 fn labels(s: &str) -> std::collections::BTreeMap<String, String> {

@@ -28,50 +28,17 @@ fn ecs_server() -> StaticServer {
 }
 
 fn config(sink: u16, detectors: &str, extra: &str) -> String {
-    format!(
-        r#"
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:$HEALTH
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GRPC
-      http:
-        endpoint: 127.0.0.1:$HTTP
-processors:
-  batch:
-    timeout: 50ms
-  resourcedetection:
-    detectors: {detectors}
-    timeout: 500ms
-{extra}
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:{sink}
-    tls:
-      insecure: true
-service:
-  extensions: [health_check]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [resourcedetection, batch]
-      exporters: [otlp]
-    metrics:
-      receivers: [otlp]
-      processors: [resourcedetection, batch]
-      exporters: [otlp]
-    logs:
-      receivers: [otlp]
-      processors: [resourcedetection, batch]
-      exporters: [otlp]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:$METRICS
-"#
-    )
+    let processors = ["resourcedetection", "batch"];
+    TestConfig::new()
+        .http()
+        .processors(&format!(
+            "  batch:\n    timeout: 50ms\n  resourcedetection:\n    detectors: {detectors}\n    timeout: 500ms\n{extra}\n"
+        ))
+        .exporters(&format!("  otlp:\n    endpoint: 127.0.0.1:{sink}\n    tls:\n      insecure: true\n"))
+        .pipeline("traces", &processors, &["otlp"])
+        .pipeline("metrics", &processors, &["otlp"])
+        .pipeline("logs", &processors, &["otlp"])
+        .build()
 }
 
 fn text(v: &Option<AnyValue>) -> String {

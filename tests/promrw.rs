@@ -5,119 +5,29 @@ mod support;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    exponential_histogram_data_point::Buckets, metric::Data, number_data_point, summary_data_point::ValueAtQuantile,
-    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
-    ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
+    exponential_histogram_data_point::Buckets, metric::Data, summary_data_point::ValueAtQuantile, ExponentialHistogram,
+    ExponentialHistogramDataPoint, Histogram, HistogramDataPoint, Metric, Summary, SummaryDataPoint,
 };
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::time::Duration;
+use support::metrics::{gauge, kv, request, sum};
 use support::prometheus::{value, Prometheus};
 use support::sinks::{HttpSink, StaticServer};
 use support::*;
 
+/// `processors`: the metrics pipeline's, comma-separated; `extensions`: a sigv4auth block.
 fn config(endpoint: &str, processors: &str, extra: &str, extensions: &str) -> String {
-    format!(
-        r#"
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:$HEALTH
-{extensions}
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GRPC
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  debug:
-  prometheusremotewrite:
-    endpoint: {endpoint}
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-{extra}
-service:
-  extensions: [health_check{ext_list}]
-  pipelines:
-    metrics:
-      receivers: [otlp]
-      processors: [{processors}]
-      exporters: [prometheusremotewrite]
-    traces:
-      receivers: [otlp]
-      exporters: [debug]
-    logs:
-      receivers: [otlp]
-      exporters: [debug]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:$METRICS
-"#,
-        ext_list = if extensions.is_empty() { "" } else { ", sigv4auth" }
-    )
-}
-
-fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        key_strindex: 0,
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+    let mut c = TestConfig::new().processors("  batch:\n    timeout: 100ms\n").exporters(&format!(
+        "  debug:\n  prometheusremotewrite:\n    endpoint: {endpoint}\n    retry_on_failure:\n      initial_interval: 100ms\n      max_interval: 500ms\n{extra}\n"
+    ));
+    if !extensions.is_empty() {
+        c = c.extension("sigv4auth", extensions);
     }
-}
-
-fn request(metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
-    ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            resource: Some(Resource {
-                attributes: vec![
-                    kv("service.name", "svc"),
-                    kv("service.namespace", "ns"),
-                    kv("service.instance.id", "inst-1"),
-                    kv("deployment.environment", "test"),
-                ],
-                ..Default::default()
-            }),
-            scope_metrics: vec![ScopeMetrics { metrics, ..Default::default() }],
-            ..Default::default()
-        }],
-    }
-}
-
-fn gauge(name: &str, unit: &str, v: f64, t: u64, attrs: Vec<KeyValue>) -> Metric {
-    Metric {
-        name: name.into(),
-        unit: unit.into(),
-        data: Some(Data::Gauge(Gauge {
-            data_points: vec![NumberDataPoint {
-                time_unix_nano: t,
-                attributes: attrs,
-                value: Some(number_data_point::Value::AsDouble(v)),
-                ..Default::default()
-            }],
-        })),
-        ..Default::default()
-    }
-}
-
-fn sum(name: &str, monotonic: bool, v: i64, t: u64) -> Metric {
-    Metric {
-        name: name.into(),
-        data: Some(Data::Sum(Sum {
-            aggregation_temporality: 2,
-            is_monotonic: monotonic,
-            data_points: vec![NumberDataPoint {
-                start_time_unix_nano: t - 60_000_000_000,
-                time_unix_nano: t,
-                value: Some(number_data_point::Value::AsInt(v)),
-                ..Default::default()
-            }],
-        })),
-        ..Default::default()
-    }
+    let processors: Vec<&str> = processors.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    c.pipeline("metrics", &processors, &["prometheusremotewrite"])
+        .pipeline("traces", &[], &["debug"])
+        .pipeline("logs", &[], &["debug"])
+        .build()
 }
 
 async fn send(port: u16, req: ExportMetricsServiceRequest) {

@@ -12,25 +12,11 @@ use support::*;
 
 /// One traces pipeline to `exporter` (YAML of the `otlp` exporter's settings).
 fn config(exporter: &str, logs: &str) -> String {
-    format!(
-        r#"
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:$HEALTH
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GRPC
-exporters:
-  otlp:
-{exporter}
-service:
-  extensions: [health_check]
-  pipelines:
-    traces: {{receivers: [otlp], exporters: [otlp]}}
-  telemetry:
-    logs:
+    TestConfig::new()
+        .exporters(&format!("  otlp:\n{exporter}\n"))
+        .pipeline("traces", &[], &["otlp"])
+        .telemetry(&format!(
+            r#"    logs:
 {logs}
     metrics:
       readers:
@@ -40,7 +26,8 @@ service:
                 host: 127.0.0.1
                 port: $METRICS
 "#
-    )
+        ))
+        .build()
 }
 
 fn request(n: u8) -> ExportTraceServiceRequest {

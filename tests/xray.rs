@@ -14,21 +14,10 @@ use support::sinks::{Answer, GrpcSink, HttpSink};
 use support::*;
 
 fn config(endpoint: &str, extra: &str, log_sink: u16) -> String {
-    format!(
-        r#"
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:$HEALTH
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GRPC
-processors:
-  batch:
-    timeout: 100ms
-exporters:
-  awsxray:
+    TestConfig::new()
+        .processors("  batch:\n    timeout: 100ms\n")
+        .exporters(&format!(
+            r#"  awsxray:
     endpoint: {endpoint}
     region: us-east-1
     retry_on_failure:
@@ -40,25 +29,12 @@ exporters:
     tls:
       insecure: true
   debug:
-service:
-  extensions: [health_check]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [awsxray]
-    logs:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [otlp/logs]
-    metrics:
-      receivers: [otlp]
-      exporters: [debug]
-  telemetry:
-    metrics:
-      address: 127.0.0.1:$METRICS
 "#
-    )
+        ))
+        .pipeline("traces", &["batch"], &["awsxray"])
+        .pipeline("logs", &["batch"], &["otlp/logs"])
+        .pipeline("metrics", &[], &["debug"])
+        .build()
 }
 
 const KEYS: [(&str, &str); 2] = [("AWS_ACCESS_KEY_ID", "AKIDXRAYTEST"), ("AWS_SECRET_ACCESS_KEY", "xray-secret")];

@@ -151,40 +151,50 @@ fn split_resources<R: Clone + Default, S: Clone, I>(
 }
 
 fn split_metrics(resources: &mut Vec<ResourceMetrics>, mut n: usize) -> Vec<ResourceMetrics> {
-    let mut front = Vec::new();
-    while n > 0 && !resources.is_empty() {
-        let total: usize = resources[0].scope_metrics.iter().flat_map(|s| &s.metrics).map(data_points).sum();
-        if total <= n {
-            n -= total;
-            front.push(resources.remove(0));
-            continue;
-        }
-        let r = &mut resources[0];
-        let mut head = ResourceMetrics { scope_metrics: Vec::new(), ..r.clone_without_scopes() };
-        while n > 0 && !r.scope_metrics.is_empty() {
-            let cnt: usize = r.scope_metrics[0].metrics.iter().map(data_points).sum();
-            if cnt <= n {
-                n -= cnt;
-                head.scope_metrics.push(r.scope_metrics.remove(0));
-                continue;
-            }
-            let s = &mut r.scope_metrics[0];
+    // Whole resources, scopes and metrics that fit move in one `drain` each (no `remove(0)`
+    // per entry); only the one straddling the cut is copied without its items and cut.
+    let k = fitting(resources, &mut n, |r| r.scope_metrics.iter().flat_map(|s| &s.metrics).map(data_points).sum());
+    let mut front: Vec<ResourceMetrics> = resources.drain(..k).collect();
+    if n == 0 {
+        return front;
+    }
+    let Some(r) = resources.first_mut() else { return front };
+    let mut head = ResourceMetrics { scope_metrics: Vec::new(), ..r.clone_without_scopes() };
+    let j = fitting(&r.scope_metrics, &mut n, |s| s.metrics.iter().map(data_points).sum());
+    head.scope_metrics = r.scope_metrics.drain(..j).collect();
+    if n > 0 {
+        if let Some(s) = r.scope_metrics.first_mut() {
             let mut sh = ScopeMetrics { metrics: Vec::new(), scope: s.scope.clone(), schema_url: s.schema_url.clone() };
-            while n > 0 && !s.metrics.is_empty() {
-                let c = data_points(&s.metrics[0]);
-                if c <= n {
-                    n -= c;
-                    sh.metrics.push(s.metrics.remove(0));
-                } else {
-                    sh.metrics.push(split_metric_points(&mut s.metrics[0], n));
-                    n = 0;
+            let m = fitting(&s.metrics, &mut n, data_points);
+            sh.metrics = s.metrics.drain(..m).collect();
+            if n > 0 {
+                if let Some(first) = s.metrics.first_mut() {
+                    sh.metrics.push(split_metric_points(first, n));
                 }
             }
             head.scope_metrics.push(sh);
         }
-        front.push(head);
     }
+    front.push(head);
     front
+}
+
+/// How many leading entries fit whole in `n` items while some are still wanted; takes their
+/// items off `n`.
+fn fitting<T>(entries: &[T], n: &mut usize, count: impl Fn(&T) -> usize) -> usize {
+    let mut k = 0;
+    for e in entries {
+        if *n == 0 {
+            break;
+        }
+        let c = count(e);
+        if c > *n {
+            break;
+        }
+        *n -= c;
+        k += 1;
+    }
+    k
 }
 
 trait CloneWithoutScopes {

@@ -66,7 +66,8 @@ const INTAKE_BATCHES: usize = 8;
 /// One batch processor instance (one per pipeline, as in the collector).
 pub struct BatchProcessor {
     id: ComponentId,
-    tx: mpsc::UnboundedSender<Arc<Batch>>,
+    /// Each batch with its item count, counted once in `consume`.
+    tx: mpsc::UnboundedSender<(Arc<Batch>, usize)>,
     permits: Arc<Semaphore>,
     capacity: usize,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
@@ -148,12 +149,12 @@ impl Consumer for BatchProcessor {
                 )))
             }
         }
-        self.tx.send(batch).map_err(|_| ConsumeError::Shutdown)
+        self.tx.send((batch, items)).map_err(|_| ConsumeError::Shutdown)
     }
 }
 
 impl Batcher {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<Arc<Batch>>) {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<(Arc<Batch>, usize)>) {
         let mut pending: Option<Batch> = None;
         let mut pending_items = 0usize;
         let mut timer: Option<tokio::time::Instant> = None;
@@ -164,9 +165,9 @@ impl Batcher {
             let sleep_until = timer.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(b) => {
+                    Some((b, items)) => {
                         let b = Arc::unwrap_or_clone(b);
-                        pending_items += b.items();
+                        pending_items += items;
                         match &mut pending {
                             Some(p) => { let _ = p.append(b); }
                             None => pending = Some(b),

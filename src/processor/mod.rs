@@ -16,7 +16,8 @@ use crate::telemetry::Registry;
 use async_trait::async_trait;
 use std::sync::Arc;
 
-/// A change made to each batch in place (attributes, resource, resourcedetection).
+/// A change made to each batch in place (attributes, resource, resourcedetection). It changes
+/// attributes only, never the number of items, so a batch's items are counted once per hop.
 pub trait Transform: Send + Sync {
     fn apply(&self, batch: &mut Batch);
 }
@@ -58,11 +59,13 @@ impl TransformProcessor {
 #[async_trait]
 impl Consumer for TransformProcessor {
     async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError> {
-        self.incoming.add(batch.items() as u64);
+        let items = batch.items() as u64;
+        self.incoming.add(items);
         // Free when this pipeline is the only holder; one copy when a fan-out shares it.
         let mut b = Arc::unwrap_or_clone(batch);
         self.transform.apply(&mut b);
-        self.outgoing.add(b.items() as u64);
+        debug_assert_eq!(b.items() as u64, items, "a Transform must not add or remove items");
+        self.outgoing.add(items);
         self.next.consume(Arc::new(b)).await
     }
 }

@@ -20,24 +20,28 @@
 //! `otelcol.*` attributes here. Writing `otelcol.component.id = …` directly works too.
 
 use crate::config::service::TelemetryConfig;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
+
+mod encode;
+mod timestamp;
+
+#[cfg(test)]
+use encode::{push_float, push_json_str, trim_path};
+pub use encode::{Encoder, Val};
+pub use timestamp::{iso8601, iso8601_now};
 
 // internal/telemetry/attribute.go
 pub const COMPONENT_ID: &str = "otelcol.component.id";
 pub const COMPONENT_KIND: &str = "otelcol.component.kind";
 pub const PIPELINE_ID: &str = "otelcol.pipeline.id";
 pub const SIGNAL: &str = "otelcol.signal";
-
-/// Call-site field names that name the component, and the kind each stands for.
-const KIND_FIELDS: [&str; 5] = ["receiver", "processor", "exporter", "extension", "connector"];
 
 /// Installs the global subscriber. Safe to call once; later calls are ignored.
 pub fn init(cfg: &TelemetryConfig) {
@@ -63,300 +67,6 @@ pub fn init(cfg: &TelemetryConfig) {
 fn write_stderr(line: &str) {
     use std::io::Write;
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
-}
-
-/// A field value, typed as zap would encode it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Val {
-    Str(String),
-    I64(i64),
-    U64(u64),
-    F64(f64),
-    Bool(bool),
-    /// A nested object of strings (zap.Dict): spaced like the rest in console encoding.
-    Dict(Vec<(String, String)>),
-    /// Any other value (zap.Any → reflection, encoding/json): always compact.
-    Json(serde_json::Value),
-}
-
-/// How lines are encoded; built once from `service.telemetry`.
-#[derive(Debug, Clone)]
-pub struct Encoder {
-    pub json: bool,
-    pub caller: bool,
-    /// `initial_fields` then `resource`, on every line.
-    pub context: Vec<(String, Val)>,
-}
-
-impl Encoder {
-    pub fn from_config(cfg: &TelemetryConfig) -> Encoder {
-        let logs = &cfg.logs;
-        let mut context: Vec<(String, Val)> =
-            logs.initial_fields.iter().map(|(k, v)| (k.clone(), yaml_val(v))).collect();
-        if !logs.disable_zap_resource {
-            context.push(("resource".to_string(), Val::Dict(resource_attributes(cfg))));
-        }
-        Encoder { json: logs.encoding == "json", caller: !logs.disable_caller, context }
-    }
-
-    /// One line, newline included.
-    pub fn encode(
-        &self,
-        level: Level,
-        ts: &str,
-        caller: Option<(&str, u32)>,
-        msg: &str,
-        fields: Vec<(String, Val)>,
-    ) -> String {
-        let fields = component_first(fields);
-        let caller = caller.filter(|_| self.caller).map(|(f, l)| format!("{}:{l}", trim_path(f)));
-        let mut out = String::with_capacity(256);
-        if self.json {
-            out.push_str("{\"level\":\"");
-            out.push_str(level_name(level));
-            out.push_str("\",\"ts\":\"");
-            out.push_str(ts);
-            out.push('"');
-            if let Some(c) = &caller {
-                out.push_str(",\"caller\":");
-                push_json_str(&mut out, c);
-            }
-            out.push_str(",\"msg\":");
-            push_json_str(&mut out, msg);
-            for (k, v) in self.context.iter().chain(fields.iter()) {
-                out.push(',');
-                push_json_str(&mut out, k);
-                out.push(':');
-                push_val(&mut out, v, false);
-            }
-            out.push_str("}\n");
-        } else {
-            out.push_str(ts);
-            out.push('\t');
-            out.push_str(level_name(level));
-            if let Some(c) = &caller {
-                out.push('\t');
-                out.push_str(c);
-            }
-            out.push('\t');
-            out.push_str(msg);
-            let mut first = true;
-            for (k, v) in self.context.iter().chain(fields.iter()) {
-                out.push_str(if first { "\t{" } else { ", " });
-                first = false;
-                push_json_str(&mut out, k);
-                out.push_str(": ");
-                push_val(&mut out, v, true);
-            }
-            if !first {
-                out.push('}');
-            }
-            out.push('\n');
-        }
-        out
-    }
-}
-
-/// The collector's resource attributes (otelconftelemetry/resource.go): `service.instance.id`,
-/// `service.name`, `service.version`, then `service.telemetry.resource` (null drops a default),
-/// sorted by key as the SDK resource iterates them.
-fn resource_attributes(cfg: &TelemetryConfig) -> Vec<(String, String)> {
-    let mut attrs: Vec<(String, String)> = vec![
-        ("service.instance.id".to_string(), super::instance_id().to_string()),
-        ("service.name".to_string(), "oxidot".to_string()),
-        ("service.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-    ];
-    for (k, v) in &cfg.resource {
-        attrs.retain(|(ak, _)| ak != k);
-        if let Some(v) = v {
-            attrs.push((k.clone(), v.clone()));
-        }
-    }
-    attrs.sort();
-    attrs
-}
-
-fn yaml_val(v: &serde_yaml_ng::Value) -> Val {
-    use serde_yaml_ng::Value as Y;
-    match v {
-        Y::String(s) => Val::Str(s.clone()),
-        Y::Bool(b) => Val::Bool(*b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Val::I64(i)
-            } else if let Some(u) = n.as_u64() {
-                Val::U64(u)
-            } else {
-                Val::F64(n.as_f64().unwrap_or(0.0))
-            }
-        }
-        other => Val::Json(serde_json::to_value(other).unwrap_or(serde_json::Value::Null)),
-    }
-}
-
-/// zapcore LowercaseLevelEncoder; tracing's TRACE has no zap level and prints as debug.
-fn level_name(l: Level) -> &'static str {
-    match l {
-        Level::ERROR => "error",
-        Level::WARN => "warn",
-        Level::INFO => "info",
-        _ => "debug",
-    }
-}
-
-/// zapcore EntryCaller.TrimmedPath: the last directory and the file name.
-fn trim_path(file: &str) -> &str {
-    let Some(last) = file.rfind('/') else { return file };
-    match file[..last].rfind('/') {
-        Some(prev) => &file[prev + 1..],
-        None => file,
-    }
-}
-
-/// Moves the component attributes in front of the call's fields, named and ordered as the
-/// collector's component loggers carry them.
-fn component_first(fields: Vec<(String, Val)>) -> Vec<(String, Val)> {
-    let has_component =
-        fields.iter().any(|(k, _)| KIND_FIELDS.contains(&k.as_str()) || k == COMPONENT_ID || k == COMPONENT_KIND);
-    if !has_component {
-        return fields;
-    }
-    let mut comp: Vec<(String, Val)> = Vec::new();
-    let mut rest = Vec::with_capacity(fields.len());
-    let has = |comp: &[(String, Val)], key: &str| comp.iter().any(|(k, _)| k == key);
-    for (k, v) in fields {
-        let target: Option<&str> = match k.as_str() {
-            COMPONENT_ID | COMPONENT_KIND | PIPELINE_ID | SIGNAL => Some(""),
-            kind if KIND_FIELDS.contains(&kind) && !has(&comp, COMPONENT_ID) => {
-                comp.push((COMPONENT_KIND.to_string(), Val::Str(kind.to_string())));
-                Some(COMPONENT_ID)
-            }
-            "data_type" | "signal" if !has(&comp, SIGNAL) => Some(SIGNAL),
-            "pipeline" if !has(&comp, PIPELINE_ID) => Some(PIPELINE_ID),
-            _ => None,
-        };
-        match target {
-            Some("") => {
-                comp.retain(|(ck, _)| *ck != k);
-                comp.push((k, v));
-            }
-            Some(t) => comp.push((t.to_string(), v)),
-            None => rest.push((k, v)),
-        }
-    }
-    comp.sort_by(|a, b| a.0.cmp(&b.0));
-    comp.extend(rest);
-    comp
-}
-
-fn push_val(out: &mut String, v: &Val, spaced: bool) {
-    match v {
-        Val::Str(s) => push_json_str(out, s),
-        Val::I64(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Val::U64(u) => {
-            let _ = write!(out, "{u}");
-        }
-        Val::F64(f) => push_float(out, *f),
-        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Val::Dict(kv) => {
-            out.push('{');
-            for (i, (k, v)) in kv.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(if spaced { ", " } else { "," });
-                }
-                push_json_str(out, k);
-                out.push_str(if spaced { ": " } else { ":" });
-                push_json_str(out, v);
-            }
-            out.push('}');
-        }
-        Val::Json(j) => out.push_str(&serde_json::to_string(j).unwrap_or_else(|_| "null".into())),
-    }
-}
-
-/// zap's AppendFloat: shortest decimal without exponent; NaN and infinities as strings.
-fn push_float(out: &mut String, f: f64) {
-    if f.is_nan() {
-        out.push_str("\"NaN\"");
-    } else if f.is_infinite() {
-        out.push_str(if f > 0.0 { "\"+Inf\"" } else { "\"-Inf\"" });
-    } else {
-        let _ = write!(out, "{f}");
-    }
-}
-
-/// A JSON string as zap's safeAddString writes it: `\` and `"` escaped, `\n` `\r` `\t` by
-/// letter, other control characters as `\u00XX`; everything else (including `<>&`) as is.
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// zapcore ISO8601TimeEncoder (`2006-01-02T15:04:05.000Z0700`) in local time, as Go's
-/// time.Now() is: `Z` when the zone is UTC (containers), else `+hhmm`.
-pub fn iso8601_now() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    iso8601(secs, now.subsec_millis(), local_offset(secs))
-}
-
-fn local_offset(secs: i64) -> i64 {
-    let t = secs as libc::time_t;
-    // SAFETY: localtime_r writes only into `tm`, which outlives the call.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            0
-        } else {
-            tm.tm_gmtoff as i64
-        }
-    }
-}
-
-/// Formats epoch seconds + millis at a UTC offset (seconds east).
-pub fn iso8601(secs: i64, millis: u32, offset: i64) -> String {
-    let local = secs + offset;
-    let days = local.div_euclid(86_400);
-    let sod = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let mut s = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}", sod / 3600, (sod % 3600) / 60, sod % 60);
-    if offset == 0 {
-        s.push('Z');
-    } else {
-        let sign = if offset < 0 { '-' } else { '+' };
-        let a = offset.abs();
-        let _ = write!(s, "{sign}{:02}{:02}", a / 3600, (a % 3600) / 60);
-    }
-    s
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's method).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// The tracing layer that encodes each event as one zap-shaped line.

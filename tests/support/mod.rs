@@ -2,11 +2,15 @@
 //! wire-exact sinks (OTLP/gRPC via the generated tonic services, OTLP/HTTP via hyper).
 #![allow(dead_code, clippy::type_complexity)]
 
+pub mod config;
 pub mod loki_otlp;
+pub mod metrics;
 pub mod moto;
 pub mod prometheus;
 pub mod sinks;
 
+#[allow(unused_imports)] // not every test file builds its config with it
+pub use config::TestConfig;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;

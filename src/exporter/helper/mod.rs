@@ -14,7 +14,7 @@ use crate::telemetry::component::ExporterTelemetry;
 use crate::telemetry::logging::RateLimit;
 use async_trait::async_trait;
 use config::{QueueConfig, RetryConfig};
-use queue::{BoundedQueue, PushError};
+use queue::{BoundedQueue, Counted, PushError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -89,9 +89,9 @@ impl ExporterHelper {
             let me = Arc::clone(self);
             let q = Arc::clone(q);
             ws.push(tokio::spawn(async move {
-                while let Some(b) = q.pop().await {
+                while let Some(c) = q.pop().await {
                     me.telemetry.queue_size.set(q.size() as i64);
-                    let _ = me.send(&b).await;
+                    let _ = me.send(&c.batch, c.items).await;
                 }
             }));
         }
@@ -112,7 +112,7 @@ impl ExporterHelper {
         }
         if let Some(q) = &self.queue {
             let left = q.take_all();
-            let items: usize = left.iter().map(|b| b.items()).sum();
+            let items: usize = left.iter().map(|c| c.items).sum();
             if items > 0 {
                 self.telemetry.send_failed.add(items as u64);
                 tracing::error!(exporter = %self.id, data_type = %self.signal, dropped_items = items,
@@ -123,9 +123,9 @@ impl ExporterHelper {
         self.exporter.shutdown().await;
     }
 
-    /// One batch through retry and timeout; counts it once as sent or failed.
-    async fn send(&self, b: &Batch) -> Result<(), ExportError> {
-        let items = b.items() as u64;
+    /// One batch (of `items` items) through retry and timeout; counts it once as sent or failed.
+    async fn send(&self, b: &Batch, items: usize) -> Result<(), ExportError> {
+        let items = items as u64;
         let started = Instant::now();
         let mut backoff = retry::Backoff::new(&self.retry);
         let mut abort = self.abort_rx.clone();
@@ -196,17 +196,19 @@ impl ExporterHelper {
 #[async_trait]
 impl Consumer for ExporterHelper {
     async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError> {
+        // Counted once here; the queue and the send keep the count with the batch.
+        let items = batch.items();
         let Some(q) = &self.queue else {
             // No queue: the caller waits for the export and sees its error.
-            return self.send(&batch).await.map_err(|e| match e {
+            return self.send(&batch, items).await.map_err(|e| match e {
                 ExportError::Retryable { reason, retry_after } => {
                     ConsumeError::Overloaded { reason, retry_after: retry_after.unwrap_or(Duration::from_secs(1)) }
                 }
                 ExportError::Permanent(m) | ExportError::Dropped { reason: m, .. } => ConsumeError::Permanent(m),
             });
         };
-        let items = batch.items();
-        let pushed = if self.block_on_overflow { q.push_wait(batch).await } else { q.try_push(batch) };
+        let queued = Counted { batch, items };
+        let pushed = if self.block_on_overflow { q.push_wait(queued).await } else { q.try_push(queued) };
         match pushed {
             Ok(()) => {
                 self.telemetry.queue_size.set(q.size() as i64);

@@ -15,8 +15,22 @@ pub enum PushError {
     Closed,
 }
 
+/// A queued batch with its item count, counted once when the exporter accepted it.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    pub batch: Arc<Batch>,
+    pub items: usize,
+}
+
+impl From<Arc<Batch>> for Counted {
+    fn from(batch: Arc<Batch>) -> Counted {
+        let items = batch.items();
+        Counted { batch, items }
+    }
+}
+
 struct State {
-    items: VecDeque<(Arc<Batch>, usize)>,
+    items: VecDeque<(Counted, usize)>,
     size: usize,
     closed: bool,
 }
@@ -45,15 +59,16 @@ impl BoundedQueue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn cost(&self, b: &Batch) -> usize {
+    fn cost(&self, b: &Counted) -> usize {
         match self.sizer {
             Sizer::Requests | Sizer::Bytes => 1,
-            Sizer::Items => b.items().max(1),
+            Sizer::Items => b.items.max(1),
         }
     }
 
     /// Adds a batch, or refuses it without waiting.
-    pub fn try_push(&self, b: Arc<Batch>) -> Result<(), PushError> {
+    pub fn try_push(&self, b: impl Into<Counted>) -> Result<(), PushError> {
+        let b = b.into();
         let cost = self.cost(&b);
         if cost > self.capacity {
             return Err(PushError::TooLarge);
@@ -73,10 +88,11 @@ impl BoundedQueue {
     }
 
     /// Adds a batch, waiting for room (`block_on_overflow: true`).
-    pub async fn push_wait(&self, b: Arc<Batch>) -> Result<(), PushError> {
+    pub async fn push_wait(&self, b: impl Into<Counted>) -> Result<(), PushError> {
+        let b = b.into();
         loop {
             let notified = self.writable.notified();
-            match self.try_push(Arc::clone(&b)) {
+            match self.try_push(b.clone()) {
                 Err(PushError::Full) => notified.await,
                 other => return other,
             }
@@ -84,7 +100,7 @@ impl BoundedQueue {
     }
 
     /// Takes the oldest batch; `None` once the queue is closed and empty.
-    pub async fn pop(&self) -> Option<Arc<Batch>> {
+    pub async fn pop(&self) -> Option<Counted> {
         loop {
             let notified = self.readable.notified();
             {
@@ -113,7 +129,7 @@ impl BoundedQueue {
     }
 
     /// Removes and returns whatever is still queued (at the shutdown deadline).
-    pub fn take_all(&self) -> Vec<Arc<Batch>> {
+    pub fn take_all(&self) -> Vec<Counted> {
         let mut st = self.lock();
         st.size = 0;
         st.items.drain(..).map(|(b, _)| b).collect()

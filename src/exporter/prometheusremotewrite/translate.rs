@@ -6,16 +6,24 @@ use super::naming::{LabelNamer, MetricNamer, MetricType};
 use crate::pipeline::attrs::find;
 pub use crate::pipeline::attrs::{fmt_f64, value_text};
 use crate::proto::prometheus::{
-    histogram, metric_metadata::MetricType as PromType, BucketSpan, Exemplar as PromExemplar, Histogram, Label,
-    MetricMetadata, Sample, TimeSeries,
+    metric_metadata::MetricType as PromType, Exemplar as PromExemplar, Label, MetricMetadata, Sample, TimeSeries,
 };
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, metric::Data, number_data_point, AggregationTemporality, Exemplar, ExponentialHistogramDataPoint,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, SummaryDataPoint,
+    exemplar, metric::Data, number_data_point, AggregationTemporality, Exemplar, HistogramDataPoint, Metric,
+    NumberDataPoint, ResourceMetrics, SummaryDataPoint,
 };
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::collections::BTreeMap;
+
+mod labels;
+mod native;
+
+#[cfg(test)]
+use crate::proto::prometheus::{histogram, BucketSpan};
+use labels::{label_set, resource_attrs, scope_labels, LabelBase, ResourceLabels, ID_ATTRS};
+pub use native::native_histogram;
+#[cfg(test)]
+use native::spans;
 
 /// The staleness marker Prometheus uses (`value.StaleNaN`).
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -81,97 +89,6 @@ pub struct Translated {
 
 fn ms(ns: u64) -> i64 {
     (ns / 1_000_000) as i64
-}
-
-/// helper.go `addResourceTargetInfo`: identifying attributes, which become `job`/`instance`.
-const ID_ATTRS: [&str; 3] = ["service.namespace", "service.name", "service.instance.id"];
-
-fn resource_attrs(r: &Option<Resource>) -> &[KeyValue] {
-    r.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[])
-}
-
-/// helper.go `createAttributes`: attributes (sorted by key, names built by `namer`, values of
-/// names that collide joined with `;` unless equal), `job`/`instance` from the resource
-/// (overriding attributes), external labels (never overriding), the scope's labels
-/// (overriding), then `extras` (`__name__`, `le`, `quantile`), sorted by name. Err when an
-/// attribute name cannot be built.
-fn label_set(
-    resource: &[KeyValue],
-    attrs: &[KeyValue],
-    ignore: &[&str],
-    namer: &LabelNamer,
-    external: &[(String, String)],
-    scope: &[(String, String)],
-    extras: &[(&str, String)],
-) -> Result<Vec<Label>, String> {
-    let mut sorted: Vec<(&str, String)> = attrs
-        .iter()
-        .filter(|a| !ignore.contains(&a.key.as_str()))
-        .map(|a| (a.key.as_str(), value_text(&a.value)))
-        .collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in sorted {
-        let name = namer.build(k)?;
-        match out.get_mut(&name) {
-            Some(e) if *e != v => {
-                e.push(';');
-                e.push_str(&v);
-            }
-            Some(_) => {}
-            None => {
-                out.insert(name, v);
-            }
-        }
-    }
-    if let Some(sn) = find(resource, "service.name") {
-        let mut job = value_text(&sn.value);
-        if let Some(ns) = find(resource, "service.namespace") {
-            job = format!("{}/{job}", value_text(&ns.value));
-        }
-        out.insert("job".into(), job);
-    }
-    if let Some(id) = find(resource, "service.instance.id") {
-        out.insert("instance".into(), value_text(&id.value));
-    }
-    for (k, v) in external {
-        out.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in scope {
-        out.insert(k.clone(), v.clone());
-    }
-    for (k, v) in extras {
-        out.insert(k.to_string(), v.clone());
-    }
-    Ok(out.into_iter().map(|(name, value)| Label { name, value }).collect())
-}
-
-/// helper.go `createAttributes` (contrib since v0.146, with `disable_scope_info`): unless
-/// disabled, `otel_scope_name` and `otel_scope_version` (when not empty) and `otel_scope_<key>`
-/// for each scope attribute (its `AsString` text, a later one winning on the same name), names
-/// built by the data point label namer. Not on `target_info`.
-fn scope_labels(scope: &Option<InstrumentationScope>, opts: &TranslateOptions) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let Some(scope) = scope.as_ref().filter(|_| !opts.disable_scope_info) else {
-        return out;
-    };
-    let mut put = |k: String, v: String| {
-        let k = opts.label_namer.build(&k).unwrap_or(k);
-        match out.iter_mut().find(|(n, _)| *n == k) {
-            Some(e) => e.1 = v,
-            None => out.push((k, v)),
-        }
-    };
-    if !scope.name.is_empty() {
-        put("otel_scope_name".into(), scope.name.clone());
-    }
-    if !scope.version.is_empty() {
-        put("otel_scope_version".into(), scope.version.clone());
-    }
-    for a in &scope.attributes {
-        put(format!("otel_scope_{}", a.key), value_text(&a.value));
-    }
-    out
 }
 
 /// Series accumulate here, keyed by label set, so samples of one series from several data
@@ -246,21 +163,6 @@ fn latest_ns(m: &Metric) -> u64 {
     it.max().unwrap_or(0)
 }
 
-/// Data point attributes, with the resource's copied over them when
-/// `resource_to_telemetry_conversion` is on (contrib pkg/resourcetotelemetry `joinAttributeMaps`).
-fn point_attrs<'a>(res: &'a [KeyValue], attrs: &'a [KeyValue], opts: &TranslateOptions) -> Vec<KeyValue> {
-    let mut merged: Vec<KeyValue> = attrs.to_vec();
-    if opts.resource_to_telemetry {
-        for r in res {
-            match merged.iter_mut().find(|a| a.key == r.key) {
-                Some(e) => e.value = r.value.clone(),
-                None => merged.push(r.clone()),
-            }
-        }
-    }
-    merged
-}
-
 /// Translates every metric; never fails as a whole: what cannot be translated is reported in
 /// `errors` (metrics_to_prw.go `fromMetrics`).
 pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Translated {
@@ -268,7 +170,8 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
     let mut out = Translated::default();
     let cumulative = AggregationTemporality::Cumulative as i32;
     for rm in resources {
-        let res = resource_attrs(&rm.resource);
+        // Built once per resource: job/instance and the resource_to_telemetry labels.
+        let res = ResourceLabels::new(resource_attrs(&rm.resource), opts);
         // fromMetrics: the resource's most recent timestamp, over every metric (also the ones
         // then rejected), stamps its target_info.
         let mut latest: u64 = 0;
@@ -311,10 +214,10 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
                     out.errors.push(format!("empty data points. {} is dropped", m.name));
                     continue;
                 }
-                add_metric(&mut acc, &mut out, m, &name, res, &scope, opts);
+                add_metric(&mut acc, &mut out, m, &name, &res, &scope, opts);
             }
         }
-        if let Err(e) = target_info(&mut acc, res, latest, opts) {
+        if let Err(e) = target_info(&mut acc, &res, latest, opts) {
             out.errors.push(e);
         }
     }
@@ -330,10 +233,16 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
 /// for a resource with at least one non-identifying attribute, labelled with those attributes
 /// (named by a label namer that keeps runs of `_` and leading `_`), `job`/`instance` and the
 /// external labels; skipped without `job` or `instance`.
-fn target_info(acc: &mut Acc, res: &[KeyValue], latest_ns: u64, opts: &TranslateOptions) -> Result<(), String> {
+fn target_info(
+    acc: &mut Acc,
+    resource: &ResourceLabels,
+    latest_ns: u64,
+    opts: &TranslateOptions,
+) -> Result<(), String> {
     if !opts.target_info || latest_ns == 0 {
         return Ok(());
     }
+    let res = resource.attrs;
     let ids = ID_ATTRS.iter().filter(|k| find(res, k).is_some()).count();
     if res.len() <= ids {
         return Ok(());
@@ -341,7 +250,12 @@ fn target_info(acc: &mut Acc, res: &[KeyValue], latest_ns: u64, opts: &Translate
     let namespace = &opts.metric_namer.namespace;
     let name = if namespace.is_empty() { "target_info".to_string() } else { format!("{namespace}_target_info") };
     let namer = LabelNamer { preserve_multiple_underscores: !opts.permissive_labels, ..LabelNamer::default() };
-    let labels = label_set(res, res, &ID_ATTRS, &namer, &opts.external_labels, &[], &[("__name__", name)])?;
+    let attrs: Vec<(&str, String)> = res
+        .iter()
+        .filter(|a| !ID_ATTRS.contains(&a.key.as_str()))
+        .map(|a| (a.key.as_str(), value_text(&a.value)))
+        .collect();
+    let labels = label_set(resource, attrs, &namer, &opts.external_labels, &[])?.with(&[("__name__", name)]);
     if !labels.iter().any(|l| l.name == "job" || l.name == "instance") {
         return Ok(());
     }
@@ -385,27 +299,27 @@ fn exemplars(list: &[Exemplar]) -> Vec<PromExemplar> {
         .collect()
 }
 
-/// Adds one metric's series (number_data_points.go, histograms.go, helper.go).
+/// Adds one metric's series (number_data_points.go, histograms.go, helper.go). A data point's
+/// labels are built once and completed per series; a bad attribute name drops the whole point.
 fn add_metric(
     acc: &mut Acc,
     out: &mut Translated,
     m: &Metric,
     name: &str,
-    res: &[KeyValue],
+    res: &ResourceLabels,
     scope: &[(String, String)],
     opts: &TranslateOptions,
 ) {
-    let base = |attrs: &[KeyValue], extras: &[(&str, String)]| {
-        label_set(res, &point_attrs(res, attrs, opts), &[], &opts.label_namer, &opts.external_labels, scope, extras)
-    };
+    let base =
+        |attrs: &[KeyValue]| label_set(res, res.point_attrs(attrs), &opts.label_namer, &opts.external_labels, scope);
     let named = |n: String| vec![("__name__", n)];
     match &m.data {
         // number_data_points.go `addGaugeNumberDataPoints` (no exemplars).
         Some(Data::Gauge(g)) => {
             for p in &g.data_points {
-                match base(&p.attributes, &named(name.to_string())) {
-                    Ok(l) => {
-                        acc.sample(l, number(p), ms(p.time_unix_nano));
+                match base(&p.attributes) {
+                    Ok(b) => {
+                        acc.sample(b.with(&named(name.to_string())), number(p), ms(p.time_unix_nano));
                     }
                     Err(e) => out.errors.push(e),
                 }
@@ -414,9 +328,9 @@ fn add_metric(
         // number_data_points.go `addSumNumberDataPoints` (with exemplars).
         Some(Data::Sum(s)) => {
             for p in &s.data_points {
-                match base(&p.attributes, &named(name.to_string())) {
-                    Ok(l) => {
-                        let key = acc.sample(l, number(p), ms(p.time_unix_nano));
+                match base(&p.attributes) {
+                    Ok(b) => {
+                        let key = acc.sample(b.with(&named(name.to_string())), number(p), ms(p.time_unix_nano));
                         if let Some(ts) = acc.series.get_mut(&key) {
                             ts.exemplars.extend(exemplars(&p.exemplars));
                         }
@@ -427,23 +341,25 @@ fn add_metric(
         }
         Some(Data::Histogram(h)) => {
             for p in &h.data_points {
-                if let Err(e) = add_histogram(acc, p, name, &base) {
-                    out.errors.push(e);
+                match base(&p.attributes) {
+                    Ok(b) => add_histogram(acc, p, name, &b),
+                    Err(e) => out.errors.push(e),
                 }
             }
         }
         Some(Data::Summary(s)) => {
             for p in &s.data_points {
-                if let Err(e) = add_summary(acc, p, name, &base) {
-                    out.errors.push(e);
+                match base(&p.attributes) {
+                    Ok(b) => add_summary(acc, p, name, &b),
+                    Err(e) => out.errors.push(e),
                 }
             }
         }
         // histograms.go `addExponentialHistogramDataPoints`.
         Some(Data::ExponentialHistogram(h)) => {
             for p in &h.data_points {
-                let labels = match base(&p.attributes, &named(name.to_string())) {
-                    Ok(l) => l,
+                let labels = match base(&p.attributes) {
+                    Ok(b) => b.with(&named(name.to_string())),
                     Err(e) => {
                         out.errors.push(e);
                         continue;
@@ -463,28 +379,24 @@ fn add_metric(
     }
 }
 
-type LabelFn<'a> = dyn Fn(&[KeyValue], &[(&str, String)]) -> Result<Vec<Label>, String> + 'a;
-
 /// helper.go `addHistogramDataPoints`: `_sum` (when set), `_count`, cumulative `_bucket`s with
 /// `le` and `+Inf`; exemplars go to the first bucket whose bound holds their value.
-fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &LabelFn) -> Result<(), String> {
+fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &LabelBase) {
     let t = ms(p.time_unix_nano);
     let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
     let v = |x: f64| if stale { f64::from_bits(STALE_NAN) } else { x };
-    // Labels are built once per point: a bad attribute name drops the whole point.
-    base(&p.attributes, &[])?;
     if let Some(sum) = p.sum {
-        acc.sample(base(&p.attributes, &[("__name__", format!("{name}_sum"))])?, v(sum), t);
+        acc.sample(base.with(&[("__name__", format!("{name}_sum"))]), v(sum), t);
     }
-    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_count"))])?, v(p.count as f64), t);
+    acc.sample(base.with(&[("__name__", format!("{name}_count"))]), v(p.count as f64), t);
     let mut cumulative = 0u64;
     let mut bounds: Vec<(f64, Key)> = Vec::new();
     for (i, bound) in p.explicit_bounds.iter().enumerate().take(p.bucket_counts.len()) {
         cumulative += p.bucket_counts[i];
-        let labels = base(&p.attributes, &[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))])?;
+        let labels = base.with(&[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))]);
         bounds.push((*bound, acc.sample(labels, v(cumulative as f64), t)));
     }
-    let labels = base(&p.attributes, &[("__name__", format!("{name}_bucket")), ("le", "+Inf".into())])?;
+    let labels = base.with(&[("__name__", format!("{name}_bucket")), ("le", "+Inf".into())]);
     bounds.push((f64::INFINITY, acc.sample(labels, v(p.count as f64), t)));
     // helper.go `addExemplars`.
     bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -498,88 +410,19 @@ fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &Label
             }
         }
     }
-    Ok(())
 }
 
 /// helper.go `addSummaryDataPoints`: `_sum`, `_count`, one series per quantile.
-fn add_summary(acc: &mut Acc, p: &SummaryDataPoint, name: &str, base: &LabelFn) -> Result<(), String> {
+fn add_summary(acc: &mut Acc, p: &SummaryDataPoint, name: &str, base: &LabelBase) {
     let t = ms(p.time_unix_nano);
     let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
     let v = |x: f64| if stale { f64::from_bits(STALE_NAN) } else { x };
-    base(&p.attributes, &[])?;
-    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_sum"))])?, v(p.sum), t);
-    acc.sample(base(&p.attributes, &[("__name__", format!("{name}_count"))])?, v(p.count as f64), t);
+    acc.sample(base.with(&[("__name__", format!("{name}_sum"))]), v(p.sum), t);
+    acc.sample(base.with(&[("__name__", format!("{name}_count"))]), v(p.count as f64), t);
     for q in &p.quantile_values {
-        let labels = base(&p.attributes, &[("__name__", name.to_string()), ("quantile", fmt_f64(q.quantile))])?;
+        let labels = base.with(&[("__name__", name.to_string()), ("quantile", fmt_f64(q.quantile))]);
         acc.sample(labels, v(q.value), t);
     }
-    Ok(())
-}
-
-/// Exponential histogram → native histogram (schema = scale, down-scaled to 8 at most).
-pub fn native_histogram(p: &ExponentialHistogramDataPoint) -> Result<Histogram, String> {
-    if p.scale < -4 {
-        return Err(format!("cannot convert exponential to native histogram: scale must be >= -4, was {}", p.scale));
-    }
-    let scale_down = (p.scale - 8).max(0);
-    let schema = p.scale - scale_down;
-    let (pos_spans, pos_deltas) =
-        p.positive.as_ref().map(|b| spans(b.offset, &b.bucket_counts, scale_down)).unwrap_or_default();
-    let (neg_spans, neg_deltas) =
-        p.negative.as_ref().map(|b| spans(b.offset, &b.bucket_counts, scale_down)).unwrap_or_default();
-    let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
-    Ok(Histogram {
-        count: Some(histogram::Count::CountInt(if stale { STALE_NAN } else { p.count })),
-        sum: if stale { f64::from_bits(STALE_NAN) } else { p.sum.unwrap_or(0.0) },
-        schema,
-        zero_threshold: p.zero_threshold,
-        zero_count: Some(histogram::ZeroCount::ZeroCountInt(p.zero_count)),
-        negative_spans: neg_spans,
-        negative_deltas: neg_deltas,
-        positive_spans: pos_spans,
-        positive_deltas: pos_deltas,
-        reset_hint: histogram::ResetHint::Unknown as i32,
-        timestamp: ms(p.time_unix_nano),
-        ..Default::default()
-    })
-}
-
-/// OTel buckets (index i covers (base^i, base^(i+1)]) → Prometheus spans and count deltas
-/// (index i+1). Gaps of up to two empty buckets stay inside a span, longer ones start a new span.
-fn spans(offset: i32, counts: &[u64], scale_down: i32) -> (Vec<BucketSpan>, Vec<i64>) {
-    let mut merged: Vec<(i32, u64)> = Vec::new();
-    for (i, c) in counts.iter().enumerate() {
-        let idx = (offset + i as i32) >> scale_down;
-        match merged.last_mut() {
-            Some((last, n)) if *last == idx => *n += c,
-            _ => merged.push((idx, *c)),
-        }
-    }
-    let mut spans: Vec<BucketSpan> = Vec::new();
-    let mut deltas = Vec::new();
-    let mut prev_count = 0i64;
-    let mut next_idx: Option<i32> = None; // Prometheus index after the last one written
-    for (idx, c) in merged.into_iter().filter(|(_, c)| *c > 0) {
-        let pidx = idx + 1;
-        match next_idx {
-            Some(n) if pidx - n <= 2 => {
-                // Fill the small gap with empty buckets in the current span.
-                for _ in n..pidx {
-                    deltas.push(-prev_count);
-                    prev_count = 0;
-                }
-                if let Some(s) = spans.last_mut() {
-                    s.length += (pidx - n) as u32 + 1;
-                }
-            }
-            Some(n) => spans.push(BucketSpan { offset: pidx - n, length: 1 }),
-            None => spans.push(BucketSpan { offset: pidx, length: 1 }),
-        }
-        deltas.push(c as i64 - prev_count);
-        prev_count = c as i64;
-        next_idx = Some(pidx + 1);
-    }
-    (spans, deltas)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/resourcedetection")
+    crate::golden::dir("resourcedetection")
 }
 
 /// The cases of one table, each with the order of its `want` keys (the file is read as YAML,
@@ -45,20 +45,30 @@ fn as_json(d: &Detected) -> Json {
     Json::Object(d.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
 }
 
-fn check(name: &str, got: Result<Detected, String>, case: &Json, order: &[String]) {
+/// What differs between a detector's result and the case's `want` (or `error`).
+fn check(got: Result<Detected, String>, case: &Json, order: &[String]) -> Result<(), String> {
     match (&got, case.get("error")) {
-        (Err(e), Some(want)) => assert_eq!(Json::String(e.clone()), *want, "{name}"),
+        (Err(e), Some(want)) if Json::String(e.clone()) == *want => Ok(()),
+        (Err(e), Some(want)) => Err(format!("error {e:?}, want {want}")),
         (Ok(d), None) => {
-            assert_eq!(as_json(d), case["want"], "{name}");
+            let attrs = as_json(d);
+            if attrs != case["want"] {
+                return Err(format!("got {attrs}, want {}", case["want"]));
+            }
             let keys: Vec<&str> = d.iter().map(|(k, _)| k.as_str()).collect();
-            assert_eq!(keys, order.iter().map(String::as_str).collect::<Vec<_>>(), "{name}: attribute order");
+            let want: Vec<&str> = order.iter().map(String::as_str).collect();
+            if keys != want {
+                return Err(format!("attribute order {keys:?}, want {want:?}"));
+            }
+            Ok(())
         }
-        (got, want) => panic!("{name}: got {got:?}, want error {want:?}"),
+        (got, want) => Err(format!("got {got:?}, want error {want:?}")),
     }
 }
 
 #[test]
 fn env_test_go() {
+    let mut golden = crate::golden::Golden::new();
     let cases = table("env/env_test.json");
     assert!(cases.len() >= 10);
     for (case, order) in cases {
@@ -72,8 +82,9 @@ fn env_test_go() {
         };
         let lookup = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let got = env::detect(&lookup).map(|d| d.attrs);
-        check(&name, got, &case, &order);
+        golden.check(&name, check(got, &case, &order));
     }
+    golden.finish();
 }
 
 fn doc(v: &Json) -> Json {
@@ -89,6 +100,7 @@ fn doc(v: &Json) -> Json {
 
 #[test]
 fn ecs_test_go() {
+    let mut golden = crate::golden::Golden::new();
     let cases = table("ecs/ecs_test.json");
     assert!(cases.len() >= 5);
     for (case, order) in cases {
@@ -100,8 +112,9 @@ fn ecs_test_go() {
         let got = ecs::Task::from_json(&doc(&case["task"]))
             .and_then(|t| ecs::Container::from_json(&doc(&case["container"])).map(|c| (t, c)))
             .map(|(t, c)| ecs::map(&t, &c, &toggles));
-        check(&name, got, &case, &order);
+        golden.check(&name, check(got, &case, &order));
     }
+    golden.finish();
 }
 
 /// A provider answering from a golden case; a missing fact is an error.
@@ -173,6 +186,7 @@ impl system::Provider for Fake {
 
 #[test]
 fn system_test_go() {
+    let mut golden = crate::golden::Golden::new();
     let cases = table("system/system_test.json");
     assert!(cases.len() >= 8);
     let file: Json =
@@ -185,8 +199,9 @@ fn system_test_go() {
         let mut facts = defaults.clone();
         facts.extend(case["provider"].as_object().cloned().unwrap_or_default());
         let got = system::detect_with(&cfg, &Fake(Json::Object(facts))).map(|d| d.attrs);
-        check(&name, got, &case, &order);
+        golden.check(&name, check(got, &case, &order));
     }
+    golden.finish();
 }
 
 #[test]

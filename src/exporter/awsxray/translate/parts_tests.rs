@@ -8,7 +8,6 @@ use super::{aws, cause, http, sql};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue, KeyValueList};
 use opentelemetry_proto::tonic::trace::v1::{span::Event, span::SpanKind, status::StatusCode, Span, Status};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 fn any(v: &Value) -> AnyValue {
     let value = match v {
@@ -115,38 +114,14 @@ fn run(part: &str, input: &Value) -> Value {
 
 #[test]
 fn golden_parts() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/awsxray");
-    let update = std::env::var("UPDATE_GOLDEN").is_ok();
-    let mut failures = Vec::new();
+    let root = crate::golden::dir("awsxray");
+    let mut g = crate::golden::Golden::new();
     for part in ["cause", "http", "aws", "sql"] {
         let dir = root.join(part);
-        let mut n = 0;
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for p in entries {
-            let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else {
-                continue;
-            };
-            let input: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
-                .unwrap_or_else(|e| panic!("{part}/{case}: {e}"));
-            let got = run(part, &input);
-            let out = dir.join(format!("{case}.out.json"));
-            if update {
-                std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
-            } else {
-                let want: Value = std::fs::read_to_string(&out)
-                    .ok()
-                    .and_then(|s| serde_json::from_str(&s).ok())
-                    .unwrap_or_else(|| panic!("{part}/{case}: no .out.json"));
-                if got != want {
-                    failures.push(format!("{part}/{case}:\n got {got}\nwant {want}"));
-                }
-            }
-            n += 1;
-        }
+        let n = g.dir(&dir, |case| run(part, &case.input));
         assert!(n > 0, "no cases in {}", dir.display());
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    g.finish();
 }
 
 #[test]

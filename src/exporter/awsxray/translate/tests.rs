@@ -59,41 +59,16 @@ fn run(input_path: &Path) -> Value {
     Value::Array(got)
 }
 
-fn cases(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut v: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            let case = p.file_name()?.to_str()?.strip_suffix(".in.json")?.to_string();
-            Some((case, p))
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/awsxray")
+    crate::golden::dir("awsxray")
 }
 
 #[test]
 fn golden() {
-    let dir = golden_dir();
-    let update = std::env::var("UPDATE_GOLDEN").is_ok();
-    let all = cases(&dir);
-    for (case, p) in &all {
-        let got = run(p);
-        let out = dir.join(format!("{case}.out.json"));
-        if update {
-            std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
-        } else {
-            let want: Value =
-                serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json")))
-                    .unwrap();
-            assert_eq!(got, want, "{case}: differs from {}", out.display());
-        }
-    }
-    assert!(all.len() >= 12, "only {} cases", all.len());
+    let mut g = crate::golden::Golden::new();
+    let n = g.dir(&golden_dir(), |case| run(&case.input_path));
+    g.finish();
+    assert!(n >= 12, "only {n} cases");
 }
 
 /// `want` holds only what is checked; see the module comment.
@@ -137,21 +112,16 @@ fn check_subset(want: &Value, got: Option<&Value>, path: &str, errs: &mut Vec<St
 
 #[test]
 fn golden_go_segment_tests() {
-    let dir = golden_dir().join("segment");
-    let all = cases(&dir);
-    let mut failures = Vec::new();
-    for (case, p) in &all {
-        let got = run(p);
-        let out = dir.join(format!("{case}.out.json"));
-        let want: Value =
-            serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json")))
-                .unwrap();
-        let (Value::Array(w), Value::Array(g)) = (&want, &got) else { panic!("{case}: .out.json must be a list") };
-        let input: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let mut golden = crate::golden::Golden::new();
+    let n = golden.dir_with(&golden_dir().join("segment"), |case, want| {
+        let got = run(&case.input_path);
+        let (Value::Array(w), Value::Array(g)) = (want, &got) else {
+            panic!("{}: .out.json must be a list", case.name)
+        };
         // `gaps`: path prefix → why; differences there belong to blocks rewritten elsewhere
         // (http.rs, aws.rs) and are reported, not failed.
         let gaps: Vec<String> =
-            input.get("gaps").and_then(Value::as_object).map(|g| g.keys().cloned().collect()).unwrap_or_default();
+            case.input.get("gaps").and_then(Value::as_object).map(|g| g.keys().cloned().collect()).unwrap_or_default();
         let mut errs = Vec::new();
         if w.len() != g.len() {
             errs.push(format!("expected {} documents, got {}", w.len(), g.len()));
@@ -163,15 +133,17 @@ fn golden_go_segment_tests() {
             errs.into_iter().partition(|e| gaps.iter().any(|g| e.starts_with(&format!("{g}:"))));
         for g in &gaps {
             if !known.iter().any(|e| e.starts_with(&format!("{g}:"))) {
-                eprintln!("{case}: gap {g} now matches Go: remove it from the case");
+                eprintln!("{}: gap {g} now matches Go: remove it from the case", case.name);
             }
         }
-        if !errs.is_empty() {
-            failures.push(format!("{case}:\n  {}\n  got: {}", errs.join("\n  "), got));
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("\n  {}\n  got: {}", errs.join("\n  "), got))
         }
-    }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), all.len(), failures.join("\n"));
-    assert!(all.len() >= 60, "only {} cases", all.len());
+    });
+    golden.finish();
+    assert!(n >= 60, "only {n} cases");
 }
 
 #[test]

@@ -9,7 +9,6 @@
 use super::*;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 fn render(t: &Translated) -> Value {
     let reqs: Vec<Value> = t
@@ -47,33 +46,18 @@ fn render(t: &Translated) -> Value {
 
 #[test]
 fn golden() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/loki");
-    let update = std::env::var("UPDATE_GOLDEN").is_ok();
-    let mut n = 0;
-    for e in std::fs::read_dir(&dir).unwrap() {
-        let p = e.unwrap().path();
-        let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else {
-            continue;
-        };
-        let input: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let mut g = crate::golden::Golden::new();
+    let n = g.dir(&crate::golden::dir("loki"), |case| {
+        let input = &case.input;
         let req: ExportLogsServiceRequest = serde_json::from_value(input["request"].clone()).unwrap();
         let o = &input["options"];
         let enabled: BTreeMap<String, bool> =
             serde_json::from_value(o.get("default_labels_enabled").cloned().unwrap_or(json!({}))).unwrap();
         let now: u64 = o.get("now").and_then(Value::as_str).map_or(1_700_000_000_000_000_000, |s| s.parse().unwrap());
         let permissive = o.get("permissive_label_sanitization").and_then(Value::as_bool).unwrap_or(false);
-        let got = render(&translate(&req.resource_logs, &DefaultLabels::from_map(&enabled), now, permissive));
-        let out = dir.join(format!("{case}.out.json"));
-        if update {
-            std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
-        } else {
-            let want: Value =
-                serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json")))
-                    .unwrap();
-            assert_eq!(got, want, "{case}: differs from {}", out.display());
-        }
-        n += 1;
-    }
+        render(&translate(&req.resource_logs, &DefaultLabels::from_map(&enabled), now, permissive))
+    });
+    g.finish();
     assert!(n >= 60, "only {n} cases");
 }
 

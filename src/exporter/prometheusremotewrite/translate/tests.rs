@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/prometheusremotewrite")
+    crate::golden::dir("prometheusremotewrite")
 }
 
 fn options(v: &Value) -> TranslateOptions {
@@ -117,31 +117,13 @@ fn render(t: &Translated) -> Value {
 
 #[test]
 fn golden() {
-    let update = std::env::var("UPDATE_GOLDEN").is_ok();
-    let mut n = 0;
-    for e in std::fs::read_dir(dir()).unwrap() {
-        let p = e.unwrap().path();
-        if p.file_name().and_then(|f| f.to_str()).is_some_and(|f| f.starts_with("otlptranslator.")) {
-            continue;
-        }
-        let Some(case) = p.file_name().and_then(|f| f.to_str()).and_then(|f| f.strip_suffix(".in.json")) else {
-            continue;
-        };
-        let input: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let mut g = crate::golden::Golden::new();
+    let n = g.dir(&dir(), |case| {
         let req: ExportMetricsServiceRequest =
-            serde_json::from_value(input["request"].clone()).unwrap_or_else(|e| panic!("{case}: {e}"));
-        let got = render(&translate(&req.resource_metrics, &options(&input["options"])));
-        let out = dir().join(format!("{case}.out.json"));
-        if update {
-            std::fs::write(&out, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
-        } else {
-            let want: Value =
-                serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("{case}: no .out.json")))
-                    .unwrap();
-            assert_eq!(got, want, "{case}: translation differs from {}", out.display());
-        }
-        n += 1;
-    }
+            serde_json::from_value(case.input["request"].clone()).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        render(&translate(&req.resource_metrics, &options(&case.input["options"])))
+    });
+    g.finish();
     assert!(n >= 10, "only {n} golden cases");
 }
 
