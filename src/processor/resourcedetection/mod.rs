@@ -9,6 +9,7 @@
 
 pub mod ecs;
 pub mod env;
+pub mod factory;
 pub mod system;
 
 use super::Transform;
