@@ -33,8 +33,9 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    pub fn component(kind: Kind, id: &ComponentId, reason: impl Into<String>) -> BuildError {
-        BuildError::Component { kind, id: id.clone(), reason: reason.into() }
+    /// The component's own error, whatever its type (a message or a typed error).
+    pub fn component(kind: Kind, id: &ComponentId, reason: impl std::fmt::Display) -> BuildError {
+        BuildError::Component { kind, id: id.clone(), reason: reason.to_string() }
     }
 }
 

@@ -78,10 +78,11 @@ pub async fn start(cfg: &Config) -> Result<Running, LifecycleError> {
             return Err(e.into());
         }
     };
-    let far = Instant::now() + Duration::from_secs(1);
+    // After a failed start: stop what was started, briefly.
+    let soon = || Instant::now() + Duration::from_secs(1);
     let stop_all = |host: Host, sm: SelfMetricsServer| async move {
         for (_, e) in host.extensions().collect::<Vec<_>>().into_iter().rev() {
-            e.shutdown(far).await;
+            e.shutdown(soon()).await;
         }
         sm.shutdown().await;
     };
@@ -127,7 +128,7 @@ pub async fn start(cfg: &Config) -> Result<Running, LifecycleError> {
     }
     if let Some((i, e)) = failed {
         for (_, started) in &graph.receivers[..i] {
-            started.shutdown(far).await;
+            started.shutdown(soon()).await;
         }
         stop_all(host, self_metrics).await;
         return Err(e.into());

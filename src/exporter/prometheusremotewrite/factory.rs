@@ -47,7 +47,6 @@ impl ExporterConfig for PrwConfig {
     }
 
     fn build(&self, set: &Settings, _signal: Signal) -> Result<BuiltExporter, BuildError> {
-        let fail = |e: String| BuildError::component(Kind::Exporter, set.id, e);
         let reg = set.telemetry;
         let labels = || vec![(LABEL_EXPORTER, set.id.to_string())];
         let t = PrwTelemetry {
@@ -73,10 +72,15 @@ impl ExporterConfig for PrwConfig {
             ),
         };
         let signer = match self.authenticator() {
-            Some(auth) => Some(set.host.authenticator(auth).and_then(|a| a.signer(&self.endpoint)).map_err(fail)?),
+            Some(auth) => Some(
+                set.host
+                    .authenticator(auth)
+                    .and_then(|a| a.signer(&self.endpoint))
+                    .map_err(|e| BuildError::component(Kind::Exporter, set.id, e))?,
+            ),
             None => None,
         };
-        let e = PrwExporter::new(self, signer, t).map_err(fail)?;
+        let e = PrwExporter::new(self, signer, t).map_err(|e| BuildError::component(Kind::Exporter, set.id, e))?;
         Ok(BuiltExporter { exporter: Arc::new(e), labels: vec![] })
     }
 }
