@@ -5,9 +5,9 @@
 //! "starting"), exporters start their queue consumers, processors start (resource detection
 //! runs once), receivers bind their ports (a port in use fails the start), extensions hear the
 //! pipelines are ready. Stop (SIGTERM/SIGINT): extensions hear "not ready", receivers stop
-//! accepting and finish open requests, batch processors flush, exporter queues drain until the
-//! deadline (whatever is still queued then is counted as failed and logged), extensions stop
-//! last.
+//! accepting and finish open requests, batch processors flush, processors stop (the memory
+//! limiter's checks), exporter queues drain until the deadline (whatever is still queued then
+//! is counted as failed and logged), extensions stop last.
 
 use super::graph::{self, kind_title, Graph};
 use crate::collector::Config;
@@ -157,10 +157,10 @@ impl Running {
         for s in &self.graph.stages {
             s.shutdown(deadline).await;
         }
-        futures::future::join_all(self.graph.exporters.iter().map(|(_, e)| e.shutdown(deadline))).await;
         for (_, p) in &self.graph.processors {
             p.shutdown(deadline).await;
         }
+        futures::future::join_all(self.graph.exporters.iter().map(|(_, e)| e.shutdown(deadline))).await;
         let exts: Vec<_> = self.host.extensions().collect();
         for (_, e) in exts.into_iter().rev() {
             e.shutdown(Instant::now() + Duration::from_secs(1)).await;
