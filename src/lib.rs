@@ -3,6 +3,7 @@
 
 pub mod alloc;
 pub mod aws;
+pub mod collector;
 pub mod component;
 pub mod config;
 pub mod exporter;

@@ -2,7 +2,8 @@
 
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
-use oxidot::config::{self, Config};
+use oxidot::collector::Config;
+use oxidot::config;
 use oxidot::pipeline::lifecycle;
 use std::process::ExitCode;
 
@@ -64,9 +65,7 @@ fn main() -> ExitCode {
         Some(Command::Validate) => load(&cli.config, false).and_then(|cfg| {
             runtime()?.block_on(async {
                 // Build the graph (exporter clients, processors) without starting anything.
-                let reg = oxidot::telemetry::Registry::new();
-                let level = cfg.service.telemetry.metrics.level().map_err(|e| anyhow!(e))?;
-                oxidot::pipeline::graph::build(&cfg, &reg, level).map_err(|e| anyhow!(e))?;
+                lifecycle::build(&cfg).map_err(|e| anyhow!(e))?;
                 Ok(())
             })
         }),

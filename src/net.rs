@@ -9,6 +9,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// Replaces a `localhost` host with 127.0.0.1, as Go's listener binds IPv4 for it.
+pub fn listen_addr(endpoint: &str) -> String {
+    match endpoint.strip_prefix("localhost:") {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => endpoint.to_string(),
+    }
+}
+
 /// Binds `addr`; a port in use or a bad address is an error naming both.
 pub async fn bind(what: &str, addr: &str) -> Result<TcpListener, String> {
     TcpListener::bind(addr).await.map_err(|e| format!("{what}: cannot listen on {addr}: {e}"))

@@ -1,5 +1,7 @@
 //! The `debug` exporter: prints what passes through, to oxidot's log on stderr.
 
+pub mod factory;
+
 use super::helper::config::QueueConfig;
 use super::{ExportError, Exporter};
 use crate::component::ComponentId;

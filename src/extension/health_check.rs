@@ -1,6 +1,8 @@
 //! The `health_check` extension: 200 with a JSON status while pipelines run, 503 while
 //! starting and draining (Go: healthcheckextension, legacy mode).
 
+pub mod factory;
+
 use crate::config::{ConfigError, GoDuration};
 use crate::telemetry::server::{response, Handler};
 use serde::Deserialize;

@@ -1,4 +1,5 @@
-//! Extensions: components beside the pipelines.
+//! Extensions: components beside the pipelines, started first and stopped last.
 
 pub mod health_check;
+pub mod ignored;
 pub mod sigv4auth;

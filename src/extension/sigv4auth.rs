@@ -1,6 +1,8 @@
 //! The `sigv4auth` extension: signs exporter requests with AWS SigV4 (Go: sigv4authextension).
 //! Exporters name it in `auth: {authenticator: sigv4auth}`.
 
+pub mod factory;
+
 use crate::aws::credentials::AssumeRole;
 use crate::aws::{CredentialsCache, Signer};
 use crate::config::ConfigError;

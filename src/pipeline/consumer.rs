@@ -1,6 +1,7 @@
 //! The hand-off between pipeline stages.
 
 use super::data::Batch;
+use crate::component::Signal;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,4 +33,30 @@ impl ConsumeError {
 #[async_trait]
 pub trait Consumer: Send + Sync {
     async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError>;
+}
+
+/// The consumers a receiver feeds, one per signal that has a pipeline.
+#[derive(Clone, Default)]
+pub struct SignalConsumers {
+    pub traces: Option<Arc<dyn Consumer>>,
+    pub metrics: Option<Arc<dyn Consumer>>,
+    pub logs: Option<Arc<dyn Consumer>>,
+}
+
+impl SignalConsumers {
+    pub fn get(&self, s: Signal) -> Option<&Arc<dyn Consumer>> {
+        match s {
+            Signal::Traces => self.traces.as_ref(),
+            Signal::Metrics => self.metrics.as_ref(),
+            Signal::Logs => self.logs.as_ref(),
+        }
+    }
+
+    pub fn set(&mut self, s: Signal, c: Arc<dyn Consumer>) {
+        match s {
+            Signal::Traces => self.traces = Some(c),
+            Signal::Metrics => self.metrics = Some(c),
+            Signal::Logs => self.logs = Some(c),
+        }
+    }
 }

@@ -1,74 +1,54 @@
-//! Builds the running graph from `service.pipelines`: one receiver instance per id (feeding
-//! every pipeline that names it), processors per pipeline, one exporter instance per id and
-//! signal (shared by every pipeline of that signal that names it).
+//! Builds the running graph from `service.pipelines` with the components' own factories: one
+//! receiver per id (feeding every pipeline that names it), one processor per id attached to
+//! each pipeline naming it, one exporter per id and signal (shared by every pipeline of that
+//! signal naming it), wrapped by the shared exporter helper. Names no component.
 
-use super::consumer::Consumer;
+use super::consumer::{Consumer, SignalConsumers};
 use super::fanout::Fanout;
-use crate::component::{ComponentId, PipelineId, Signal};
+use crate::collector::Config;
+use crate::component::factory::Processor;
+use crate::component::{BuildError, Component, ComponentId, Host, Kind, PipelineId, Settings, Signal};
 use crate::config::service::MetricsLevel;
-use crate::config::Config;
-use crate::exporter::debug::DebugExporter;
-use crate::exporter::helper::{ExporterHelper, HelperSettings};
-use crate::exporter::otlp::grpc::OtlpGrpcExporter;
-use crate::exporter::otlp::http::OtlpHttpExporter;
-use crate::exporter::Exporter;
-use crate::processor::attributes::AttributesTransform;
-use crate::processor::batch::BatchProcessor;
-use crate::processor::memory_limiter::{MemoryLimiter, MemoryLimiterProcessor};
-use crate::processor::resource::ResourceTransform;
-use crate::processor::resourcedetection::ResourceDetection;
-use crate::processor::{Transform, TransformProcessor};
-use crate::receiver::otlp::{OtlpReceiverConfig, SignalConsumers};
-use crate::registry::{ExporterConfig, ProcessorConfig, ReceiverConfig};
+use crate::exporter::helper::ExporterHelper;
 use crate::telemetry::component::ExporterTelemetry;
-use crate::telemetry::names::{LABEL_SERVER_ADDRESS, LABEL_SERVER_PORT, LABEL_URL_PATH};
 use crate::telemetry::Registry;
+use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
-/// A receiver with the consumers of every pipeline it feeds.
-pub struct ReceiverNode {
-    pub id: ComponentId,
-    pub config: OtlpReceiverConfig,
-    pub consumers: SignalConsumers,
-}
-
-/// Everything built from the config, ready to start.
+/// Everything built from the config, ready to start, in start order within each kind.
 pub struct Graph {
-    pub receivers: Vec<ReceiverNode>,
-    /// Batch processors in pipeline order (front to back), for the shutdown flush.
-    pub processors: Vec<Arc<BatchProcessor>>,
-    pub exporters: Vec<Arc<ExporterHelper>>,
-    /// Resource detection runs once at start, before receivers accept data.
-    pub detections: Vec<Arc<ResourceDetection>>,
-    /// One limiter per memory_limiter id, shared by every pipeline naming it.
-    pub limiters: Vec<Arc<MemoryLimiter>>,
+    pub receivers: Vec<(ComponentId, Arc<dyn Component>)>,
+    /// One per processor id (shared state: resource detection, memory limiter).
+    pub processors: Vec<(ComponentId, Arc<dyn Component>)>,
+    /// Per-pipeline stages with a shutdown of their own (batch flush), front to back.
+    pub stages: Vec<Arc<dyn Component>>,
+    pub exporters: Vec<(ComponentId, Arc<dyn Component>)>,
 }
 
 /// Builds the graph; must run inside the tokio runtime (processors start their tasks).
-pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph, String> {
+pub fn build(cfg: &Config, reg: &Arc<Registry>, level: MetricsLevel, host: &Host) -> Result<Graph, BuildError> {
     let mut exporters: BTreeMap<(ComponentId, Signal), Arc<ExporterHelper>> = BTreeMap::new();
-    let mut processors = Vec::new();
+    let mut processors: BTreeMap<ComponentId, Arc<dyn Processor>> = BTreeMap::new();
+    let mut stages: BTreeMap<PipelineId, Vec<Arc<dyn Component>>> = BTreeMap::new();
     let mut receiver_inputs: BTreeMap<ComponentId, BTreeMap<Signal, Vec<Arc<dyn Consumer>>>> = BTreeMap::new();
-    let mut detections: BTreeMap<ComponentId, Arc<ResourceDetection>> = BTreeMap::new();
-    let mut limiters: BTreeMap<ComponentId, Arc<MemoryLimiter>> = BTreeMap::new();
+    let graph = |e: String| BuildError::Graph(e);
 
     for (name, p) in &cfg.service.pipelines {
-        let pid = PipelineId::parse(name).map_err(|e| format!("service::pipelines::{name}: {e}"))?;
+        let pid = PipelineId::parse(name).map_err(|e| graph(format!("service::pipelines::{name}: {e}")))?;
         let signal = pid.signal;
         let mut branches: Vec<Arc<dyn Consumer>> = Vec::new();
         for raw in &p.exporters {
-            let id = ComponentId::parse(raw)?;
+            let id = ComponentId::parse(raw).map_err(graph)?;
             let key = (id.clone(), signal);
             if !exporters.contains_key(&key) {
-                let ecfg = cfg
-                    .exporters
-                    .iter()
-                    .find(|(i, _)| *i == id)
-                    .map(|(_, c)| c)
-                    .ok_or_else(|| format!("pipeline {pid} references exporter {id:?} which is not configured"))?;
-                let helper =
-                    build_exporter(&id, signal, ecfg, cfg, reg).map_err(|e| format!("exporters::{id}: {e}"))?;
+                let ecfg = cfg.exporters.iter().find(|(i, _)| *i == id).map(|(_, c)| c).ok_or_else(|| {
+                    graph(format!("pipeline {pid} references exporter {id:?} which is not configured"))
+                })?;
+                let built = ecfg.build(&Settings { id: &id, telemetry: reg, level, host }, signal)?;
+                let telemetry = ExporterTelemetry::new(reg, &id, signal, &built.labels);
+                let helper = ExporterHelper::new(id.clone(), signal, built.exporter, telemetry, ecfg.helper_settings());
                 exporters.insert(key.clone(), helper);
             }
             if let Some(h) = exporters.get(&key) {
@@ -77,43 +57,26 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
         }
         let mut next: Arc<dyn Consumer> = Fanout::of(branches);
         for raw in p.processors.iter().rev() {
-            let id = ComponentId::parse(raw)?;
-            let pcfg = cfg
-                .processors
-                .iter()
-                .find(|(i, _)| *i == id)
-                .map(|(_, c)| c)
-                .ok_or_else(|| format!("pipeline {pid} references processor {id:?} which is not configured"))?;
-            next = match pcfg {
-                ProcessorConfig::Batch(b) => {
-                    let bp =
-                        BatchProcessor::new(id.clone(), signal, b.clone(), next, reg, level >= MetricsLevel::Normal);
-                    processors.push((pid.clone(), Arc::clone(&bp)));
-                    bp
-                }
-                ProcessorConfig::MemoryLimiter(m) => {
-                    let lim = limiters.entry(id.clone()).or_insert_with(|| MemoryLimiter::new(id.clone(), m));
-                    MemoryLimiterProcessor::new(Arc::clone(lim), signal, next, reg)
-                }
-                ProcessorConfig::ResourceDetection(c) => {
-                    let rd = detections
-                        .entry(id.clone())
-                        .or_insert_with(|| Arc::new(ResourceDetection::new(id.to_string(), (**c).clone())));
-                    rd.built_in(pid.to_string(), signal.as_str());
-                    TransformProcessor::new(&id, signal, Arc::clone(rd) as Arc<dyn Transform>, next, reg)
-                }
-                ProcessorConfig::Resource(c) => {
-                    let t = ResourceTransform::new(c).map_err(|e| format!("processors::{id}: {e}"))?;
-                    TransformProcessor::new(&id, signal, Arc::new(t), next, reg)
-                }
-                ProcessorConfig::Attributes(c) => {
-                    let t = AttributesTransform::new(c).map_err(|e| format!("processors::{id}: {e}"))?;
-                    TransformProcessor::new(&id, signal, Arc::new(t), next, reg)
+            let id = ComponentId::parse(raw).map_err(graph)?;
+            let node = match processors.get(&id) {
+                Some(n) => Arc::clone(n),
+                None => {
+                    let pcfg = cfg.processors.iter().find(|(i, _)| *i == id).map(|(_, c)| c).ok_or_else(|| {
+                        graph(format!("pipeline {pid} references processor {id:?} which is not configured"))
+                    })?;
+                    let n = pcfg.build(&Settings { id: &id, telemetry: reg, level, host })?;
+                    processors.insert(id.clone(), Arc::clone(&n));
+                    n
                 }
             };
+            let stage = node.attach(&Settings { id: &id, telemetry: reg, level, host }, &pid, next)?;
+            if let Some(l) = stage.lifecycle {
+                stages.entry(pid.clone()).or_default().push(l);
+            }
+            next = stage.consumer;
         }
         for raw in &p.receivers {
-            let id = ComponentId::parse(raw)?;
+            let id = ComponentId::parse(raw).map_err(graph)?;
             receiver_inputs.entry(id).or_default().entry(signal).or_default().push(Arc::clone(&next));
         }
     }
@@ -125,146 +88,52 @@ pub fn build(cfg: &Config, reg: &Registry, level: MetricsLevel) -> Result<Graph,
             .iter()
             .find(|(i, _)| *i == id)
             .map(|(_, c)| c)
-            .ok_or_else(|| format!("receiver {id:?} is not configured"))?;
-        let ReceiverConfig::Otlp(config) = rcfg;
+            .ok_or_else(|| graph(format!("receiver {id:?} is not configured")))?;
         let mut consumers = SignalConsumers::default();
         for (signal, list) in per_signal {
             consumers.set(signal, Fanout::of(list));
         }
-        receivers.push(ReceiverNode { id, config: config.clone(), consumers });
+        let r = rcfg.build(&Settings { id: &id, telemetry: reg, level, host }, consumers)?;
+        receivers.push((id, r));
     }
-    // Processors were pushed back to front within each pipeline; shut them down front to back.
-    let mut ordered: Vec<Arc<BatchProcessor>> = Vec::new();
-    let mut by_pipeline: BTreeMap<PipelineId, Vec<Arc<BatchProcessor>>> = BTreeMap::new();
-    for (pid, bp) in processors {
-        by_pipeline.entry(pid).or_default().push(bp);
-    }
-    for (_, mut list) in by_pipeline {
+    // Stages were pushed back to front within each pipeline; shut them down front to back.
+    let mut ordered = Vec::new();
+    for (_, mut list) in stages {
         list.reverse();
         ordered.extend(list);
     }
     Ok(Graph {
         receivers,
-        processors: ordered,
-        exporters: exporters.into_values().collect(),
-        detections: detections.into_values().collect(),
-        limiters: limiters.into_values().collect(),
+        processors: processors.into_iter().map(|(id, p)| (id, p as Arc<dyn Component>)).collect(),
+        stages: ordered,
+        exporters: exporters
+            .into_iter()
+            .map(|((id, _), h)| (id, Arc::new(QueuedExporter(h)) as Arc<dyn Component>))
+            .collect(),
     })
 }
 
-/// The signer of the `sigv4auth` extension an exporter names, for requests to `endpoint`.
-fn signer(full: &Config, auth: Option<&str>, endpoint: &str) -> Result<Option<Arc<crate::aws::Signer>>, String> {
-    let Some(auth) = auth else { return Ok(None) };
-    let aid = ComponentId::parse(auth)?;
-    match full.extensions.iter().find(|(i, _)| *i == aid).map(|(_, c)| c) {
-        Some(crate::registry::ExtensionConfig::SigV4Auth(s)) => Ok(Some(Arc::new(s.signer(endpoint)?))),
-        _ => Err(format!("authenticator {auth:?} is not a configured sigv4auth extension")),
+/// The helper-wrapped exporter's lifecycle: queue consumers up at start, drained at shutdown.
+struct QueuedExporter(Arc<ExporterHelper>);
+
+#[async_trait]
+impl Component for QueuedExporter {
+    async fn start(&self, _host: &Host) -> Result<(), crate::component::StartError> {
+        self.0.start();
+        Ok(())
+    }
+    async fn shutdown(&self, deadline: Instant) {
+        self.0.shutdown(deadline).await;
     }
 }
 
-fn build_exporter(
-    id: &ComponentId,
-    signal: Signal,
-    cfg: &ExporterConfig,
-    full: &Config,
-    reg: &Registry,
-) -> Result<Arc<ExporterHelper>, String> {
-    let (exporter, settings, extra): (Arc<dyn Exporter>, HelperSettings, Vec<(&'static str, String)>) = match cfg {
-        ExporterConfig::Debug(c) => (
-            Arc::new(DebugExporter::new(id.clone(), c)),
-            HelperSettings {
-                queue: c.sending_queue.clone(),
-                retry: crate::exporter::helper::config::RetryConfig { enabled: false, ..Default::default() },
-                timeout: None,
-            },
-            vec![],
-        ),
-        ExporterConfig::OtlpGrpc(c) => {
-            let (hostport, _) = crate::exporter::otlp::grpc::target(c);
-            let (host, port) = hostport
-                .rsplit_once(':')
-                .map(|(h, p)| (h.to_string(), p.to_string()))
-                .unwrap_or((hostport.clone(), String::new()));
-            (
-                Arc::new(OtlpGrpcExporter::new(c)?),
-                HelperSettings {
-                    queue: c.sending_queue.clone(),
-                    retry: c.retry_on_failure.clone(),
-                    timeout: Some(c.timeout.0),
-                },
-                vec![(LABEL_SERVER_ADDRESS, host), (LABEL_SERVER_PORT, port)],
-            )
-        }
-        ExporterConfig::OtlpHttp(c) => {
-            let e = OtlpHttpExporter::new(c, signal)?;
-            let u = e.url().clone();
-            let mut extra = vec![(LABEL_SERVER_ADDRESS, u.host().unwrap_or_default().to_string())];
-            if !u.path().is_empty() {
-                extra.push((LABEL_URL_PATH, u.path().to_string()));
-            }
-            if let Some(p) = u.port_u16() {
-                extra.push((LABEL_SERVER_PORT, p.to_string()));
-            }
-            (
-                Arc::new(e),
-                HelperSettings {
-                    queue: c.sending_queue.clone(),
-                    retry: c.retry_on_failure.clone(),
-                    timeout: Some(c.timeout.0),
-                },
-                extra,
-            )
-        }
-        ExporterConfig::PrometheusRemoteWrite(c) => {
-            let labels = || vec![(crate::telemetry::names::LABEL_EXPORTER, id.to_string())];
-            let t = crate::exporter::prometheusremotewrite::PrwTelemetry {
-                translated_time_series: reg.counter(
-                    crate::telemetry::names::PRW_TRANSLATED_TIME_SERIES,
-                    "Number of Prometheus time series that were translated from OTel metrics",
-                    labels(),
-                ),
-                failed_translations: reg.counter(
-                    crate::telemetry::names::PRW_FAILED_TRANSLATIONS,
-                    "Number of translation operations that failed to translate metrics from Otel to Prometheus",
-                    labels(),
-                ),
-                sent_batches: reg.counter(
-                    crate::telemetry::names::PRW_SENT_BATCHES,
-                    "Number of remote write request batches sent to the remote write endpoint regardless of success or failure",
-                    labels(),
-                ),
-                consumers: reg.gauge(
-                    crate::telemetry::names::PRW_CONSUMERS,
-                    "Number of configured workers to use to fan out the outgoing requests",
-                    labels(),
-                ),
-            };
-            let s = signer(full, cfg.authenticator(), &c.endpoint)?;
-            let e = crate::exporter::prometheusremotewrite::PrwExporter::new(c, s, t)?;
-            (Arc::new(e), crate::exporter::prometheusremotewrite::PrwExporter::helper_settings(c), vec![])
-        }
-        ExporterConfig::AwsXray(c) => (
-            Arc::new(crate::exporter::awsxray::XrayExporter::new(c)?),
-            HelperSettings { queue: c.sending_queue.clone(), retry: c.retry_on_failure.clone(), timeout: None },
-            vec![],
-        ),
-        ExporterConfig::Loki(c) => (
-            Arc::new(crate::exporter::loki::LokiExporter::new(
-                c,
-                reg.counter(
-                    crate::telemetry::names::LOKI_SEND_FAILED_DUE_TO_MISSING_LABELS,
-                    "Number of log records failed to send because labels were missing",
-                    vec![(crate::telemetry::names::LABEL_EXPORTER, id.to_string())],
-                ),
-            )?),
-            HelperSettings {
-                queue: c.sending_queue.clone(),
-                retry: c.retry_on_failure.clone(),
-                timeout: Some(c.timeout.0),
-            },
-            vec![],
-        ),
-    };
-    let telemetry = ExporterTelemetry::new(reg, id, signal, &extra);
-    Ok(ExporterHelper::new(id.clone(), signal, exporter, telemetry, settings))
+/// The kind of a graph node as Go's Kind.String spells it in "Failed to start component".
+pub fn kind_title(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Receiver => "Receiver",
+        Kind::Processor => "Processor",
+        Kind::Exporter => "Exporter",
+        Kind::Extension => "Extension",
+        Kind::Connector => "Connector",
+    }
 }

@@ -1,171 +1,171 @@
-//! Start back to front, stop front to back under one deadline.
+//! Start back to front, stop front to back under one deadline (Go: service/internal/graph
+//! StartAll/ShutdownAll), driven only through the `Component` trait.
 //!
-//! Start: self-metrics and health_check listen (health says "starting"), exporters start their
-//! queue consumers, receivers bind their ports (a port in use fails the start), health turns
-//! ready. Stop (SIGTERM/SIGINT): health says "unavailable", receivers stop accepting and
-//! finish open requests, batch processors flush, exporter queues drain until the deadline;
-//! whatever is still queued then is counted as failed and logged.
+//! Start: self-metrics listen (telemetry's own server), extensions start (health_check says
+//! "starting"), exporters start their queue consumers, processors start (resource detection
+//! runs once), receivers bind their ports (a port in use fails the start), extensions hear the
+//! pipelines are ready. Stop (SIGTERM/SIGINT): extensions hear "not ready", receivers stop
+//! accepting and finish open requests, batch processors flush, processors stop (the memory
+//! limiter's checks), exporter queues drain until the deadline (whatever is still queued then
+//! is counted as failed and logged), extensions stop last.
 
-use super::graph::{self, Graph};
-use crate::config::service::MetricsLevel;
-use crate::config::Config;
-use crate::extension::health_check::{self, HealthState, Status};
-use crate::registry::ExtensionConfig;
-use crate::telemetry::{process, server, Registry};
+use super::graph::{self, kind_title, Graph};
+use crate::collector::Config;
+use crate::component::factory::Extension;
+use crate::component::{BuildError, ComponentId, Host, Kind, Settings, StartError};
+use crate::telemetry::self_metrics::{self, SelfMetricsServer};
+use crate::telemetry::Registry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// How long draining may take after SIGTERM: under ECS's default 30 s stop timeout.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(25);
 
+/// Why the collector did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
 /// A started collector.
 pub struct Running {
     graph: Graph,
-    health: Arc<HealthState>,
-    receiver_stop: watch::Sender<bool>,
-    receiver_tasks: Vec<JoinHandle<()>>,
-    server_stop: watch::Sender<bool>,
-    server_tasks: Vec<JoinHandle<()>>,
-    /// Addresses actually bound (useful with port 0 in tests and logs).
-    pub metrics_addr: Option<std::net::SocketAddr>,
-    pub health_addr: Option<std::net::SocketAddr>,
+    host: Host,
+    self_metrics: SelfMetricsServer,
 }
 
-/// Starts everything; on any bind error, stops what was started and returns the error.
-pub async fn start(cfg: &Config) -> Result<Running, String> {
+/// Builds the extensions `service::extensions` enables, in that order.
+pub fn build_extensions(cfg: &Config, reg: &Arc<Registry>) -> Result<Host, BuildError> {
+    let level = cfg.service.telemetry.metrics.level().map_err(BuildError::Graph)?;
+    let empty = Host::default();
+    let mut exts: Vec<(ComponentId, Arc<dyn Extension>)> = Vec::new();
+    for raw in &cfg.service.extensions {
+        let Ok(id) = ComponentId::parse(raw) else { continue };
+        let Some((_, c)) = cfg.extensions.iter().find(|(i, _)| *i == id) else { continue };
+        let set = Settings { id: &id, telemetry: reg, level, host: &empty };
+        exts.push((id.clone(), c.build(&set)?));
+    }
+    Ok(Host::new(exts))
+}
+
+/// Builds everything without starting anything (`oxidot validate`).
+pub fn build(cfg: &Config) -> Result<(), BuildError> {
+    let reg = Registry::new();
+    let level = cfg.service.telemetry.metrics.level().map_err(BuildError::Graph)?;
+    let host = build_extensions(cfg, &reg)?;
+    graph::build(cfg, &reg, level, &host)?;
+    Ok(())
+}
+
+/// Starts everything; on any error, stops the servers started and returns the error.
+pub async fn start(cfg: &Config) -> Result<Running, LifecycleError> {
     let started_at = Instant::now();
     let reg = Registry::new();
-    let level = cfg.service.telemetry.metrics.level().map_err(|e| format!("service::telemetry::metrics: {e}"))?;
-    let endpoint = cfg.service.telemetry.metrics.endpoint().map_err(|e| format!("service::telemetry::metrics: {e}"))?;
-    let (server_stop, server_rx) = watch::channel(false);
-    let mut server_tasks = Vec::new();
-    let mut metrics_addr = None;
-
-    if let Some(ep) = endpoint.filter(|_| level != MetricsLevel::None) {
-        let l = server::bind("service::telemetry::metrics", &crate::receiver::otlp::listen_addr(&ep.address)).await?;
-        metrics_addr = l.local_addr().ok();
-        let r = Arc::clone(&reg);
-        let with_suffixes = ep.with_suffixes;
-        let mut target = vec![
-            ("service_instance_id", crate::telemetry::instance_id().to_string()),
-            ("service_name", "oxidot".to_string()),
-            ("service_version", env!("CARGO_PKG_VERSION").to_string()),
-        ];
-        for (k, v) in &cfg.service.telemetry.resource {
-            let key: &'static str = Box::leak(k.replace(['.', '-'], "_").into_boxed_str());
-            target.retain(|(tk, _)| *tk != key);
-            if let Some(v) = v {
-                target.push((key, v.clone()));
-            }
-        }
-        target.sort();
-        let handler: server::Handler = Arc::new(move |req| {
-            if req.uri().path() != "/metrics" {
-                return server::response(404, "text/plain; charset=utf-8", "404 page not found\n");
-            }
-            let mut out = String::with_capacity(8192);
-            r.render(&mut out, with_suffixes);
-            process::render(&mut out, started_at, with_suffixes, &target, &r);
-            server::response(200, "text/plain; version=0.0.4; charset=utf-8", out)
-        });
-        server_tasks.push(tokio::spawn(server::serve(l, handler, server_rx.clone())));
-        // oxidot only (Go's otelconftelemetry logs nothing here); the address as text.
-        if let Some(addr) = metrics_addr {
-            tracing::info!(endpoint = %addr, "Serving self-metrics at /metrics");
-        }
-    }
+    let self_metrics = self_metrics::start(&cfg.service.telemetry, &reg, started_at).await?;
+    let level = cfg.service.telemetry.metrics.level().map_err(StartError::Telemetry)?;
 
     // service.go Start: the command, its version and runtime.NumCPU (the CPUs this process may
     // run on), before the extensions start.
     tracing::info!(Version = env!("CARGO_PKG_VERSION"), NumCPU = num_cpu(), "Starting oxidot...");
 
-    let health = Arc::new(HealthState::default());
-    health.set(Status::Starting);
-    let mut health_addr = None;
-    for raw in &cfg.service.extensions {
-        let Ok(id) = crate::component::ComponentId::parse(raw) else {
-            continue;
-        };
-        match cfg.extensions.iter().find(|(i, _)| *i == id).map(|(_, c)| c) {
-            Some(ExtensionConfig::HealthCheck(h)) => {
-                let l =
-                    server::bind(&format!("extension {id}"), &crate::receiver::otlp::listen_addr(&h.endpoint)).await?;
-                health_addr = l.local_addr().ok();
-                // healthcheckextension Start: the message as Go's; oxidot prints the bound address
-                // as text where Go dumps its config.
-                if let Some(addr) = health_addr {
-                    tracing::info!(extension = %id, endpoint = %addr, "Starting health_check extension");
-                }
-                server_tasks.push(tokio::spawn(server::serve(
-                    l,
-                    health_check::handler(h, Arc::clone(&health)),
-                    server_rx.clone(),
-                )));
-            }
-            Some(ExtensionConfig::Ignored(_)) | Some(ExtensionConfig::SigV4Auth(_)) | None => {}
+    let host = match build_extensions(cfg, &reg) {
+        Ok(h) => h,
+        Err(e) => {
+            self_metrics.shutdown().await;
+            return Err(e.into());
+        }
+    };
+    // After a failed start: stop what was started, briefly.
+    let soon = || Instant::now() + Duration::from_secs(1);
+    let stop_all = |host: Host, sm: SelfMetricsServer| async move {
+        for (_, e) in host.extensions().collect::<Vec<_>>().into_iter().rev() {
+            e.shutdown(soon()).await;
+        }
+        sm.shutdown().await;
+    };
+    let mut failed = None;
+    for (_, e) in host.extensions() {
+        if let Err(err) = e.start(&host).await {
+            failed = Some(err);
+            break;
         }
     }
-
-    let graph = graph::build(cfg, &reg, level)?;
-    for e in &graph.exporters {
-        e.start();
+    if let Some(err) = failed {
+        stop_all(host, self_metrics).await;
+        return Err(err.into());
     }
-    let env = crate::processor::resourcedetection::process_env;
-    // A resource detector's error fails the start (Go: the processor's Start error).
-    for (d, r) in
-        graph.detections.iter().zip(futures::future::join_all(graph.detections.iter().map(|d| d.detect(&env))).await)
-    {
-        if let Err(e) = r {
-            // service/internal/graph StartAll: error, then the kind as Kind.String spells it, then id.
-            tracing::error!(error = %e, r#type = "Processor", id = %d.id(), "Failed to start component");
-            let _ = server_stop.send(true);
-            return Err(format!("cannot start pipelines: failed to start {:?} processor: {e}", d.id()));
+    let graph = match graph::build(cfg, &reg, level, &host) {
+        Ok(g) => g,
+        Err(e) => {
+            stop_all(host, self_metrics).await;
+            return Err(e.into());
+        }
+    };
+    for (_, e) in &graph.exporters {
+        // An exporter's start only spawns its queue consumers.
+        let _ = e.start(&host).await;
+    }
+    // Processors start together (resource detection may wait on the network); the first
+    // error in id order fails the start.
+    let results = futures::future::join_all(graph.processors.iter().map(|(_, p)| p.start(&host))).await;
+    let failed = graph.processors.iter().zip(results).find_map(|((id, _), r)| r.err().map(|e| (id.clone(), e)));
+    if let Some((id, e)) = failed {
+        let reason = e.to_string();
+        // service/internal/graph StartAll: error, then the kind as Kind.String spells it, then id.
+        tracing::error!(error = %reason, r#type = kind_title(Kind::Processor), id = %id, "Failed to start component");
+        stop_all(host, self_metrics).await;
+        return Err(StartError::Pipelines { kind: Kind::Processor, id, reason }.into());
+    }
+    let mut failed = None;
+    for (i, (_, r)) in graph.receivers.iter().enumerate() {
+        if let Err(e) = r.start(&host).await {
+            failed = Some((i, e));
+            break;
         }
     }
-    for l in &graph.limiters {
-        l.start();
-    }
-    let (receiver_stop, receiver_rx) = watch::channel(false);
-    let mut receiver_tasks = Vec::new();
-    for r in &graph.receivers {
-        match crate::receiver::otlp::start(&r.id, &r.config, &r.consumers, &reg, receiver_rx.clone()).await {
-            Ok(t) => receiver_tasks.extend(t),
-            Err(e) => {
-                let _ = receiver_stop.send(true);
-                let _ = server_stop.send(true);
-                return Err(e);
-            }
+    if let Some((i, e)) = failed {
+        for (_, started) in &graph.receivers[..i] {
+            started.shutdown(soon()).await;
         }
+        stop_all(host, self_metrics).await;
+        return Err(e.into());
     }
-    health.set(Status::Ready);
+    for (_, e) in host.extensions() {
+        e.pipelines_ready();
+    }
     tracing::info!("Everything is ready. Begin running and processing data.");
-    Ok(Running { graph, health, receiver_stop, receiver_tasks, server_stop, server_tasks, metrics_addr, health_addr })
+    Ok(Running { graph, host, self_metrics })
 }
 
 impl Running {
+    /// The self-metrics address actually bound (useful with port 0).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.self_metrics.addr
+    }
+
     /// Drains and stops, front to back, within `deadline_after`.
     pub async fn shutdown(self, deadline_after: Duration) {
         let deadline = Instant::now() + deadline_after;
         tracing::info!("Starting shutdown...");
-        self.health.set(Status::Stopping);
-        let _ = self.receiver_stop.send(true);
-        for t in self.receiver_tasks {
-            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), t).await;
+        for (_, e) in self.host.extensions() {
+            e.pipelines_not_ready();
         }
-        for p in &self.graph.processors {
+        futures::future::join_all(self.graph.receivers.iter().map(|(_, r)| r.shutdown(deadline))).await;
+        for s in &self.graph.stages {
+            s.shutdown(deadline).await;
+        }
+        for (_, p) in &self.graph.processors {
             p.shutdown(deadline).await;
         }
-        let exporters = self.graph.exporters.iter().map(|e| e.shutdown(deadline));
-        futures::future::join_all(exporters).await;
-        for l in &self.graph.limiters {
-            l.shutdown();
+        futures::future::join_all(self.graph.exporters.iter().map(|(_, e)| e.shutdown(deadline))).await;
+        let exts: Vec<_> = self.host.extensions().collect();
+        for (_, e) in exts.into_iter().rev() {
+            e.shutdown(Instant::now() + Duration::from_secs(1)).await;
         }
-        let _ = self.server_stop.send(true);
-        for t in self.server_tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
-        }
+        self.self_metrics.shutdown().await;
         tracing::info!("Shutdown complete.");
     }
 }

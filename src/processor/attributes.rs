@@ -1,5 +1,7 @@
 //! The `attributes` processor: actions on span, log record and data point attributes.
 
+pub mod factory;
+
 use super::attraction::{self, Action, ActionConfig};
 use super::Transform;
 use crate::config::ConfigError;

@@ -4,6 +4,8 @@
 //! holds the batch and retries, and its own bounded intake then refuses new data, so the
 //! receiver answers "retry later" to the client.
 
+pub mod factory;
+
 use crate::component::{ComponentId, Signal};
 use crate::config::{ConfigError, GoDuration};
 use crate::pipeline::consumer::{ConsumeError, Consumer};

@@ -4,6 +4,8 @@
 //! the OS first. Limits can be absolute (`*_mib`) or a percentage of the container's memory
 //! (cgroup v2, then v1, then the host's).
 
+pub mod factory;
+
 use crate::component::{ComponentId, Signal};
 use crate::config::{ConfigError, GoDuration};
 use crate::pipeline::consumer::{ConsumeError, Consumer};

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod memory_limiter;
 pub mod resource;
 pub mod resourcedetection;
+pub mod transform_factory;
 
 use crate::component::{ComponentId, Signal};
 use crate::pipeline::consumer::{ConsumeError, Consumer};

@@ -1,5 +1,7 @@
 //! The `resource` processor: actions on resource attributes.
 
+pub mod factory;
+
 use super::attraction::{self, Action, ActionConfig};
 use super::{for_each_resource, Transform};
 use crate::config::ConfigError;

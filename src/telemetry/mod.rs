@@ -5,6 +5,7 @@ pub mod logging;
 pub mod metrics;
 pub mod names;
 pub mod process;
+pub mod self_metrics;
 pub mod server;
 
 pub use metrics::Registry;

@@ -2,6 +2,7 @@
 //! service `xray`) to the X-Ray API or the X-Ray daemon's proxy, or as UDP datagrams to the
 //! daemon (`endpoint: udp://host:2000`).
 
+pub mod factory;
 pub mod translate;
 pub mod transport;
 

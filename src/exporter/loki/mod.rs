@@ -3,6 +3,7 @@
 //! after v0.130).
 
 mod encode;
+pub mod factory;
 pub mod gofmt;
 mod logfmt;
 pub mod translate;

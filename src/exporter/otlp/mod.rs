@@ -1,6 +1,7 @@
 //! `otlp` (gRPC) and `otlphttp` exporters: configs, and request encoding straight from the
 //! shared batch (no copy of the data to build the request).
 
+pub mod factory;
 pub mod grpc;
 pub mod http;
 

@@ -1,6 +1,7 @@
 //! The `prometheusremotewrite` exporter: OTLP metrics → Prometheus remote write 1.0
 //! (`prometheus.WriteRequest`, snappy), optionally signed by the `sigv4auth` extension.
 
+pub mod factory;
 pub mod naming;
 mod send;
 pub mod translate;

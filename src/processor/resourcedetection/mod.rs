@@ -10,6 +10,7 @@
 mod detect;
 pub mod ecs;
 pub mod env;
+pub mod factory;
 pub mod system;
 
 pub use detect::{merge, merge_results};

@@ -1,12 +1,14 @@
 //! The `otlp` receiver: OTLP over gRPC (4317) and HTTP (4318).
 
 pub mod decode;
+pub mod factory;
 pub mod grpc;
 pub mod http;
 pub mod signal;
 
 use crate::component::{ComponentId, Signal};
 use crate::config::ConfigError;
+pub use crate::pipeline::consumer::SignalConsumers;
 use crate::pipeline::consumer::{ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::component::{ReceiveOutcome, ReceiverTelemetry};
@@ -166,32 +168,6 @@ impl OtlpReceiverConfig {
     }
 }
 
-/// The consumers a receiver feeds, one per signal that has a pipeline.
-#[derive(Clone, Default)]
-pub struct SignalConsumers {
-    pub traces: Option<Arc<dyn Consumer>>,
-    pub metrics: Option<Arc<dyn Consumer>>,
-    pub logs: Option<Arc<dyn Consumer>>,
-}
-
-impl SignalConsumers {
-    pub fn get(&self, s: Signal) -> Option<&Arc<dyn Consumer>> {
-        match s {
-            Signal::Traces => self.traces.as_ref(),
-            Signal::Metrics => self.metrics.as_ref(),
-            Signal::Logs => self.logs.as_ref(),
-        }
-    }
-
-    pub fn set(&mut self, s: Signal, c: Arc<dyn Consumer>) {
-        match s {
-            Signal::Traces => self.traces = Some(c),
-            Signal::Metrics => self.metrics = Some(c),
-            Signal::Logs => self.logs = Some(c),
-        }
-    }
-}
-
 /// One signal's entry point on one transport: the consumer plus its counters.
 #[derive(Clone)]
 pub struct Entry {
@@ -254,13 +230,7 @@ impl Entries {
     }
 }
 
-/// Replaces a `localhost` host with 127.0.0.1, as Go's listener binds IPv4 for it.
-pub fn listen_addr(endpoint: &str) -> String {
-    match endpoint.strip_prefix("localhost:") {
-        Some(port) => format!("127.0.0.1:{port}"),
-        None => endpoint.to_string(),
-    }
-}
+pub use crate::net::listen_addr;
 
 /// Binds the configured protocols and serves them until `stop`; binding errors are returned
 /// before anything is served, so a port in use fails the start.

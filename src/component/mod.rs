@@ -1,4 +1,11 @@
-//! Component identity: `type[/name]` ids, kinds and signals, as in the collector's vocabulary.
+//! Component identity (`type[/name]` ids, kinds, signals), the factory contract per kind
+//! (`factory`) and the start/shutdown lifecycle every running component has (`lifecycle`).
+
+pub mod factory;
+pub mod lifecycle;
+
+pub use factory::{Factory, Settings, TypeInfo};
+pub use lifecycle::{BuildError, Component, Host, StartError};
 
 use std::fmt;
 
