@@ -73,16 +73,9 @@ struct GoJson;
 
 impl serde_json::ser::Formatter for GoJson {
     fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
-        let abs = v.abs();
-        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-            let s = format!("{v:e}");
-            match s.split_once('e') {
-                Some((m, e)) if !e.starts_with('-') => write!(w, "{m}e+{e}"),
-                _ => w.write_all(s.as_bytes()),
-            }
-        } else {
-            write!(w, "{v}")
-        }
+        // A Value holds no NaN or infinity (they are skipped before), so this is never an error.
+        let text = crate::translate::gojson::float_json(v).unwrap_or_else(|_| "null".into());
+        w.write_all(text.as_bytes())
     }
 
     fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f32) -> std::io::Result<()> {
