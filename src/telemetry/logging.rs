@@ -84,7 +84,21 @@ impl<S: Subscriber> Layer<S> for ZapLayer {
             (Some(f), Some(l)) => Some((f.as_str(), l)),
             _ => meta.file().zip(meta.line()),
         };
-        let line = self.encoder.encode(*meta.level(), &iso8601_now(), caller, &v.message, v.fields);
+        // Last line of defence: a URL password that reached a message or a field (an error from a
+        // library, say) prints as Go's `Redacted()` prints it.
+        let message = crate::secret::redact_text(&v.message);
+        let fields = v
+            .fields
+            .into_iter()
+            .map(|(k, val)| match val {
+                Val::Str(s) => {
+                    let r = crate::secret::redact_text(&s).into_owned();
+                    (k, Val::Str(r))
+                }
+                other => (k, other),
+            })
+            .collect();
+        let line = self.encoder.encode(*meta.level(), &iso8601_now(), caller, &message, fields);
         (self.write)(&line);
     }
 }

@@ -56,8 +56,9 @@ impl Transport {
         } else {
             cfg.endpoint.trim_end_matches('/').to_string()
         };
-        let url: http::Uri =
-            format!("{base}/TraceSegments").parse().map_err(|e| format!("invalid endpoint {base:?}: {e}"))?;
+        let url: http::Uri = format!("{base}/TraceSegments")
+            .parse()
+            .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&base)))?;
         let role = (!cfg.role_arn.is_empty()).then(|| AssumeRole {
             arn: cfg.role_arn.clone(),
             session_name: "oxidot".into(),
