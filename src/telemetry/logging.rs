@@ -217,6 +217,17 @@ mod tests {
     }
 
     #[test]
+    fn url_passwords_never_reach_a_line() {
+        let cfg = telemetry("logs: {encoding: json}");
+        let out = capture(&cfg, || {
+            let e = std::io::Error::other("Post \"https://u:s3cret@h/v1/logs\": refused");
+            tracing::error!(endpoint = "http://u:s3cret@h:1", error = %e, "send to http://u:s3cret@h failed");
+        });
+        assert!(!out.contains("s3cret"), "{out}");
+        assert_eq!(out.matches("u:xxxxx@h").count(), 3, "{out}");
+    }
+
+    #[test]
     fn json_line_has_the_collectors_keys_in_order() {
         let cfg = telemetry("logs: {encoding: json}\nresource: {deployment.environment: prod}");
         let out = capture(&cfg, || {

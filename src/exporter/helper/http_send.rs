@@ -296,6 +296,19 @@ mod tests {
         assert_eq!(h["x-tenant"], "a");
     }
 
+    #[test]
+    fn userinfo_leaves_the_url_and_configured_values_are_sensitive() {
+        let client = http_client::build(&Default::default()).unwrap();
+        let mut configured = http::HeaderMap::new();
+        configured.insert("x-api-key", HeaderValue::from_static("s3cret"));
+        let s = HttpSender::new(client, "https://user:s3cret@sink:1/v1/logs".parse().unwrap(), configured, 10);
+        assert_eq!(s.url(), "https://sink:1/v1/logs");
+        assert_eq!(s.basic_auth.as_ref().unwrap(), "Basic dXNlcjpzM2NyZXQ=");
+        let req = s.post(&[]);
+        assert_eq!(req.uri(), "https://sink:1/v1/logs");
+        assert!(!format!("{req:?}").contains("s3cret"), "{req:?}");
+    }
+
     #[tokio::test]
     async fn body_prefix_and_completeness() {
         let body = |s: &'static str| Full::new(Bytes::from_static(s.as_bytes()));

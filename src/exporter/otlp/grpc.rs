@@ -52,8 +52,9 @@ impl OtlpGrpcExporter {
             let key = MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
                 .map_err(|_| format!("headers: invalid header name {k:?}"))?;
             // The value is never echoed: it may be a secret.
-            let val =
+            let mut val =
                 MetadataValue::try_from(v.as_str()).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+            val.set_sensitive(true);
             metadata.insert(key, val);
         }
         let compression = match cfg.compression.as_str() {
