@@ -99,9 +99,12 @@ impl Transport {
                     }
                     if let Err(e) = sock.send_to(dgram.as_bytes(), target.as_str()).await {
                         if log_fail.allow(60) {
-                            tracing::warn!(target = %target, error = %e, "Failed to send a segment to the X-Ray daemon");
+                            tracing::warn!(target = %crate::secret::redact_url(target), error = %e, "Failed to send a segment to the X-Ray daemon");
                         }
-                        return Err(ExportError::retryable(format!("udp send to {target}: {e}")));
+                        return Err(ExportError::retryable(format!(
+                            "udp send to {}: {e}",
+                            crate::secret::redact_url(target)
+                        )));
                     }
                 }
                 Ok(failed)
