@@ -116,12 +116,16 @@ pub fn retry_after(h: &http::HeaderMap) -> Option<std::time::Duration> {
 
 /// Request headers from an exporter's `headers:`; errors name the header, never its value
 /// (values are often credentials).
-pub fn header_map(headers: &std::collections::BTreeMap<String, String>) -> Result<http::HeaderMap, String> {
+pub fn header_map(
+    headers: &std::collections::BTreeMap<String, crate::secret::Opaque>,
+) -> Result<http::HeaderMap, String> {
     let mut out = http::HeaderMap::new();
     for (k, v) in headers {
         let name =
             http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("headers: invalid header name {k:?}"))?;
-        let val = http::HeaderValue::from_str(v).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+        let mut val =
+            http::HeaderValue::from_str(v.as_str()).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+        val.set_sensitive(true);
         out.insert(name, val);
     }
     Ok(out)

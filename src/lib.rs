@@ -16,6 +16,7 @@ pub mod processor;
 pub mod proto;
 pub mod receiver;
 pub mod registry;
+pub mod secret;
 pub mod telemetry;
 pub mod translate;
 pub mod wire;

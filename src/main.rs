@@ -74,7 +74,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            // Every error the command ends with (`validate`'s included): a URL password that
+            // reached it prints as `xxxxx` (Go's `Redacted()`).
+            eprintln!("Error: {}", oxidot::secret::redact_text(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -111,14 +113,15 @@ fn run(cfg: Config) -> anyhow::Result<()> {
 
 fn health(endpoint: &str, timeout: u64) -> anyhow::Result<()> {
     let url = if endpoint.contains("://") { endpoint.to_string() } else { format!("http://{endpoint}/") };
-    let uri: http::Uri = url.parse().with_context(|| format!("invalid endpoint {url:?}"))?;
+    let shown = oxidot::secret::redact_url(&url).into_owned();
+    let uri: http::Uri = url.parse().with_context(|| format!("invalid endpoint {shown:?}"))?;
     runtime()?.block_on(async {
         let client = oxidot::http_client::build(&Default::default()).map_err(|e| anyhow!(e))?;
         let req = http::Request::get(uri).body(http_body_util::Full::new(bytes::Bytes::new()))?;
         let resp = tokio::time::timeout(std::time::Duration::from_secs(timeout), client.request(req))
             .await
-            .map_err(|_| anyhow!("{url}: no answer within {timeout}s"))?
-            .map_err(|e| anyhow!("{url}: {e}"))?;
+            .map_err(|_| anyhow!("{shown}: no answer within {timeout}s"))?
+            .map_err(|e| anyhow!("{shown}: {e}"))?;
         let status = resp.status();
         use http_body_util::BodyExt;
         let body = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
@@ -126,7 +129,7 @@ fn health(endpoint: &str, timeout: u64) -> anyhow::Result<()> {
         if status.is_success() {
             Ok(())
         } else {
-            Err(anyhow!("{url} is not healthy (HTTP {})", status.as_u16()))
+            Err(anyhow!("{shown} is not healthy (HTTP {})", status.as_u16()))
         }
     })
 }

@@ -84,7 +84,21 @@ impl<S: Subscriber> Layer<S> for ZapLayer {
             (Some(f), Some(l)) => Some((f.as_str(), l)),
             _ => meta.file().zip(meta.line()),
         };
-        let line = self.encoder.encode(*meta.level(), &iso8601_now(), caller, &v.message, v.fields);
+        // Last line of defence: a URL password that reached a message or a field (an error from a
+        // library, say) prints as Go's `Redacted()` prints it.
+        let message = crate::secret::redact_text(&v.message);
+        let fields = v
+            .fields
+            .into_iter()
+            .map(|(k, val)| match val {
+                Val::Str(s) => {
+                    let r = crate::secret::redact_text(&s).into_owned();
+                    (k, Val::Str(r))
+                }
+                other => (k, other),
+            })
+            .collect();
+        let line = self.encoder.encode(*meta.level(), &iso8601_now(), caller, &message, fields);
         (self.write)(&line);
     }
 }
@@ -200,6 +214,17 @@ mod tests {
         tracing::subscriber::with_default(sub, f);
         let s = buf.lock().unwrap().clone();
         s
+    }
+
+    #[test]
+    fn url_passwords_never_reach_a_line() {
+        let cfg = telemetry("logs: {encoding: json}");
+        let out = capture(&cfg, || {
+            let e = std::io::Error::other("Post \"https://u:s3cret@h/v1/logs\": refused");
+            tracing::error!(endpoint = "http://u:s3cret@h:1", error = %e, "send to http://u:s3cret@h failed");
+        });
+        assert!(!out.contains("s3cret"), "{out}");
+        assert_eq!(out.matches("u:xxxxx@h").count(), 3, "{out}");
     }
 
     #[test]

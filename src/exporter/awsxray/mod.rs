@@ -121,7 +121,7 @@ impl XrayConfig {
                 p("endpoint"),
                 format!(
                     "invalid endpoint {:?}: use https://…, http://host:2000 (daemon proxy) or udp://host:2000",
-                    self.endpoint
+                    crate::secret::redact_url(&self.endpoint)
                 ),
             ));
         }

@@ -56,8 +56,9 @@ impl Transport {
         } else {
             cfg.endpoint.trim_end_matches('/').to_string()
         };
-        let url: http::Uri =
-            format!("{base}/TraceSegments").parse().map_err(|e| format!("invalid endpoint {base:?}: {e}"))?;
+        let url: http::Uri = format!("{base}/TraceSegments")
+            .parse()
+            .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&base)))?;
         let role = (!cfg.role_arn.is_empty()).then(|| AssumeRole {
             arn: cfg.role_arn.clone(),
             session_name: "oxidot".into(),
@@ -98,9 +99,12 @@ impl Transport {
                     }
                     if let Err(e) = sock.send_to(dgram.as_bytes(), target.as_str()).await {
                         if log_fail.allow(60) {
-                            tracing::warn!(target = %target, error = %e, "Failed to send a segment to the X-Ray daemon");
+                            tracing::warn!(target = %crate::secret::redact_url(target), error = %e, "Failed to send a segment to the X-Ray daemon");
                         }
-                        return Err(ExportError::retryable(format!("udp send to {target}: {e}")));
+                        return Err(ExportError::retryable(format!(
+                            "udp send to {}: {e}",
+                            crate::secret::redact_url(target)
+                        )));
                     }
                 }
                 Ok(failed)

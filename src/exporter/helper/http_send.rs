@@ -115,14 +115,23 @@ pub struct HttpSender {
     headers: http::HeaderMap,
     timeout: Option<Duration>,
     body_limit: usize,
+    /// `Authorization: Basic` from the URL's userinfo, sent when a request has no
+    /// `Authorization` of its own (Go's net/http client.go `send`).
+    basic_auth: Option<HeaderValue>,
 }
 
 /// `oxidot/<version>`.
 pub const USER_AGENT: &str = concat!("oxidot/", env!("CARGO_PKG_VERSION"));
 
 impl HttpSender {
-    pub fn new(client: HttpClient, url: http::Uri, headers: http::HeaderMap, body_limit: usize) -> Self {
-        HttpSender { client, url, headers, timeout: None, body_limit }
+    /// The URL's userinfo leaves the URL (it is never sent in the request line nor printed by
+    /// [`HttpSender::url`]) and becomes `Authorization: Basic`, as Go's client sends it.
+    pub fn new(client: HttpClient, url: http::Uri, mut headers: http::HeaderMap, body_limit: usize) -> Self {
+        let (url, basic_auth) = crate::secret::split_userinfo(&url);
+        for v in headers.values_mut() {
+            v.set_sensitive(true);
+        }
+        HttpSender { client, url, headers, timeout: None, body_limit, basic_auth }
     }
 
     /// Bounds the wait for the answer's head.
@@ -131,6 +140,7 @@ impl HttpSender {
         self
     }
 
+    /// The URL without userinfo.
     pub fn url(&self) -> &http::Uri {
         &self.url
     }
@@ -153,8 +163,15 @@ impl HttpSender {
     }
 
     /// Sends `req` with `body` and reads the answer (the whole head, at most the body limit).
+    /// Adds `Authorization: Basic` from the URL's userinfo when `req` has no `Authorization` (a
+    /// configured header or a signature wins, as in Go).
     pub async fn send(&self, req: http::Request<()>, body: Bytes) -> Result<Answer, SendError> {
-        let (parts, ()) = req.into_parts();
+        let (mut parts, ()) = req.into_parts();
+        if let Some(b) = &self.basic_auth {
+            if !parts.headers.contains_key(http::header::AUTHORIZATION) {
+                parts.headers.insert(http::header::AUTHORIZATION, b.clone());
+            }
+        }
         let fut = self.client.request(http::Request::from_parts(parts, Full::new(body)));
         let resp = match self.timeout {
             Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| SendError::Timeout(t))?,
@@ -277,6 +294,19 @@ mod tests {
         assert_eq!(h[http::header::CONTENT_TYPE], "text/x-mine");
         assert_eq!(h[http::header::CONTENT_ENCODING], "gzip");
         assert_eq!(h["x-tenant"], "a");
+    }
+
+    #[test]
+    fn userinfo_leaves_the_url_and_configured_values_are_sensitive() {
+        let client = http_client::build(&Default::default()).unwrap();
+        let mut configured = http::HeaderMap::new();
+        configured.insert("x-api-key", HeaderValue::from_static("s3cret"));
+        let s = HttpSender::new(client, "https://user:s3cret@sink:1/v1/logs".parse().unwrap(), configured, 10);
+        assert_eq!(s.url(), "https://sink:1/v1/logs");
+        assert_eq!(s.basic_auth.as_ref().unwrap(), "Basic dXNlcjpzM2NyZXQ=");
+        let req = s.post(&[]);
+        assert_eq!(req.uri(), "https://sink:1/v1/logs");
+        assert!(!format!("{req:?}").contains("s3cret"), "{req:?}");
     }
 
     #[tokio::test]

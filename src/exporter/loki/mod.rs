@@ -31,7 +31,7 @@ use translate::{translate, DefaultLabels};
 #[serde(deny_unknown_fields, default)]
 pub struct LokiConfig {
     pub endpoint: String,
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, crate::secret::Opaque>,
     pub tls: TlsClientConfig,
     pub timeout: GoDuration,
     pub compression: Option<String>,
@@ -95,7 +95,7 @@ impl LokiConfig {
         if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
             errs.push(ConfigError::new(
                 p("endpoint"),
-                format!("\"endpoint\" must be a valid URL, got {:?}", self.endpoint),
+                format!("\"endpoint\" must be a valid URL, got {:?}", crate::secret::redact_url(&self.endpoint)),
             ));
         }
         // config.go Validate checks the queue and the endpoint only: other keys in
@@ -181,7 +181,10 @@ pub struct LokiExporter {
 
 impl LokiExporter {
     pub fn new(cfg: &LokiConfig, missing_labels: Counter) -> Result<Self, String> {
-        let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
+        let url: http::Uri = cfg
+            .endpoint
+            .parse()
+            .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&cfg.endpoint)))?;
         let headers = http_client::header_map(&cfg.headers)?;
         Ok(LokiExporter {
             sender: HttpSender::new(http_client::build(&cfg.tls)?, url, headers, MAX_ERR_MSG_LEN),

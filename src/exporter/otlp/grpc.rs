@@ -34,7 +34,8 @@ impl OtlpGrpcExporter {
     pub fn new(cfg: &OtlpGrpcConfig) -> Result<Self, String> {
         let (hostport, tls) = target(cfg);
         let uri = format!("{}://{hostport}", if tls { "https" } else { "http" });
-        let mut ep = Endpoint::from_shared(uri.clone()).map_err(|e| format!("invalid endpoint {uri:?}: {e}"))?;
+        let mut ep = Endpoint::from_shared(uri.clone())
+            .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&uri)))?;
         ep = ep.tcp_nodelay(true).connect_timeout(std::time::Duration::from_secs(10));
         if tls {
             let mut t = ClientTlsConfig::new().with_webpki_roots();
@@ -51,8 +52,9 @@ impl OtlpGrpcExporter {
             let key = MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
                 .map_err(|_| format!("headers: invalid header name {k:?}"))?;
             // The value is never echoed: it may be a secret.
-            let val =
+            let mut val =
                 MetadataValue::try_from(v.as_str()).map_err(|_| format!("headers: invalid value for header {k:?}"))?;
+            val.set_sensitive(true);
             metadata.insert(key, val);
         }
         let compression = match cfg.compression.as_str() {

@@ -40,7 +40,8 @@ impl OtlpHttpExporter {
         if url_s.starts_with("/v1/") {
             return Err(format!("no endpoint for {signal}: set endpoint or {signal}_endpoint"));
         }
-        let url: http::Uri = url_s.parse().map_err(|e| format!("invalid URL {url_s:?}: {e}"))?;
+        let url: http::Uri =
+            url_s.parse().map_err(|e| format!("invalid URL {:?}: {e}", crate::secret::redact_url(&url_s)))?;
         let headers = http_client::header_map(&cfg.headers)?;
         Ok(OtlpHttpExporter {
             sender: HttpSender::new(http_client::build(&cfg.tls)?, url, headers, MAX_RESPONSE_BYTES),

@@ -21,7 +21,7 @@ pub struct OtlpGrpcConfig {
     pub endpoint: String,
     pub tls: TlsClientConfig,
     pub compression: String,
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, crate::secret::Opaque>,
     pub timeout: GoDuration,
     pub sending_queue: QueueConfig,
     pub retry_on_failure: RetryConfig,
@@ -64,7 +64,7 @@ pub struct OtlpHttpConfig {
     pub tls: TlsClientConfig,
     pub compression: String,
     pub encoding: String,
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, crate::secret::Opaque>,
     pub timeout: GoDuration,
     pub sending_queue: QueueConfig,
     pub retry_on_failure: RetryConfig,
@@ -132,6 +132,18 @@ impl OtlpGrpcConfig {
         let mut errs = Vec::new();
         if self.endpoint.trim().is_empty() {
             errs.push(ConfigError::new(format!("{base}::endpoint"), "requires a non-empty \"endpoint\""));
+        } else if grpc::target(self).0.contains('@') {
+            // grpc-go takes `user:pw@host:port` as a target it cannot resolve (the dns resolver
+            // fails on the userinfo), so the Go exporter never delivers with it and never sends it
+            // as credentials: refuse it here, redacted, and point at headers.
+            errs.push(ConfigError::new(
+                format!("{base}::endpoint"),
+                format!(
+                    "invalid endpoint {:?}: a gRPC endpoint takes no user:password@ (gRPC sends no Basic auth from it); \
+                     set headers: {{authorization: ...}} instead",
+                    crate::secret::redact_url(&self.endpoint)
+                ),
+            ));
         }
         check_compression(base, &self.compression, &["", "none", "gzip", "zstd"], &mut errs);
         check_auth(base, &self.auth, &mut errs);
@@ -163,7 +175,7 @@ impl OtlpHttpConfig {
             if !(v.is_empty() || v.starts_with("http://") || v.starts_with("https://")) {
                 errs.push(ConfigError::new(
                     format!("{base}::{k}"),
-                    format!("invalid URL {v:?}: must start with http:// or https://"),
+                    format!("invalid URL {:?}: must start with http:// or https://", crate::secret::redact_url(v)),
                 ));
             }
         }

@@ -72,7 +72,7 @@ pub struct AuthConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PrwConfig {
     pub endpoint: String,
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, crate::secret::Opaque>,
     pub timeout: GoDuration,
     pub tls: TlsClientConfig,
     pub compression: Option<String>,
@@ -169,7 +169,10 @@ impl PrwConfig {
         if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
             errs.push(ConfigError::new(
                 p("endpoint"),
-                format!("invalid endpoint {:?}: must be an http:// or https:// URL", self.endpoint),
+                format!(
+                    "invalid endpoint {:?}: must be an http:// or https:// URL",
+                    crate::secret::redact_url(&self.endpoint)
+                ),
             ));
         }
         if self.max_batch_request_parallelism.is_some_and(|n| n < 1) {
@@ -379,7 +382,10 @@ pub struct PrwExporter {
 
 impl PrwExporter {
     pub fn new(cfg: &PrwConfig, signer: Option<Arc<Signer>>, telemetry: PrwTelemetry) -> Result<Self, String> {
-        let url: http::Uri = cfg.endpoint.parse().map_err(|e| format!("invalid endpoint {:?}: {e}", cfg.endpoint))?;
+        let url: http::Uri = cfg
+            .endpoint
+            .parse()
+            .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&cfg.endpoint)))?;
         let headers = http_client::header_map(&cfg.headers)?;
         // exporter.go newPRWExporter: `setNumberConsumer(concurrency)`.
         telemetry.consumers.set(cfg.parallelism() as i64);
