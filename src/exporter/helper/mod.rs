@@ -8,7 +8,7 @@ pub mod retry;
 
 use super::{ExportError, Exporter};
 use crate::component::{ComponentId, Signal};
-use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::pipeline::consumer::{caller_retries, ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::component::ExporterTelemetry;
 use crate::telemetry::logging::RateLimit;
@@ -215,12 +215,21 @@ impl Consumer for ExporterHelper {
                 Ok(())
             }
             Err(e) => {
-                self.telemetry.enqueue_failed.add(items as u64);
                 let reason = match e {
                     PushError::Full => "sending queue is full",
                     PushError::TooLarge => "element size too large",
                     PushError::Closed => "the exporter is shutting down",
                 };
+                // `enqueue_failed` counts data the queue refused for good (Go: dropped, or
+                // refused to the client). A batch processor holding the batch retries a full
+                // queue, so that refusal loses nothing and is not counted; it counts once, on
+                // its last attempt, if it finally gives up.
+                if e == PushError::Full && caller_retries() {
+                    tracing::debug!(exporter = %self.id, data_type = %self.signal, items,
+                        "sending queue is full; the batch processor holds the data and retries");
+                    return Err(ConsumeError::overloaded(reason));
+                }
+                self.telemetry.enqueue_failed.add(items as u64);
                 if self.log_full.allow(5) {
                     tracing::warn!(exporter = %self.id, data_type = %self.signal, rejected_items = items, error = reason,
                         "Exporting failed. Rejecting data.");
