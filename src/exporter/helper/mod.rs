@@ -243,3 +243,55 @@ impl Consumer for ExporterHelper {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::consumer::consume_will_retry;
+    use crate::pipeline::fanout::Fanout;
+    use crate::telemetry::metrics::Registry;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+    struct Idle;
+
+    #[async_trait]
+    impl Exporter for Idle {
+        async fn export(&self, _: &Batch) -> Result<(), ExportError> {
+            Ok(())
+        }
+    }
+
+    fn spans(n: usize) -> Arc<Batch> {
+        Arc::new(Batch::Traces(vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans { spans: vec![Span::default(); n], ..Default::default() }],
+            ..Default::default()
+        }]))
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_counts_enqueue_failed_only_when_the_caller_will_not_retry() {
+        let reg = Registry::new();
+        let id = ComponentId::parse("otlp").unwrap();
+        let telemetry = ExporterTelemetry::new(&reg, &id, Signal::Traces, &[]);
+        let failed = telemetry.enqueue_failed.clone();
+        let queue = QueueConfig { queue_size: 1, ..QueueConfig::enabled_default() };
+        // Not started: nothing drains the queue, so it stays full after one batch.
+        let h = ExporterHelper::new(
+            id,
+            Signal::Traces,
+            Arc::new(Idle),
+            telemetry,
+            HelperSettings { queue, retry: RetryConfig::default(), timeout: None },
+        );
+        h.consume(spans(2)).await.unwrap();
+        // A batch processor holding the batch (through a fan-out in between): not a loss.
+        let through: Arc<dyn Consumer> = Arc::new(Fanout::new(vec![h.clone(), h.clone()]));
+        let r = consume_will_retry(through.as_ref(), spans(3)).await;
+        assert!(matches!(r, Err(ConsumeError::Overloaded { .. })), "{r:?}");
+        assert_eq!(failed.get(), 0);
+        // Refused for good (a receiver's request, or the batch processor's last attempt).
+        let r = h.consume(spans(3)).await;
+        assert!(matches!(r, Err(ConsumeError::Overloaded { .. })), "{r:?}");
+        assert_eq!(failed.get(), 3);
+    }
+}
