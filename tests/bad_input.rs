@@ -188,3 +188,36 @@ impl tonic::codec::Decoder for RawCodec {
         Ok(Some(bytes::Buf::copy_to_bytes(buf, bytes::Buf::remaining(buf))))
     }
 }
+
+#[test]
+fn compressed_bodies_are_decoded_with_max_request_body_size_at_its_maximum() {
+    // 18446744073709551615 used to pass validation, wrap `limit + 1` to 0 and answer 200 while
+    // discarding every compressed body. Now the largest accepted value is 1 GiB (README
+    // "Configuration limits"), the arithmetic saturates, and bodies arrive whole.
+    let sink = GrpcSink::start();
+    let cfg = CONFIG.replace("$SINK", &sink.port.to_string()).replace("1048576", "1073741824");
+    let ox = Oxidot::start(&cfg);
+    let hp = format!("127.0.0.1:{}", ox.ports.http);
+    let v = valid();
+    let zstd = zstd::encode_all(&v[..], 3).unwrap();
+    for (enc, body) in [("gzip", gzip(&v)), ("zstd", zstd)] {
+        let h = [("Content-Type", "application/x-protobuf"), ("Content-Encoding", enc)];
+        let (code, _, rb) = http_request(&hp, "POST", "/v1/traces", &h, &body).unwrap();
+        assert_eq!(code, 200, "{enc}: {}", String::from_utf8_lossy(&rb));
+    }
+    assert!(eventually(10, || sink.spans() == 2), "sink has {} spans of 2", sink.spans());
+    assert_eq!(ox.metric("otelcol_receiver_accepted_spans", &[("transport", "http")]), 2.0);
+    // One byte more is refused at validation, naming the key.
+    let over = CONFIG.replace("$SINK", "1").replace("1048576", "1073741825");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.yaml");
+    std::fs::write(&f, over).unwrap();
+    let (code, _, stderr) = run_cli(&["validate", "--config", f.to_str().unwrap()], &[]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "receivers::otlp::protocols::http::max_request_body_size: 1073741825 is larger than the maximum 1073741824"
+        ),
+        "{stderr}"
+    );
+}

@@ -200,3 +200,40 @@ fn components_and_version() {
     assert_eq!(code, 0);
     assert_eq!(out.trim(), format!("oxidot {}", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn endless_or_huge_config_sources_fail_fast_with_the_size_limit() {
+    // `--config /dev/zero` used to read until memory ran out (8.4 GB).
+    let t0 = std::time::Instant::now();
+    let (code, _, stderr) = validate(&["--config", "/dev/zero"], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "Error: file:/dev/zero: the configuration is larger than 16 MiB (README \"Configuration limits\")"
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "took {:?}", t0.elapsed());
+    let (code, _, stderr) = validate(&["--config", "file:/dev/zero"], &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("larger than 16 MiB"), "{stderr}");
+    // A file just over the limit fails; its content does not matter.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yaml");
+    let mut text = String::from("exporters: {debug: {}}\n");
+    text.push_str(&"#".repeat(16 * 1024 * 1024));
+    std::fs::write(&big, &text).unwrap();
+    let (code, _, stderr) = validate(&["--config", big.to_str().unwrap()], &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains(&format!("file:{}: the configuration is larger than 16 MiB", big.display())), "{stderr}");
+}
+
+#[test]
+fn durations_beyond_go_range_are_errors_not_wraps() {
+    let cfg = "yaml:receivers: {otlp: {protocols: {http: {}}}}\nprocessors: {batch: {timeout: 9999999999h}}\nexporters: {debug: {}}\nservice: {pipelines: {traces: {receivers: [otlp], processors: [batch], exporters: [debug]}}}";
+    let (code, _, stderr) = validate(&["--config", cfg], &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("processors::batch::timeout") && stderr.contains("out of range"), "{stderr}");
+    let cfg = cfg.replace("9999999999h", "48h");
+    let (code, _, stderr) = validate(&["--config", &cfg], &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("processors::batch::timeout: 172800s is longer than the maximum 86400s"), "{stderr}");
+}

@@ -80,7 +80,10 @@ fn post(ox: &Oxidot, n: u8) -> (u16, Vec<(String, String)>) {
 fn sink_spans(s: &HttpSink) -> usize {
     s.requests()
         .iter()
-        .map(|r| ExportTraceServiceRequest::decode(&r.body[..]).unwrap().resource_spans[0].scope_spans[0].spans.len())
+        .map(|r| {
+            let req = ExportTraceServiceRequest::decode(&r.body[..]).unwrap();
+            req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum::<usize>()
+        })
         .sum()
 }
 
@@ -194,4 +197,26 @@ fn health_cli_probe() {
         run_cli(&["health", "--endpoint", &format!("http://127.0.0.1:{dead}/"), "--timeout", "1"], &[]);
     assert_eq!(code, 1);
     assert!(err.starts_with("Error:"), "{err}");
+}
+
+#[test]
+fn batch_processor_holding_a_full_queue_counts_no_enqueue_failure_and_loses_nothing() {
+    // The batch processor holds a batch and retries while the exporter's queue is full. Each
+    // retry used to count as `enqueue_failed` (63,000 counted, 0 lost); in Go the counter means
+    // data dropped, so nothing may be counted here.
+    let sink = HttpSink::start();
+    *sink.delay.lock().unwrap() = Duration::from_millis(300);
+    let ox = Oxidot::start(&config(sink.port, "{num_consumers: 1, queue_size: 1}", "batch"));
+    for _ in 0..10 {
+        assert_eq!(post(&ox, 3).0, 200);
+        std::thread::sleep(Duration::from_millis(80));
+    }
+    assert!(eventually(20, || sink_spans(&sink) == 30), "sink has {} of 30", sink_spans(&sink));
+    assert!(eventually(10, || ox.metric("otelcol_exporter_sent_spans", &[]) == 30.0));
+    // Batches merged while one was held: the queue really was full and the batch was retried.
+    assert!(sink.requests().len() < 10, "{} requests: the queue never filled", sink.requests().len());
+    assert_eq!(ox.metric("otelcol_exporter_enqueue_failed_spans", &[("exporter", "otlphttp")]), 0.0);
+    assert_eq!(ox.metric("otelcol_processor_dropped_spans", &[]), 0.0);
+    assert_eq!(ox.metric("otelcol_receiver_refused_spans", &[]), 0.0);
+    assert!(!ox.stderr().contains("Rejecting data"), "{}", ox.stderr());
 }

@@ -5,6 +5,7 @@
 pub mod de;
 pub mod error;
 pub mod expand;
+pub mod limits;
 pub mod serde_util;
 pub mod service;
 pub mod source;
@@ -43,6 +44,7 @@ pub fn resolve(uris: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<
                 ));
             }
             let origin = format!("env:{}", source::AOT_CONFIG_CONTENT);
+            limits::check_text(&text).map_err(|e| format!("{origin}: {e}"))?;
             vec![Source { value: source::parse(&origin, &text)?, origin }]
         }
         None if uris.is_empty() => vec![source::embedded_default()?],

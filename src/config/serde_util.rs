@@ -49,6 +49,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         total += num * nanos_per;
         rest = &rest[unit_end..];
     }
+    // Go's time.Duration is int64 nanoseconds (about 292 years); larger is an error there too.
+    if !total.is_finite() || total > i64::MAX as f64 {
+        return Err(format!("invalid duration {s:?}: out of range (at most 2562047h)"));
+    }
     Ok(Duration::from_nanos(total.round() as u64))
 }
 
@@ -73,5 +77,6 @@ mod tests {
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5 seconds").is_err());
         assert!(parse_duration("-1s").unwrap_err().contains("negative"));
+        assert!(parse_duration("9999999999h").unwrap_err().contains("out of range"));
     }
 }

@@ -23,6 +23,7 @@ pub fn load_uri(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sourc
     if let Some(rest) = uri.strip_prefix("env:") {
         let text = env(rest).ok_or_else(|| format!("env:{rest}: environment variable {rest} is not set"))?;
         let origin = format!("env:{rest}");
+        super::limits::check_text(&text).map_err(|e| format!("{origin}: {e}"))?;
         return Ok(Source { value: parse(&origin, &text)?, origin });
     }
     if let Some(rest) = uri.strip_prefix("yaml:") {
@@ -46,7 +47,8 @@ pub fn load_uri(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sourc
         }
     };
     let origin = format!("file:{path}");
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: cannot read the file: {e}"))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("{origin}: cannot read the file: {e}"))?;
+    let text = super::limits::read_config_text(file).map_err(|e| format!("{origin}: {e}"))?;
     Ok(Source { value: parse(&origin, &text)?, origin })
 }
 

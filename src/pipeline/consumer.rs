@@ -35,6 +35,24 @@ pub trait Consumer: Send + Sync {
     async fn consume(&self, batch: Arc<Batch>) -> Result<(), ConsumeError>;
 }
 
+tokio::task_local! {
+    /// Set while a stage that holds the batch and retries on `Overloaded` (the batch
+    /// processor) hands it downstream: a refusal then is not a loss, so the exporter does not
+    /// count it as `enqueue_failed` (in Go that counter means data dropped).
+    static CALLER_RETRIES: bool;
+}
+
+/// Hands `batch` to `next` telling the stages downstream (through a task-local, so processors
+/// and fan-outs in between pass it on unchanged) that an `Overloaded` refusal will be retried.
+pub async fn consume_will_retry(next: &dyn Consumer, batch: Arc<Batch>) -> Result<(), ConsumeError> {
+    CALLER_RETRIES.scope(true, next.consume(batch)).await
+}
+
+/// Whether the stage that called this chain will retry an `Overloaded` refusal.
+pub fn caller_retries() -> bool {
+    CALLER_RETRIES.try_with(|r| *r).unwrap_or(false)
+}
+
 /// The consumers a receiver feeds, one per signal that has a pipeline.
 #[derive(Clone, Default)]
 pub struct SignalConsumers {

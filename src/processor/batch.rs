@@ -7,8 +7,8 @@
 pub mod factory;
 
 use crate::component::{ComponentId, Signal};
-use crate::config::{ConfigError, GoDuration};
-use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::config::{limits, ConfigError, GoDuration};
+use crate::pipeline::consumer::{consume_will_retry, ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::component::BatchTelemetry;
 use crate::telemetry::metrics::{Counter, Registry};
@@ -52,6 +52,16 @@ impl BatchConfig {
                 "send_batch_max_size must be greater or equal to send_batch_size",
             ));
         }
+        let p = |k: &str| format!("{base}::{k}");
+        limits::check(&mut errs, p("send_batch_size"), self.send_batch_size.into(), limits::BATCH_ITEMS);
+        limits::check(&mut errs, p("send_batch_max_size"), self.send_batch_max_size.into(), limits::BATCH_ITEMS);
+        limits::check(
+            &mut errs,
+            p("metadata_cardinality_limit"),
+            self.metadata_cardinality_limit.into(),
+            limits::CARDINALITY,
+        );
+        limits::check_duration(&mut errs, p("timeout"), self.timeout.0, limits::DURATION);
         if !self.metadata_keys.is_empty() {
             errs.push(ConfigError::new(
                 format!("{base}::metadata_keys"),
@@ -96,7 +106,7 @@ impl BatchProcessor {
         metrics_enabled: bool,
     ) -> Arc<Self> {
         let unit = (cfg.send_batch_size.max(cfg.send_batch_max_size) as usize).max(8192);
-        let capacity = unit * INTAKE_BATCHES;
+        let capacity = unit.saturating_mul(INTAKE_BATCHES);
         let permits = Arc::new(Semaphore::new(capacity));
         let (tx, rx) = mpsc::unbounded_channel();
         let (deadline_tx, deadline_rx) = watch::channel(None);
@@ -234,11 +244,16 @@ impl Batcher {
         let batch = Arc::new(out);
         let mut wait = Duration::from_millis(20);
         loop {
-            match self.next.consume(Arc::clone(&batch)).await {
+            match consume_will_retry(self.next.as_ref(), Arc::clone(&batch)).await {
                 Ok(()) => return,
                 Err(ConsumeError::Overloaded { .. }) => {
                     let deadline = *self.deadline_rx.borrow();
                     if deadline.is_some_and(|d| Instant::now() + wait > d) {
+                        // The last attempt, not marked as retried: if the exporters still
+                        // refuse, they count it (`enqueue_failed`) once, as dropped.
+                        if self.next.consume(Arc::clone(&batch)).await.is_ok() {
+                            return;
+                        }
                         self.drop_items(n, "the shutdown deadline passed while the exporters were full");
                         return;
                     }

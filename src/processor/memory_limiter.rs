@@ -7,7 +7,7 @@
 pub mod factory;
 
 use crate::component::{ComponentId, Signal};
-use crate::config::{ConfigError, GoDuration};
+use crate::config::{limits, ConfigError, GoDuration};
 use crate::pipeline::consumer::{ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::metrics::Counter;
@@ -51,6 +51,9 @@ impl MemoryLimiterConfig {
                 "'limit_percentage' and 'spike_limit_percentage' must be between 0 and 100",
             ));
         }
+        limits::check(&mut errs, p("limit_mib"), self.limit_mib, limits::MEMORY_MIB);
+        limits::check(&mut errs, p("spike_limit_mib"), self.spike_limit_mib, limits::MEMORY_MIB);
+        limits::check_duration(&mut errs, p("check_interval"), self.check_interval.0, limits::DURATION);
         if self.limit_mib > 0 && self.spike_limit_mib >= self.limit_mib {
             errs.push(ConfigError::new(p("spike_limit_mib"), "'spike_limit_mib' must be smaller than 'limit_mib'"));
         }

@@ -112,6 +112,7 @@ impl XrayConfig {
     }
 
     pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
+        use crate::config::limits;
         let p = |k: &str| format!("{base}::{k}");
         let mut errs = Vec::new();
         let mut warns = Vec::new();
@@ -125,6 +126,15 @@ impl XrayConfig {
                 ),
             ));
         }
+        limits::check(&mut errs, p("num_workers"), self.num_workers.into(), limits::CONSUMERS);
+        limits::check(&mut errs, p("max_retries"), self.max_retries.into(), limits::RETRIES);
+        limits::check(&mut errs, p("imds_retries"), self.imds_retries.unwrap_or(0).into(), limits::RETRIES);
+        limits::check(
+            &mut errs,
+            p("request_timeout_seconds"),
+            self.request_timeout_seconds,
+            limits::DURATION.as_secs(),
+        );
         let ignored = self.ignored_keys();
         if !ignored.is_empty() {
             warns.push(format!("{base}: accepted but not acted on by oxidot: {}", ignored.join(", ")));

@@ -1,6 +1,6 @@
 //! `sending_queue`, `retry_on_failure`: the Go exporterhelper's keys and defaults.
 
-use crate::config::{ConfigError, GoDuration};
+use crate::config::{limits, ConfigError, GoDuration};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -61,6 +61,8 @@ impl QueueConfig {
         if self.queue_size == 0 {
             errors.push(ConfigError::new(p("queue_size"), "`queue_size` must be positive"));
         }
+        limits::check(errors, p("num_consumers"), self.num_consumers as u64, limits::CONSUMERS);
+        limits::check(errors, p("queue_size"), self.queue_size as u64, limits::QUEUE_SIZE);
         if self.sizer == Sizer::Bytes {
             errors.push(ConfigError::new(
                 p("sizer"),
@@ -122,6 +124,12 @@ impl RetryConfig {
         }
         if self.multiplier <= 0.0 {
             errors.push(ConfigError::new(p("multiplier"), "'multiplier' must be positive"));
+        }
+        if !self.multiplier.is_finite() || self.multiplier > 1000.0 {
+            errors.push(ConfigError::new(p("multiplier"), "'multiplier' must be at most 1000"));
+        }
+        for (k, d) in [("initial_interval", self.initial_interval), ("max_interval", self.max_interval)] {
+            limits::check_duration(errors, p(k), d.0, limits::DURATION);
         }
         let me = self.max_elapsed_time.0;
         if !me.is_zero() {

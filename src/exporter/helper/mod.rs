@@ -8,7 +8,7 @@ pub mod retry;
 
 use super::{ExportError, Exporter};
 use crate::component::{ComponentId, Signal};
-use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::pipeline::consumer::{caller_retries, ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::component::ExporterTelemetry;
 use crate::telemetry::logging::RateLimit;
@@ -215,12 +215,21 @@ impl Consumer for ExporterHelper {
                 Ok(())
             }
             Err(e) => {
-                self.telemetry.enqueue_failed.add(items as u64);
                 let reason = match e {
                     PushError::Full => "sending queue is full",
                     PushError::TooLarge => "element size too large",
                     PushError::Closed => "the exporter is shutting down",
                 };
+                // `enqueue_failed` counts data the queue refused for good (Go: dropped, or
+                // refused to the client). A batch processor holding the batch retries a full
+                // queue, so that refusal loses nothing and is not counted; it counts once, on
+                // its last attempt, if it finally gives up.
+                if e == PushError::Full && caller_retries() {
+                    tracing::debug!(exporter = %self.id, data_type = %self.signal, items,
+                        "sending queue is full; the batch processor holds the data and retries");
+                    return Err(ConsumeError::overloaded(reason));
+                }
+                self.telemetry.enqueue_failed.add(items as u64);
                 if self.log_full.allow(5) {
                     tracing::warn!(exporter = %self.id, data_type = %self.signal, rejected_items = items, error = reason,
                         "Exporting failed. Rejecting data.");
@@ -232,5 +241,57 @@ impl Consumer for ExporterHelper {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::consumer::consume_will_retry;
+    use crate::pipeline::fanout::Fanout;
+    use crate::telemetry::metrics::Registry;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+    struct Idle;
+
+    #[async_trait]
+    impl Exporter for Idle {
+        async fn export(&self, _: &Batch) -> Result<(), ExportError> {
+            Ok(())
+        }
+    }
+
+    fn spans(n: usize) -> Arc<Batch> {
+        Arc::new(Batch::Traces(vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans { spans: vec![Span::default(); n], ..Default::default() }],
+            ..Default::default()
+        }]))
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_counts_enqueue_failed_only_when_the_caller_will_not_retry() {
+        let reg = Registry::new();
+        let id = ComponentId::parse("otlp").unwrap();
+        let telemetry = ExporterTelemetry::new(&reg, &id, Signal::Traces, &[]);
+        let failed = telemetry.enqueue_failed.clone();
+        let queue = QueueConfig { queue_size: 1, ..QueueConfig::enabled_default() };
+        // Not started: nothing drains the queue, so it stays full after one batch.
+        let h = ExporterHelper::new(
+            id,
+            Signal::Traces,
+            Arc::new(Idle),
+            telemetry,
+            HelperSettings { queue, retry: RetryConfig::default(), timeout: None },
+        );
+        h.consume(spans(2)).await.unwrap();
+        // A batch processor holding the batch (through a fan-out in between): not a loss.
+        let through: Arc<dyn Consumer> = Arc::new(Fanout::new(vec![h.clone(), h.clone()]));
+        let r = consume_will_retry(through.as_ref(), spans(3)).await;
+        assert!(matches!(r, Err(ConsumeError::Overloaded { .. })), "{r:?}");
+        assert_eq!(failed.get(), 0);
+        // Refused for good (a receiver's request, or the batch processor's last attempt).
+        let r = h.consume(spans(3)).await;
+        assert!(matches!(r, Err(ConsumeError::Overloaded { .. })), "{r:?}");
+        assert_eq!(failed.get(), 3);
     }
 }

@@ -89,6 +89,7 @@ impl Default for LokiConfig {
 
 impl LokiConfig {
     pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
+        use crate::config::limits;
         let p = |k: &str| format!("{base}::{k}");
         let mut errs = Vec::new();
         let mut warns = Vec::new();
@@ -145,6 +146,7 @@ impl LokiConfig {
         }
         self.tls.validate(base, &mut errs);
         self.sending_queue.validate(base, &mut errs);
+        limits::check_duration(&mut errs, p("timeout"), self.timeout.0, limits::DURATION);
         self.retry_on_failure.validate(base, &mut errs);
         (errs, warns)
     }

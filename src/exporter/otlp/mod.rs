@@ -129,6 +129,7 @@ fn check_auth(base: &str, auth: &Option<Value>, errs: &mut Vec<ConfigError>) {
 
 impl OtlpGrpcConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
+        use crate::config::limits;
         let mut errs = Vec::new();
         if self.endpoint.trim().is_empty() {
             errs.push(ConfigError::new(format!("{base}::endpoint"), "requires a non-empty \"endpoint\""));
@@ -150,12 +151,14 @@ impl OtlpGrpcConfig {
         self.tls.validate(base, &mut errs);
         self.sending_queue.validate(base, &mut errs);
         self.retry_on_failure.validate(base, &mut errs);
+        limits::check_duration(&mut errs, format!("{base}::timeout"), self.timeout.0, limits::DURATION);
         errs
     }
 }
 
 impl OtlpHttpConfig {
     pub fn validate(&self, base: &str) -> Vec<ConfigError> {
+        use crate::config::limits;
         let mut errs = Vec::new();
         if self.endpoint.is_empty()
             && (self.traces_endpoint.is_empty() || self.metrics_endpoint.is_empty() || self.logs_endpoint.is_empty())
@@ -195,6 +198,7 @@ impl OtlpHttpConfig {
         self.tls.validate(base, &mut errs);
         self.sending_queue.validate(base, &mut errs);
         self.retry_on_failure.validate(base, &mut errs);
+        limits::check_duration(&mut errs, format!("{base}::timeout"), self.timeout.0, limits::DURATION);
         errs
     }
 }

@@ -163,6 +163,7 @@ impl Default for PrwConfig {
 impl PrwConfig {
     /// config.go `Validate` (Go's messages where it has one) plus what oxidot cannot do yet.
     pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
+        use crate::config::limits;
         let p = |k: &str| format!("{base}::{k}");
         let mut errs = Vec::new();
         let mut warns = Vec::new();
@@ -191,6 +192,14 @@ impl PrwConfig {
                 "must be at least 1 (with 0 the Go collector silently sends nothing)",
             ));
         }
+        let q = &self.remote_write_queue;
+        limits::check(&mut errs, p("remote_write_queue::queue_size"), q.queue_size as u64, limits::QUEUE_SIZE);
+        limits::check(&mut errs, p("remote_write_queue::num_consumers"), q.num_consumers as u64, limits::CONSUMERS);
+        if let Some(n) = self.max_batch_request_parallelism {
+            limits::check(&mut errs, p("max_batch_request_parallelism"), n.into(), limits::CONSUMERS);
+        }
+        limits::check(&mut errs, p("max_batch_size_bytes"), self.max_batch_size_bytes as u64, limits::RW_BATCH_BYTES);
+        limits::check_duration(&mut errs, p("timeout"), self.timeout.0, limits::DURATION);
         if let Some(c) = self.compression.as_deref().filter(|c| !c.is_empty() && *c != "snappy") {
             errs.push(ConfigError::new(p("compression"), format!("compression type must be snappy, not {c:?}")));
         }

@@ -8,11 +8,14 @@ use std::sync::Mutex;
 struct Recorder {
     got: Mutex<Vec<usize>>,
     overloaded: Mutex<u32>,
+    /// Per call: whether the caller said it would retry an `Overloaded` refusal.
+    will_retry: Mutex<Vec<bool>>,
 }
 
 #[async_trait]
 impl Consumer for Recorder {
     async fn consume(&self, b: Arc<Batch>) -> Result<(), ConsumeError> {
+        self.will_retry.lock().unwrap().push(crate::pipeline::consumer::caller_retries());
         {
             let mut o = self.overloaded.lock().unwrap();
             if *o > 0 {
@@ -110,6 +113,12 @@ async fn shutdown_deadline_drops_and_counts_what_cannot_be_delivered() {
     reg.render(&mut out, false);
     assert!(out.contains("otelcol_processor_dropped_spans{processor=\"batch\"} 7"), "{out}");
     assert!(matches!(bp.consume(traces(1)).await, Err(ConsumeError::Shutdown)));
+    // Every attempt but the last said it would retry (so the exporter did not count it as
+    // enqueue_failed); the last, after which the batch was dropped, did not.
+    let calls = rec.will_retry.lock().unwrap().clone();
+    assert!(calls.len() >= 2, "{calls:?}");
+    assert_eq!(calls.last(), Some(&false), "{calls:?}");
+    assert!(calls[..calls.len() - 1].iter().all(|r| *r), "{calls:?}");
 }
 
 #[test]

@@ -69,7 +69,9 @@ pub fn decompress(encoding: &str, body: Bytes, limit: u64) -> Result<Bytes, Deco
 
 fn read_limited(r: impl Read, limit: u64, what: &str) -> Result<Bytes, DecodeError> {
     let mut out = Vec::new();
-    r.take(limit + 1).read_to_end(&mut out).map_err(|e| DecodeError::Malformed(format!("{what}: {e}")))?;
+    r.take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| DecodeError::Malformed(format!("{what}: {e}")))?;
     if out.len() as u64 > limit {
         return Err(DecodeError::TooLarge(limit));
     }
@@ -201,6 +203,17 @@ mod tests {
         assert_eq!(decompress("zstd", Bytes::from(z), 1024), Err(DecodeError::TooLarge(1024)));
         let s = snap::raw::Encoder::new().compress_vec(&vec![0u8; 1024 * 1024]).unwrap();
         assert_eq!(decompress("snappy", Bytes::from(s), 1024), Err(DecodeError::TooLarge(1024)));
+    }
+
+    #[test]
+    fn the_largest_limit_does_not_overflow() {
+        // `limit + 1` with u64::MAX wrapped to 0 and every compressed body came out empty.
+        let data = b"hello otlp".repeat(100);
+        assert_eq!(decompress("gzip", gzip(&data), u64::MAX).unwrap(), data);
+        let z = zstd::encode_all(&data[..], 3).unwrap();
+        assert_eq!(decompress("zstd", Bytes::from(z), u64::MAX).unwrap(), data);
+        let s = snap::raw::Encoder::new().compress_vec(&data).unwrap();
+        assert_eq!(decompress("snappy", Bytes::from(s), u64::MAX).unwrap(), data);
     }
 
     #[test]

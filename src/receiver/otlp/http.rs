@@ -136,7 +136,7 @@ async fn read_and_decode(
             return Err(DecodeError::TooLarge(limit));
         }
     }
-    let body = Limited::new(req.into_body(), limit as usize);
+    let body = Limited::new(req.into_body(), usize::try_from(limit).unwrap_or(usize::MAX));
     let raw = match body.collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) => {

@@ -7,7 +7,7 @@ pub mod http;
 pub mod signal;
 
 use crate::component::{ComponentId, Signal};
-use crate::config::ConfigError;
+use crate::config::{limits, ConfigError};
 pub use crate::pipeline::consumer::SignalConsumers;
 use crate::pipeline::consumer::{ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
@@ -131,6 +131,7 @@ impl OtlpReceiverConfig {
             if g.max_recv_msg_size_mib == 0 {
                 errs.push(ConfigError::new(p("grpc::max_recv_msg_size_mib"), "must be positive"));
             }
+            limits::check(&mut errs, p("grpc::max_recv_msg_size_mib"), g.max_recv_msg_size_mib, limits::RECV_MSG_MIB);
             if g.keepalive.is_some() {
                 warns.push(format!("{}: keepalive settings are accepted and ignored", p("grpc::keepalive")));
             }
@@ -163,6 +164,7 @@ impl OtlpReceiverConfig {
             if h.max_request_body_size == 0 {
                 errs.push(ConfigError::new(p("http::max_request_body_size"), "must be positive"));
             }
+            limits::check(&mut errs, p("http::max_request_body_size"), h.max_request_body_size, limits::BODY_BYTES);
         }
         (errs, warns)
     }
