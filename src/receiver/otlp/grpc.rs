@@ -2,7 +2,9 @@
 //!
 //! The service is written against tonic's server primitives with a codec that hands a decode
 //! error to the handler instead of failing inside tonic, so a malformed message is answered
-//! `INVALID_ARGUMENT` and counted like every other refusal.
+//! `INVALID_ARGUMENT` and logged (rate-limited). Like the collector's receiver (grpc-go fails it
+//! before otlpreceiver's handler starts an obsreport operation), it is in no receiver metric. A
+//! decode error consumes the whole frame, so nothing of it is read as a next frame's header.
 
 use super::decode;
 use super::signal::{self, OtlpSignal};
@@ -55,24 +57,69 @@ impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
                 Signal::Metrics => unary::<signal::Metrics>(&st, entry.clone(), req).await,
                 Signal::Logs => unary::<signal::Logs>(&st, entry.clone(), req).await,
             };
-            // tonic answers an over-limit message with OUT_OF_RANGE, which the OTLP spec makes
-            // retryable: clients would resend it forever. Say RESOURCE_EXHAUSTED (not retryable).
-            if resp.headers().get("grpc-status").map(|v| v.as_bytes()) == Some(b"11") {
-                resp.headers_mut().insert("grpc-status", http::HeaderValue::from_static("8"));
-            }
-            // Size-limit refusals happen inside tonic's decoder: log them here (Go counts
-            // requests that never reach the pipeline in no metric).
-            let code =
-                resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
-            if matches!(code, Some(8) | Some(11)) {
-                st.log_bad(signal, "message larger than max_recv_msg_size_mib");
-            }
+            st.classify(signal, &mut resp);
             Ok(resp)
         })
     }
 }
 
+/// What a non-OK answer produced inside tonic (before the handler) was about.
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    /// tonic's size check: "decoded message length too large" (OUT_OF_RANGE).
+    TooLarge,
+    /// The stream ended cleanly inside a message (the frame's length prefix is longer than
+    /// what was sent): the client's fault, like malformed protobuf.
+    Truncated,
+    /// The stream or the connection went away before the message arrived: RST_STREAM, GOAWAY
+    /// (ENHANCE_YOUR_CALM, which tonic maps to RESOURCE_EXHAUSTED), a closed socket.
+    Gone,
+    /// Anything else (the handler's own answers, protocol errors tonic reports).
+    Other,
+}
+
+fn failure(code: tonic::Code, message: &str) -> Failure {
+    use tonic::Code;
+    if code == Code::OutOfRange && message.contains("decoded message length too large") {
+        Failure::TooLarge
+    } else if code == Code::Internal && message.starts_with("Unexpected EOF decoding stream") {
+        Failure::Truncated
+    } else if code == Code::Cancelled
+        || message.starts_with("h2 protocol error")
+        || message.starts_with("error reading a body from connection")
+    {
+        Failure::Gone
+    } else {
+        Failure::Other
+    }
+}
+
 impl GrpcState {
+    /// Rewrites and logs the answers tonic produced before the handler ran. None of them is
+    /// counted: as in the collector, a request that never reaches the receiver's handler is in
+    /// no receiver metric (grpc-go fails it in `recvMsg`, before otlpreceiver's `Export`).
+    fn classify(&self, signal: Signal, resp: &mut http::Response<tonic::body::Body>) {
+        let Some(status) = Status::from_header_map(resp.headers()) else { return };
+        match failure(status.code(), status.message()) {
+            Failure::TooLarge => {
+                // tonic answers an over-limit message with OUT_OF_RANGE, which the OTLP spec
+                // makes retryable: clients would resend it forever. Say RESOURCE_EXHAUSTED.
+                resp.headers_mut().insert("grpc-status", http::HeaderValue::from_static("8"));
+                self.log_bad(signal, "message larger than max_recv_msg_size_mib");
+            }
+            Failure::Truncated => {
+                let why = "failed to decode the request: the stream ended inside a message";
+                *resp = Status::invalid_argument(why).into_http();
+                self.log_bad(signal, why);
+            }
+            Failure::Gone => {
+                // Nothing was received, nobody reads the answer: not a bad request.
+                tracing::debug!(receiver = %self.id, transport = "grpc", data_type = %signal, error = %status.message(), "Stream ended before its request was received");
+            }
+            Failure::Other => {}
+        }
+    }
+
     fn log_bad(&self, signal: Signal, why: &str) {
         if self.log_bad.allow(10) {
             tracing::warn!(receiver = %self.id, transport = "grpc", data_type = %signal, error = why, "Refused a malformed request");
@@ -166,6 +213,32 @@ impl<T: prost::Message + Default> Decoder for LenientDecoder<T> {
     type Item = Result<T, String>;
     type Error = Status;
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        Ok(Some(T::decode(buf).map_err(|e| e.to_string())))
+        let msg = T::decode(&mut *buf).map_err(|e| e.to_string());
+        // prost stops at the first error; what it left of this message must not be read as
+        // the next frame's header (tonic does not skip it): consume the whole frame.
+        let rest = bytes::Buf::remaining(buf);
+        bytes::Buf::advance(buf, rest);
+        Ok(Some(msg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+
+    #[test]
+    fn failures_are_told_apart_by_code_and_message() {
+        let too_large = "Error, decoded message length too large: found 2097200 bytes, the limit is: 1048576 bytes";
+        assert_eq!(failure(Code::OutOfRange, too_large), Failure::TooLarge);
+        assert_eq!(failure(Code::Internal, "Unexpected EOF decoding stream."), Failure::Truncated);
+        // A GOAWAY ENHANCE_YOUR_CALM is RESOURCE_EXHAUSTED too, but not a large message.
+        assert_eq!(
+            failure(Code::ResourceExhausted, "h2 protocol error: stream error received: ENHANCE_YOUR_CALM"),
+            Failure::Gone
+        );
+        assert_eq!(failure(Code::Cancelled, "h2 protocol error: stream no longer needed"), Failure::Gone);
+        assert_eq!(failure(Code::ResourceExhausted, "sending queue is full"), Failure::Other);
+        assert_eq!(failure(Code::InvalidArgument, "failed to decode the request: x"), Failure::Other);
     }
 }
