@@ -6,8 +6,11 @@
 //! runs once), receivers bind their ports (a port in use fails the start), extensions hear the
 //! pipelines are ready. Stop (SIGTERM/SIGINT): extensions hear "not ready", receivers stop
 //! accepting and finish open requests, batch processors flush, processors stop (the memory
-//! limiter's checks), exporter queues drain until the deadline (whatever is still queued then
-//! is counted as failed and logged), extensions stop last.
+//! limiter's checks), exporter queues drain until the deadline (`--shutdown-timeout`; then the
+//! attempts under way are cut and whatever is still queued or in flight is counted as failed),
+//! extensions stop, one summary line names every item dropped since start (per component,
+//! signal and reason, never rate-limited; with several exporters in a pipeline each counts its
+//! own copy), and the self-metrics server stops last.
 
 use super::graph::{self, kind_title, Graph};
 use crate::collector::Config;
