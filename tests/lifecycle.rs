@@ -229,8 +229,9 @@ fn shutdown_with_backend_down(
     args: &[&str],
     env: &[(&str, &str)],
     posts: usize,
+    queue: &str,
 ) -> (String, std::collections::BTreeMap<String, f64>, f64, usize, usize) {
-    let yaml = config(0, "{num_consumers: 2, queue_size: 1000}", "batch")
+    let yaml = config(0, queue, "batch")
         .replace("http://127.0.0.1:0", endpoint)
         .replace("initial_interval: 100ms", "initial_interval: 50ms")
         // Many batches: some in flight, the rest queued, when the deadline comes.
@@ -282,6 +283,8 @@ fn shutdown_with_backend_down(
     (summaries[0].to_string(), last.expect("/metrics never answered during shutdown"), took, answered, accepted)
 }
 
+const QUEUE: &str = "{num_consumers: 2, queue_size: 1000}";
+
 fn summary_count(line: &str) -> u64 {
     let at = line.find("\"dropped_items\"").or_else(|| line.find("dropped_items")).expect(line);
     line[at..]
@@ -297,7 +300,7 @@ fn summary_count(line: &str) -> u64 {
 fn shutdown_deadline_flag_with_backend_closed_counts_and_summarises_every_dropped_span() {
     let dead = free_port();
     let (line, last, took, answered, accepted) =
-        shutdown_with_backend_down(&format!("http://127.0.0.1:{dead}"), &["--shutdown-timeout", "2s"], &[], 30);
+        shutdown_with_backend_down(&format!("http://127.0.0.1:{dead}"), &["--shutdown-timeout", "2s"], &[], 30, QUEUE);
     // Nothing delivered: every accepted span is named as dropped, once, in one line.
     assert_eq!(summary_count(&line), accepted as u64, "{line}");
     assert!(line.contains("exporter otlphttp traces"), "{line}");
@@ -322,6 +325,7 @@ fn shutdown_deadline_from_env_with_backend_503_cuts_in_flight_attempts_and_count
         &[],
         &[("OXIDOT_SHUTDOWN_TIMEOUT", "2s")],
         25,
+        QUEUE,
     );
     assert_eq!(sink_spans(&sink), 0);
     assert_eq!(summary_count(&line), accepted as u64, "{line}");
@@ -339,4 +343,24 @@ fn a_bad_shutdown_timeout_is_refused_at_start() {
     let (code, _, err) = run_cli(&["--config", "yaml:receivers: {}"], &[("OXIDOT_SHUTDOWN_TIMEOUT", "0s")]);
     assert_eq!(code, 1);
     assert!(err.contains("OXIDOT_SHUTDOWN_TIMEOUT"), "{err}");
+}
+
+#[test]
+fn shutdown_without_a_sending_queue_counts_what_the_batch_processor_still_held() {
+    // No queue: the batch processor holds the data while the exporter retries; at the deadline
+    // it is stopped and what it held is counted as the processor's drop, once.
+    let dead = free_port();
+    let (line, last, took, _, accepted) = shutdown_with_backend_down(
+        &format!("http://127.0.0.1:{dead}"),
+        &["--shutdown-timeout", "2s"],
+        &[],
+        10,
+        "{enabled: false}",
+    );
+    assert_eq!(summary_count(&line), accepted as u64, "{line}");
+    assert!(line.contains(&format!("processor batch traces: {accepted} (deadline reached: {accepted})")), "{line}");
+    let failed = sum_metric(&last, "otelcol_exporter_send_failed_spans", &[]);
+    let dropped = sum_metric(&last, "otelcol_processor_dropped_spans", &[]);
+    assert_eq!(failed + dropped, accepted as f64, "{line}");
+    assert!((1.9..4.0).contains(&took), "exit {took:.2}s after SIGTERM with a 2 s deadline");
 }
