@@ -25,6 +25,11 @@ struct Cli {
     /// Repeatable. `oxidot components` lists the gates.
     #[arg(long = "feature-gates", global = true, value_name = "IDS")]
     feature_gates: Vec<String>,
+    /// How long the drain after SIGTERM/SIGINT may take (a Go duration: `25s`, `1m`), then what
+    /// is left is dropped, counted and summarised. Default 25s, or OXIDOT_SHUTDOWN_TIMEOUT.
+    /// oxidot only: the Go collector has no such setting.
+    #[arg(long = "shutdown-timeout", global = true, value_name = "DURATION")]
+    shutdown_timeout: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -69,7 +74,13 @@ fn main() -> ExitCode {
                 Ok(())
             })
         }),
-        None => load(&cli.config, true).and_then(run),
+        None => {
+            let env = std::env::var(lifecycle::SHUTDOWN_TIMEOUT_ENV).ok();
+            match lifecycle::shutdown_timeout(cli.shutdown_timeout.as_deref(), env.as_deref()) {
+                Ok(deadline) => load(&cli.config, true).and_then(|cfg| run(cfg, deadline)),
+                Err(e) => Err(anyhow!(e)),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,13 +113,17 @@ fn load(uris: &[String], running: bool) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
-fn run(cfg: Config) -> anyhow::Result<()> {
-    runtime()?.block_on(async {
+fn run(cfg: Config, deadline: std::time::Duration) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    let result = rt.block_on(async {
         let running = lifecycle::start(&cfg).await.map_err(|e| anyhow!(e))?;
         lifecycle::wait_for_signal().await;
-        running.shutdown(lifecycle::SHUTDOWN_DEADLINE).await;
+        running.shutdown(deadline).await;
         Ok(())
-    })
+    });
+    // Tasks still running past the summary (a stuck DNS lookup, say) do not hold the exit.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
 }
 
 fn health(endpoint: &str, timeout: u64) -> anyhow::Result<()> {

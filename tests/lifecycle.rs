@@ -220,3 +220,147 @@ fn batch_processor_holding_a_full_queue_counts_no_enqueue_failure_and_loses_noth
     assert_eq!(ox.metric("otelcol_receiver_refused_spans", &[]), 0.0);
     assert!(!ox.stderr().contains("Rejecting data"), "{}", ox.stderr());
 }
+
+/// SIGTERM with the backend down: the configured deadline bounds the drain, /metrics serves
+/// until the end, and one final line names every span dropped. Returns (summary line, last
+/// scrape during shutdown, seconds from SIGTERM to exit, scrapes answered during the drain).
+fn shutdown_with_backend_down(
+    endpoint: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    posts: usize,
+    queue: &str,
+) -> (String, std::collections::BTreeMap<String, f64>, f64, usize, usize) {
+    let yaml = config(0, queue, "batch")
+        .replace("http://127.0.0.1:0", endpoint)
+        .replace("initial_interval: 100ms", "initial_interval: 50ms")
+        // Many batches: some in flight, the rest queued, when the deadline comes.
+        .replace("timeout: 50ms", "timeout: 50ms\n    send_batch_size: 100\n    send_batch_max_size: 100");
+    let mut ox = if env.is_empty() { Oxidot::start_args(&yaml, args) } else { Oxidot::start_with(&yaml, env) };
+    for i in 0..posts {
+        assert_eq!(post(&ox, 100).0, 200, "post {i}:\n{}", ox.stderr());
+    }
+    let accepted = ox.metric("otelcol_receiver_accepted_spans", &[]) as usize;
+    assert_eq!(accepted, posts * 100);
+    // Let the batches reach the exporter's queue and fail a few times.
+    std::thread::sleep(Duration::from_millis(400));
+    let metrics_at = format!("127.0.0.1:{}", ox.ports.metrics);
+    let scraper = std::thread::spawn(move || {
+        let mut last = None;
+        let mut answered = 0;
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            match http_get(&metrics_at, "/metrics") {
+                Ok((200, body)) => {
+                    answered += 1;
+                    last = Some(parse_metrics(&body));
+                }
+                _ => break,
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (last, answered)
+    });
+    let mut child = ox.child.take().unwrap();
+    let sent_at = std::time::Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if sent_at.elapsed() > Duration::from_secs(40) {
+            let _ = child.kill();
+            panic!("oxidot did not exit after SIGTERM:\n{}", ox.stderr());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = sent_at.elapsed().as_secs_f64();
+    assert!(status.success(), "exit {status}:\n{}", ox.stderr());
+    let (last, answered) = scraper.join().unwrap();
+    let log = ox.stderr();
+    let summaries: Vec<&str> = log.lines().filter(|l| l.contains("Shutdown summary")).collect();
+    assert_eq!(summaries.len(), 1, "{log}");
+    (summaries[0].to_string(), last.expect("/metrics never answered during shutdown"), took, answered, accepted)
+}
+
+const QUEUE: &str = "{num_consumers: 2, queue_size: 1000}";
+
+fn summary_count(line: &str) -> u64 {
+    let at = line.find("\"dropped_items\"").or_else(|| line.find("dropped_items")).expect(line);
+    line[at..]
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn shutdown_deadline_flag_with_backend_closed_counts_and_summarises_every_dropped_span() {
+    let dead = free_port();
+    let (line, last, took, answered, accepted) =
+        shutdown_with_backend_down(&format!("http://127.0.0.1:{dead}"), &["--shutdown-timeout", "2s"], &[], 30, QUEUE);
+    // Nothing delivered: every accepted span is named as dropped, once, in one line.
+    assert_eq!(summary_count(&line), accepted as u64, "{line}");
+    assert!(line.contains("exporter otlphttp traces"), "{line}");
+    assert!(line.contains(&format!("deadline reached: {accepted}")), "{line}");
+    // /metrics answered through the drain and showed the same count before exit.
+    assert!(answered >= 20, "/metrics answered only {answered} times during a 2 s drain");
+    assert_eq!(sum_metric(&last, "otelcol_exporter_send_failed_spans", &[]), accepted as f64, "{line}");
+    assert_eq!(sum_metric(&last, "otelcol_exporter_sent_spans", &[]), 0.0);
+    assert!((1.9..4.0).contains(&took), "exit {took:.2}s after SIGTERM with a 2 s deadline");
+}
+
+#[test]
+fn shutdown_deadline_from_env_with_backend_503_cuts_in_flight_attempts_and_counts_them() {
+    let sink = HttpSink::start();
+    // Slow 503s: attempts are under way when the deadline comes.
+    *sink.delay.lock().unwrap() = Duration::from_millis(700);
+    // The first request is refused for good (a backend error), the rest are retried.
+    sink.script.lock().unwrap().push_back(Answer { status: 400, headers: vec![], body: b"bad".to_vec() });
+    sink.script.lock().unwrap().extend((0..10_000).map(|_| Answer { status: 503, headers: vec![], body: vec![] }));
+    let (line, last, took, answered, accepted) = shutdown_with_backend_down(
+        &format!("http://127.0.0.1:{}", sink.port),
+        &[],
+        &[("OXIDOT_SHUTDOWN_TIMEOUT", "2s")],
+        25,
+        QUEUE,
+    );
+    assert_eq!(sink_spans(&sink), 0);
+    assert_eq!(summary_count(&line), accepted as u64, "{line}");
+    assert!(line.contains("backend error: 100") && line.contains("deadline reached: 2400"), "{line}");
+    assert!(answered >= 20, "/metrics answered only {answered} times during a 2 s drain");
+    assert_eq!(sum_metric(&last, "otelcol_exporter_send_failed_spans", &[]), accepted as f64, "{line}");
+    assert!((1.9..4.0).contains(&took), "exit {took:.2}s after SIGTERM with a 2 s deadline");
+}
+
+#[test]
+fn a_bad_shutdown_timeout_is_refused_at_start() {
+    let (code, _, err) = run_cli(&["--shutdown-timeout", "soon", "--config", "yaml:receivers: {}"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--shutdown-timeout"), "{err}");
+    let (code, _, err) = run_cli(&["--config", "yaml:receivers: {}"], &[("OXIDOT_SHUTDOWN_TIMEOUT", "0s")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("OXIDOT_SHUTDOWN_TIMEOUT"), "{err}");
+}
+
+#[test]
+fn shutdown_without_a_sending_queue_counts_what_the_batch_processor_still_held() {
+    // No queue: the batch processor holds the data while the exporter retries; at the deadline
+    // it is stopped and what it held is counted as the processor's drop, once.
+    let dead = free_port();
+    let (line, last, took, _, accepted) = shutdown_with_backend_down(
+        &format!("http://127.0.0.1:{dead}"),
+        &["--shutdown-timeout", "2s"],
+        &[],
+        10,
+        "{enabled: false}",
+    );
+    assert_eq!(summary_count(&line), accepted as u64, "{line}");
+    assert!(line.contains(&format!("processor batch traces: {accepted} (deadline reached: {accepted})")), "{line}");
+    let failed = sum_metric(&last, "otelcol_exporter_send_failed_spans", &[]);
+    let dropped = sum_metric(&last, "otelcol_processor_dropped_spans", &[]);
+    assert_eq!(failed + dropped, accepted as f64, "{line}");
+    assert!((1.9..4.0).contains(&took), "exit {took:.2}s after SIGTERM with a 2 s deadline");
+}

@@ -6,20 +6,47 @@
 //! runs once), receivers bind their ports (a port in use fails the start), extensions hear the
 //! pipelines are ready. Stop (SIGTERM/SIGINT): extensions hear "not ready", receivers stop
 //! accepting and finish open requests, batch processors flush, processors stop (the memory
-//! limiter's checks), exporter queues drain until the deadline (whatever is still queued then
-//! is counted as failed and logged), extensions stop last.
+//! limiter's checks), exporter queues drain until the deadline (`--shutdown-timeout`; then the
+//! attempts under way are cut and whatever is still queued or in flight is counted as failed),
+//! extensions stop, one summary line names every item dropped since start (per component,
+//! signal and reason, never rate-limited; with several exporters in a pipeline each counts its
+//! own copy), and the self-metrics server stops last.
 
 use super::graph::{self, kind_title, Graph};
 use crate::collector::Config;
 use crate::component::factory::Extension;
 use crate::component::{BuildError, ComponentId, Host, Kind, Settings, StartError};
-use crate::telemetry::self_metrics::{self, SelfMetricsServer};
+use crate::telemetry::self_metrics::{self, drop_summary, SelfMetricsServer};
 use crate::telemetry::Registry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long draining may take after SIGTERM: under ECS's default 30 s stop timeout.
+/// How long draining may take after SIGTERM by default: under ECS's default 30 s stop timeout.
+/// `--shutdown-timeout` or `OXIDOT_SHUTDOWN_TIMEOUT` (oxidot only; Go has no such setting).
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(25);
+
+/// The environment variable that sets the shutdown deadline (a Go duration, e.g. `10s`).
+pub const SHUTDOWN_TIMEOUT_ENV: &str = "OXIDOT_SHUTDOWN_TIMEOUT";
+
+/// The shutdown deadline from a flag value, else the environment, else the default.
+pub fn shutdown_timeout(flag: Option<&str>, env: Option<&str>) -> Result<Duration, String> {
+    let (what, v) = match (flag, env) {
+        (Some(f), _) => ("--shutdown-timeout", f),
+        (None, Some(e)) if !e.trim().is_empty() => (SHUTDOWN_TIMEOUT_ENV, e),
+        _ => return Ok(SHUTDOWN_DEADLINE),
+    };
+    let d = crate::config::serde_util::parse_duration(v.trim()).map_err(|e| format!("invalid {what} {v:?}: {e}"))?;
+    if d.is_zero() {
+        return Err(format!("invalid {what} {v:?}: must be greater than 0"));
+    }
+    if d > Duration::from_secs(24 * 3600) {
+        return Err(format!("invalid {what} {v:?}: must be at most 24h"));
+    }
+    Ok(d)
+}
+
+/// How long /metrics stays up after a summary that reports drops, so a last scrape sees them.
+const FINAL_SCRAPE: Duration = Duration::from_millis(300);
 
 /// Why the collector did not start.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +192,17 @@ impl Running {
         for (_, e) in exts.into_iter().rev() {
             e.shutdown(Instant::now() + Duration::from_secs(1)).await;
         }
+        // One line, never rate-limited, with every item lost since start; /metrics still
+        // serves the same counts until it is written.
+        let (total, detail) = drop_summary();
+        if total > 0 {
+            tracing::error!(dropped_items = total, dropped = %detail,
+                deadline = ?deadline_after, "Shutdown summary: data dropped");
+            // A last scrape sees the final counts before the endpoint goes.
+            tokio::time::sleep(FINAL_SCRAPE).await;
+        } else {
+            tracing::info!(dropped_items = 0, deadline = ?deadline_after, "Shutdown summary: nothing dropped");
+        }
         self.self_metrics.shutdown().await;
         tracing::info!("Shutdown complete.");
     }
@@ -210,5 +248,21 @@ fn num_cpu() -> u64 {
         n
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shutdown_timeout_comes_from_the_flag_then_the_environment_then_the_default() {
+        assert_eq!(shutdown_timeout(None, None), Ok(SHUTDOWN_DEADLINE));
+        assert_eq!(shutdown_timeout(None, Some("")), Ok(SHUTDOWN_DEADLINE));
+        assert_eq!(shutdown_timeout(None, Some("10s")), Ok(Duration::from_secs(10)));
+        assert_eq!(shutdown_timeout(Some("1m30s"), Some("10s")), Ok(Duration::from_secs(90)));
+        assert!(shutdown_timeout(Some("0s"), None).unwrap_err().contains("greater than 0"));
+        assert!(shutdown_timeout(None, Some("soon")).unwrap_err().contains(SHUTDOWN_TIMEOUT_ENV));
+        assert!(shutdown_timeout(Some("48h"), None).is_err());
     }
 }

@@ -13,8 +13,10 @@ use crate::pipeline::data::Batch;
 use crate::telemetry::component::BatchTelemetry;
 use crate::telemetry::metrics::{Counter, Registry};
 use crate::telemetry::names::{LABEL_PROCESSOR, PROCESSOR_DROPPED};
+use crate::telemetry::self_metrics::{record_drop, DropReason};
 use async_trait::async_trait;
 use serde::Deserialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Semaphore};
@@ -84,6 +86,10 @@ pub struct BatchProcessor {
     capacity: usize,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
     deadline_tx: watch::Sender<Option<Instant>>,
+    /// Items accepted and not yet handed downstream or counted as dropped.
+    held: Arc<AtomicU64>,
+    signal: Signal,
+    dropped: Counter,
 }
 
 struct Batcher {
@@ -94,6 +100,8 @@ struct Batcher {
     telemetry: BatchTelemetry,
     dropped: Counter,
     deadline_rx: watch::Receiver<Option<Instant>>,
+    held: Arc<AtomicU64>,
+    signal: Signal,
 }
 
 impl BatchProcessor {
@@ -110,21 +118,35 @@ impl BatchProcessor {
         let permits = Arc::new(Semaphore::new(capacity));
         let (tx, rx) = mpsc::unbounded_channel();
         let (deadline_tx, deadline_rx) = watch::channel(None);
+        let held = Arc::new(AtomicU64::new(0));
+        let dropped = reg.counter(
+            PROCESSOR_DROPPED.get(signal),
+            "Number of items dropped by the processor.",
+            vec![(LABEL_PROCESSOR, id.to_string())],
+        );
         let batcher = Batcher {
             id: id.clone(),
             cfg,
             next,
             permits: Arc::clone(&permits),
             telemetry: BatchTelemetry::new(reg, &id, metrics_enabled),
-            dropped: reg.counter(
-                PROCESSOR_DROPPED.get(signal),
-                "Number of items dropped by the processor.",
-                vec![(LABEL_PROCESSOR, id.to_string())],
-            ),
+            dropped: dropped.clone(),
             deadline_rx,
+            held: Arc::clone(&held),
+            signal,
         };
         let task = tokio::spawn(batcher.run(rx));
-        Arc::new(BatchProcessor { id, tx, permits, capacity, task: std::sync::Mutex::new(Some(task)), deadline_tx })
+        Arc::new(BatchProcessor {
+            id,
+            tx,
+            permits,
+            capacity,
+            task: std::sync::Mutex::new(Some(task)),
+            deadline_tx,
+            held,
+            signal,
+            dropped,
+        })
     }
 
     /// Stops intake and flushes what is pending; gives up on downstream at `deadline`.
@@ -132,13 +154,22 @@ impl BatchProcessor {
         let _ = self.deadline_tx.send(Some(deadline));
         self.permits.close();
         let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(t) = task {
+        if let Some(mut t) = task {
             // The batcher ends when every sender is gone; ours is the last one the graph holds.
-            let _ = tokio::time::timeout(
-                deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100),
-                t,
-            )
-            .await;
+            let wait = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100);
+            if tokio::time::timeout(wait, &mut t).await.is_err() {
+                // Still handing data downstream past the deadline: stop it; what it held is
+                // dropped and counted (the exporter never counted it).
+                t.abort();
+                let _ = t.await;
+                let n = self.held.swap(0, Ordering::SeqCst);
+                if n > 0 {
+                    self.dropped.add(n);
+                    record_drop("processor", &self.id, self.signal.as_str(), DropReason::Deadline, n);
+                    tracing::error!(processor = %self.id, dropped_items = n,
+                        error = "the shutdown deadline passed while the data was held", "Sender failed: dropping data");
+                }
+            }
         }
     }
 }
@@ -161,7 +192,11 @@ impl Consumer for BatchProcessor {
                 )))
             }
         }
-        self.tx.send((batch, items)).map_err(|_| ConsumeError::Shutdown)
+        self.held.fetch_add(items as u64, Ordering::SeqCst);
+        self.tx.send((batch, items)).map_err(|_| {
+            self.held.fetch_sub(items as u64, Ordering::SeqCst);
+            ConsumeError::Shutdown
+        })
     }
 }
 
@@ -235,6 +270,7 @@ impl Batcher {
             _ => {}
         }
         self.deliver(out, n).await;
+        self.held.fetch_sub(n as u64, Ordering::SeqCst);
         self.permits.add_permits(n);
         rest
     }
@@ -255,18 +291,21 @@ impl Batcher {
                             return;
                         }
                         self.drop_items(n, "the shutdown deadline passed while the exporters were full");
+                        record_drop("processor", &self.id, self.signal.as_str(), DropReason::Deadline, n as u64);
                         return;
                     }
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_millis(500));
                 }
                 Err(ConsumeError::Permanent(m)) => {
-                    // The exporter counted and logged it; record the drop here too.
+                    // The exporter counted and logged it (and recorded it for the exit summary);
+                    // the processor's counter records the drop too.
                     self.drop_items(n, &m);
                     return;
                 }
                 Err(ConsumeError::Shutdown) => {
                     self.drop_items(n, "the exporters already shut down");
+                    record_drop("processor", &self.id, self.signal.as_str(), DropReason::Refused, n as u64);
                     return;
                 }
             }

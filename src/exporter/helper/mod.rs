@@ -12,9 +12,11 @@ use crate::pipeline::consumer::{caller_retries, ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::component::ExporterTelemetry;
 use crate::telemetry::logging::RateLimit;
+use crate::telemetry::self_metrics::{record_drop, DropReason};
 use async_trait::async_trait;
 use config::{QueueConfig, RetryConfig};
 use queue::{BoundedQueue, Counted, PushError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -32,6 +34,9 @@ pub struct ExporterHelper {
     block_on_overflow: bool,
     num_consumers: usize,
     workers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Items the queue workers took and have not yet counted as sent or failed: what a worker
+    /// still stuck at the shutdown deadline (plus a grace) loses when it is stopped.
+    in_flight_items: Arc<AtomicU64>,
     /// Turns true at the shutdown deadline: retries stop and what is left counts as failed.
     abort_tx: watch::Sender<bool>,
     abort_rx: watch::Receiver<bool>,
@@ -73,6 +78,7 @@ impl ExporterHelper {
             block_on_overflow: s.queue.block_on_overflow,
             num_consumers: s.queue.num_consumers.max(1),
             workers: std::sync::Mutex::new(Vec::new()),
+            in_flight_items: Arc::new(AtomicU64::new(0)),
             abort_tx,
             abort_rx,
             log_full: RateLimit::new(),
@@ -91,7 +97,10 @@ impl ExporterHelper {
             ws.push(tokio::spawn(async move {
                 while let Some(c) = q.pop().await {
                     me.telemetry.queue_size.set(q.size() as i64);
+                    // Counted in flight until `send` has counted it (no await in between).
+                    me.in_flight_items.fetch_add(c.items as u64, Ordering::SeqCst);
                     let _ = me.send(&c.batch, c.items).await;
+                    me.in_flight_items.fetch_sub(c.items as u64, Ordering::SeqCst);
                 }
             }));
         }
@@ -103,22 +112,54 @@ impl ExporterHelper {
         if let Some(q) = &self.queue {
             q.close();
         }
-        let workers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
-        let wait_all = futures::future::join_all(workers);
+        let mut workers: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
         let remaining = deadline.saturating_duration_since(Instant::now());
-        if tokio::time::timeout(remaining, wait_all).await.is_err() {
-            // Deadline: stop retrying; in-flight sends finish their current attempt and count.
+        let all_done = tokio::time::timeout(remaining, async {
+            for w in workers.iter_mut() {
+                let _ = w.await;
+            }
+        })
+        .await
+        .is_ok();
+        if !all_done {
+            // Deadline: stop retrying and cut the current attempts; what is queued is dropped.
             let _ = self.abort_tx.send(true);
         }
         if let Some(q) = &self.queue {
             let left = q.take_all();
-            let items: usize = left.iter().map(|c| c.items).sum();
+            let items: u64 = left.iter().map(|c| c.items as u64).sum();
             if items > 0 {
-                self.telemetry.send_failed.add(items as u64);
+                self.telemetry.send_failed.add(items);
+                record_drop("exporter", &self.id, self.signal.as_str(), DropReason::Deadline, items);
                 tracing::error!(exporter = %self.id, data_type = %self.signal, dropped_items = items,
                     "Exporting failed. Dropping data: the shutdown deadline passed with data still queued");
             }
             self.telemetry.queue_size.set(0);
+        }
+        if !all_done {
+            // The workers end at once (their attempts are cut); a worker that does not within
+            // a grace is stopped, and what it held counts as failed.
+            let grace = async {
+                for w in workers.iter_mut() {
+                    let _ = w.await;
+                }
+            };
+            if tokio::time::timeout(Duration::from_millis(500), grace).await.is_err() {
+                for w in &workers {
+                    w.abort();
+                }
+                for w in workers.iter_mut() {
+                    let _ = w.await;
+                }
+            }
+            let stuck = self.in_flight_items.swap(0, Ordering::SeqCst);
+            if stuck > 0 {
+                self.telemetry.send_failed.add(stuck);
+                record_drop("exporter", &self.id, self.signal.as_str(), DropReason::Deadline, stuck);
+                tracing::error!(exporter = %self.id, data_type = %self.signal, dropped_items = stuck,
+                    "Exporting failed. Dropping data: the shutdown deadline passed during the export");
+            }
         }
         self.exporter.shutdown().await;
     }
@@ -130,13 +171,25 @@ impl ExporterHelper {
         let mut backoff = retry::Backoff::new(&self.retry);
         let mut abort = self.abort_rx.clone();
         self.telemetry.in_flight.add(1);
+        let mut reason_dropped = DropReason::BackendError;
         let result = loop {
-            let attempt = match self.timeout {
-                Some(t) => match tokio::time::timeout(t, self.exporter.export(b)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(ExportError::retryable(format!("request timed out after {t:?}"))),
-                },
-                None => self.exporter.export(b).await,
+            let one = async {
+                match self.timeout {
+                    Some(t) => match tokio::time::timeout(t, self.exporter.export(b)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(ExportError::retryable(format!("request timed out after {t:?}"))),
+                    },
+                    None => self.exporter.export(b).await,
+                }
+            };
+            // At the shutdown deadline the attempt under way is cut, not waited for.
+            let attempt = tokio::select! {
+                biased;
+                _ = abort.wait_for(|a| *a) => {
+                    reason_dropped = DropReason::Deadline;
+                    break Err(ExportError::Permanent("shutdown deadline passed during the export".into()));
+                }
+                r = one => r,
             };
             match attempt {
                 Ok(()) => break Ok(()),
@@ -144,6 +197,7 @@ impl ExporterHelper {
                     let n = (n as u64).min(items);
                     self.telemetry.sent.add(items - n);
                     self.telemetry.send_failed.add(n);
+                    record_drop("exporter", &self.id, self.signal.as_str(), DropReason::BackendError, n);
                     if self.log_dropped.allow(60) {
                         tracing::warn!(exporter = %self.id, data_type = %self.signal, dropped_items = n, error = %reason,
                             "Dropping data that the backend cannot accept.");
@@ -164,6 +218,7 @@ impl ExporterHelper {
                         break Err(ExportError::Permanent(format!("no more retries left: {reason}")));
                     }
                     if *abort.borrow() {
+                        reason_dropped = DropReason::Deadline;
                         break Err(ExportError::Permanent(format!(
                             "shutdown deadline passed while retrying: {reason}"
                         )));
@@ -183,6 +238,7 @@ impl ExporterHelper {
             Err(e) => {
                 self.telemetry.sent.add(0);
                 self.telemetry.send_failed.add(items);
+                record_drop("exporter", &self.id, self.signal.as_str(), reason_dropped, items);
                 if self.log_failed.allow(5) {
                     tracing::error!(exporter = %self.id, data_type = %self.signal, error = %e, dropped_items = items,
                         "Exporting failed. Dropping data.");
