@@ -157,3 +157,64 @@ fn grpc_unfinished_stream_is_reset_after_request_timeout() {
         drop(tx);
     });
 }
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// Item 2: with its fd limit lowered (prlimit on the running child) and more clients than fds,
+/// the accept loop backs off (little CPU), logs once, and serves again once clients leave.
+#[test]
+fn accept_out_of_fds_backs_off_logs_and_recovers() {
+    if std::process::Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("prlimit not found: skipped");
+        return;
+    }
+    let o = Oxidot::start(CONFIG);
+    let pid = o.child.as_ref().unwrap().id();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let lim = open + 6;
+    let st = std::process::Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .arg(format!("--nofile={lim}:{lim}"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Requests in flight keep their connections (idle_timeout does not apply to them).
+    let mut held = Vec::new();
+    for _ in 0..30 {
+        let mut s = TcpStream::connect(("127.0.0.1", o.ports.http)).unwrap();
+        s.write_all(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 10\r\n\r\n")
+            .unwrap();
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let c0 = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_millis(700));
+    let used = cpu_ticks(pid) - c0; // clock ticks, usually 100 per second
+    let log = o.stderr();
+    assert!(used < 20, "accept loop used {used} ticks in 0.7 s while out of fds");
+    assert!(log.contains("Accept failed"), "no accept error logged:\n{log}");
+    assert!(log.matches("Accept failed").count() <= 2, "accept error not rate-limited:\n{log}");
+    drop(held);
+    // Served again once the fds are free (the backoff is at most 1 s).
+    let t0 = Instant::now();
+    loop {
+        let r = http_request(
+            &format!("127.0.0.1:{}", o.ports.http),
+            "POST",
+            "/v1/traces",
+            &[("Content-Type", "application/x-protobuf")],
+            b"",
+        );
+        if let Ok((200, _, _)) = r {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "not serving again after fds freed: {r:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
