@@ -192,6 +192,10 @@ fn accept_out_of_fds_backs_off_logs_and_recovers() {
             .unwrap();
         held.push(s);
     }
+    // The health endpoint (telemetry/server.rs) has its own accept loop: pending clients there too.
+    for _ in 0..5 {
+        held.push(TcpStream::connect(("127.0.0.1", o.ports.health)).unwrap());
+    }
     std::thread::sleep(Duration::from_millis(300));
     let c0 = cpu_ticks(pid);
     std::thread::sleep(Duration::from_millis(700));
@@ -199,7 +203,7 @@ fn accept_out_of_fds_backs_off_logs_and_recovers() {
     let log = o.stderr();
     assert!(used < 20, "accept loop used {used} ticks in 0.7 s while out of fds");
     assert!(log.contains("Accept failed"), "no accept error logged:\n{log}");
-    assert!(log.matches("Accept failed").count() <= 2, "accept error not rate-limited:\n{log}");
+    assert!(log.matches("Accept failed").count() <= 3, "accept error not rate-limited:\n{log}");
     drop(held);
     // Served again once the fds are free (the backoff is at most 1 s).
     let t0 = Instant::now();
