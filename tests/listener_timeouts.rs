@@ -222,3 +222,23 @@ fn accept_out_of_fds_backs_off_logs_and_recovers() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn grpc_idle_connection_is_closed_after_max_connection_idle() {
+    let o = Oxidot::start(&CONFIG.replace("max_connection_idle: 30s", "max_connection_idle: 1s"));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let io =
+            hyper_util::rt::TokioIo::new(tokio::net::TcpStream::connect(("127.0.0.1", o.ports.grpc)).await.unwrap());
+        let (_send, conn) = hyper::client::conn::http2::handshake::<_, _, http_body_util::Empty<bytes::Bytes>>(
+            hyper_util::rt::TokioExecutor::new(),
+            io,
+        )
+        .await
+        .unwrap();
+        let t0 = Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(6), conn).await;
+        assert!(r.is_ok(), "an idle gRPC connection is still open after 6 s");
+        assert!(t0.elapsed() < Duration::from_secs(4), "closed only after {:?}", t0.elapsed());
+    });
+}

@@ -387,3 +387,42 @@ enum Proto {
     Grpc(grpc::GrpcService),
     Http(http::HttpService),
 }
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn http_timeouts_default_to_go_confighttp() {
+        let t = HttpServerConfig::default().timeouts();
+        assert_eq!(t.header_read, Some(Duration::from_secs(60)));
+        assert_eq!(t.request, Some(Duration::from_secs(30)), "write_timeout 30s; read_timeout 0 = none");
+        assert_eq!(t.idle, Some(Duration::from_secs(60)));
+        let h: HttpServerConfig =
+            serde_yaml_ng::from_str("read_timeout: 5s\nwrite_timeout: 10s\nidle_timeout: \"0\"").unwrap();
+        let t = h.timeouts();
+        assert_eq!(t.request, Some(Duration::from_secs(5)));
+        assert_eq!(t.idle, None);
+    }
+
+    #[test]
+    fn grpc_keepalive_is_parsed_and_applied() {
+        let t = GrpcServerConfig::default().timeouts();
+        assert_eq!(t.h2_keepalive, Some((Duration::from_secs(7200), Duration::from_secs(20))));
+        assert_eq!(t.idle, Some(Duration::from_secs(300)));
+        assert_eq!(t.request, Some(Duration::from_secs(60)));
+        let g: GrpcServerConfig = serde_yaml_ng::from_str(
+            "keepalive:\n  server_parameters:\n    time: 30s\n    timeout: 5s\n    max_connection_idle: 1m\n    max_connection_age: 1h\n",
+        )
+        .unwrap();
+        let t = g.timeouts();
+        assert_eq!(t.h2_keepalive, Some((Duration::from_secs(30), Duration::from_secs(5))));
+        assert_eq!(t.idle, Some(Duration::from_secs(60)));
+        let cfg = OtlpReceiverConfig { protocols: Protocols { grpc: Some(g), http: None } };
+        let (errs, warns) = cfg.validate("receivers::otlp");
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(warns.len(), 1, "{warns:?}");
+        assert!(warns[0].contains("max_connection_age"), "{warns:?}");
+    }
+}
