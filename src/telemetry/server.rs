@@ -17,11 +17,30 @@ pub async fn bind(what: &str, addr: &str) -> Result<TcpListener, String> {
 
 /// Serves `handler` on `listener` until `stop` turns true; returns when the accept loop ends.
 pub async fn serve(listener: TcpListener, handler: Handler, mut stop: watch::Receiver<bool>) {
+    static LOG_ACCEPT: crate::telemetry::logging::RateLimit = crate::telemetry::logging::RateLimit::new();
+    let mut backoff = None;
     loop {
+        // After a failed accept (out of fds…), wait 5 ms doubling to 1 s instead of spinning.
+        if let Some(d) = backoff {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                _ = tokio::time::sleep(d) => {}
+            }
+        }
         tokio::select! {
             _ = stop.wait_for(|s| *s) => break,
             acc = listener.accept() => {
-                let Ok((stream, _)) = acc else { continue };
+                let stream = match acc {
+                    Ok((stream, _)) => { backoff = None; stream }
+                    Err(e) => {
+                        let d = crate::net::accept_backoff(backoff);
+                        backoff = Some(d);
+                        if LOG_ACCEPT.allow(10) {
+                            tracing::warn!(error = %e, retry_in = ?d, "Accept failed; backing off");
+                        }
+                        continue;
+                    }
+                };
                 let h = Arc::clone(&handler);
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {

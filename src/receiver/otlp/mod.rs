@@ -7,6 +7,7 @@ pub mod http;
 pub mod signal;
 
 use crate::component::{ComponentId, Signal};
+use crate::config::serde_util::GoDuration;
 use crate::config::{limits, ConfigError};
 pub use crate::pipeline::consumer::SignalConsumers;
 use crate::pipeline::consumer::{ConsumeError, Consumer};
@@ -42,9 +43,33 @@ pub struct GrpcServerConfig {
     pub read_buffer_size: Option<u64>,
     pub write_buffer_size: Option<u64>,
     pub include_metadata: bool,
-    pub keepalive: Option<Value>,
+    pub keepalive: Option<KeepaliveConfig>,
+    /// oxidot: a request whose message has not fully arrived (and been answered) within this is
+    /// reset (Go has no such limit). `0` disables it.
+    pub request_timeout: GoDuration,
     pub tls: Option<Value>,
     pub auth: Option<Value>,
+}
+
+/// `protocols.grpc.keepalive` (Go: configgrpc.KeepaliveServerConfig).
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeepaliveConfig {
+    pub server_parameters: Option<KeepaliveServerParameters>,
+    pub enforcement_policy: Option<Value>,
+}
+
+/// `keepalive.server_parameters`: `time` (PING interval, Go default 2h), `timeout` (wait for
+/// the PING answer, Go default 20s), `max_connection_idle` (close a connection without streams
+/// for this long; Go default: never, oxidot: 5m when unset). Ages are accepted and ignored.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeepaliveServerParameters {
+    pub max_connection_idle: Option<GoDuration>,
+    pub max_connection_age: Option<GoDuration>,
+    pub max_connection_age_grace: Option<GoDuration>,
+    pub time: Option<GoDuration>,
+    pub timeout: Option<GoDuration>,
 }
 
 impl Default for GrpcServerConfig {
@@ -58,6 +83,7 @@ impl Default for GrpcServerConfig {
             write_buffer_size: None,
             include_metadata: false,
             keepalive: None,
+            request_timeout: GoDuration::from_secs(60),
             tls: None,
             auth: None,
         }
@@ -79,6 +105,16 @@ pub struct HttpServerConfig {
     pub cors: Option<Value>,
     pub tls: Option<Value>,
     pub auth: Option<Value>,
+    /// Go confighttp: the whole request (headers and body) must be read within this; `0` = no
+    /// limit. Default 0, as Go; `write_timeout` then bounds a stalled body.
+    pub read_timeout: GoDuration,
+    /// Go confighttp: request line and headers within this (default 1m).
+    pub read_header_timeout: GoDuration,
+    /// Go confighttp: the answer must be written within this from the end of the headers
+    /// (default 30s); oxidot resets a request not answered by then.
+    pub write_timeout: GoDuration,
+    /// Go confighttp: a keep-alive connection without a request is closed after this (default 1m).
+    pub idle_timeout: GoDuration,
 }
 
 impl Default for HttpServerConfig {
@@ -96,6 +132,48 @@ impl Default for HttpServerConfig {
             cors: None,
             tls: None,
             auth: None,
+            read_timeout: GoDuration::default(),
+            read_header_timeout: GoDuration::from_secs(60),
+            write_timeout: GoDuration::from_secs(30),
+            idle_timeout: GoDuration::from_secs(60),
+        }
+    }
+}
+
+fn nonzero(d: GoDuration) -> Option<std::time::Duration> {
+    (!d.0.is_zero()).then_some(d.0)
+}
+
+impl HttpServerConfig {
+    /// The listener limits: the request deadline is the smaller of read and write timeouts.
+    pub fn timeouts(&self) -> crate::net::Timeouts {
+        let request = match (nonzero(self.read_timeout), nonzero(self.write_timeout)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        crate::net::Timeouts {
+            header_read: nonzero(self.read_header_timeout),
+            request,
+            idle: nonzero(self.idle_timeout),
+            h2_keepalive: None,
+        }
+    }
+}
+
+impl GrpcServerConfig {
+    pub fn timeouts(&self) -> crate::net::Timeouts {
+        let sp = self.keepalive.as_ref().and_then(|k| k.server_parameters.clone()).unwrap_or_default();
+        let time = sp.time.map_or(std::time::Duration::from_secs(2 * 3600), |d| d.0);
+        let wait = sp.timeout.map_or(std::time::Duration::from_secs(20), |d| d.0);
+        let idle = match sp.max_connection_idle {
+            Some(d) => nonzero(d),
+            None => Some(std::time::Duration::from_secs(300)),
+        };
+        crate::net::Timeouts {
+            header_read: Some(std::time::Duration::from_secs(60)),
+            request: nonzero(self.request_timeout),
+            idle,
+            h2_keepalive: (!time.is_zero()).then_some((time, wait.max(std::time::Duration::from_millis(1)))),
         }
     }
 }
@@ -132,8 +210,20 @@ impl OtlpReceiverConfig {
                 errs.push(ConfigError::new(p("grpc::max_recv_msg_size_mib"), "must be positive"));
             }
             limits::check(&mut errs, p("grpc::max_recv_msg_size_mib"), g.max_recv_msg_size_mib, limits::RECV_MSG_MIB);
-            if g.keepalive.is_some() {
-                warns.push(format!("{}: keepalive settings are accepted and ignored", p("grpc::keepalive")));
+            if let Some(k) = &g.keepalive {
+                let sp = k.server_parameters.clone().unwrap_or_default();
+                if sp.max_connection_age.is_some() || sp.max_connection_age_grace.is_some() {
+                    warns.push(format!(
+                        "{}: max_connection_age and max_connection_age_grace are accepted and ignored",
+                        p("grpc::keepalive::server_parameters")
+                    ));
+                }
+                if k.enforcement_policy.is_some() {
+                    warns.push(format!(
+                        "{}: enforcement_policy is accepted and ignored",
+                        p("grpc::keepalive::enforcement_policy")
+                    ));
+                }
             }
         }
         if let Some(h) = &self.protocols.http {
@@ -252,7 +342,7 @@ pub async fn start(
             max_recv: (g.max_recv_msg_size_mib as usize).saturating_mul(1024 * 1024),
             log_bad: Default::default(),
         };
-        listeners.push((l, Proto::Grpc(grpc::GrpcService(Arc::new(st)))));
+        listeners.push((l, Proto::Grpc(grpc::GrpcService(Arc::new(st))), g.timeouts()));
     }
     if let Some(h) = &cfg.protocols.http {
         let l = crate::net::bind(&format!("receiver {id} (http)"), &listen_addr(&h.endpoint)).await?;
@@ -272,11 +362,11 @@ pub async fn start(
             encodings,
             log_bad: Default::default(),
         };
-        listeners.push((l, Proto::Http(http::HttpService(Arc::new(st)))));
+        listeners.push((l, Proto::Http(http::HttpService(Arc::new(st))), h.timeouts()));
     }
     let drain = std::time::Duration::from_secs(5);
     let mut tasks = Vec::new();
-    for (l, p) in listeners {
+    for (l, p, t) in listeners {
         if let Ok(addr) = l.local_addr() {
             // otlpreceiver/otlp.go startGRPCServer / startHTTPServer: the bound address.
             match p {
@@ -286,8 +376,8 @@ pub async fn start(
         }
         let stop = stop.clone();
         tasks.push(match p {
-            Proto::Grpc(s) => tokio::spawn(crate::net::serve(l, s, stop, drain)),
-            Proto::Http(s) => tokio::spawn(crate::net::serve(l, s, stop, drain)),
+            Proto::Grpc(s) => tokio::spawn(crate::net::serve(l, s, stop, drain, t)),
+            Proto::Http(s) => tokio::spawn(crate::net::serve(l, s, stop, drain, t)),
         });
     }
     Ok(tasks)
@@ -296,4 +386,43 @@ pub async fn start(
 enum Proto {
     Grpc(grpc::GrpcService),
     Http(http::HttpService),
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn http_timeouts_default_to_go_confighttp() {
+        let t = HttpServerConfig::default().timeouts();
+        assert_eq!(t.header_read, Some(Duration::from_secs(60)));
+        assert_eq!(t.request, Some(Duration::from_secs(30)), "write_timeout 30s; read_timeout 0 = none");
+        assert_eq!(t.idle, Some(Duration::from_secs(60)));
+        let h: HttpServerConfig =
+            serde_yaml_ng::from_str("read_timeout: 5s\nwrite_timeout: 10s\nidle_timeout: \"0\"").unwrap();
+        let t = h.timeouts();
+        assert_eq!(t.request, Some(Duration::from_secs(5)));
+        assert_eq!(t.idle, None);
+    }
+
+    #[test]
+    fn grpc_keepalive_is_parsed_and_applied() {
+        let t = GrpcServerConfig::default().timeouts();
+        assert_eq!(t.h2_keepalive, Some((Duration::from_secs(7200), Duration::from_secs(20))));
+        assert_eq!(t.idle, Some(Duration::from_secs(300)));
+        assert_eq!(t.request, Some(Duration::from_secs(60)));
+        let g: GrpcServerConfig = serde_yaml_ng::from_str(
+            "keepalive:\n  server_parameters:\n    time: 30s\n    timeout: 5s\n    max_connection_idle: 1m\n    max_connection_age: 1h\n",
+        )
+        .unwrap();
+        let t = g.timeouts();
+        assert_eq!(t.h2_keepalive, Some((Duration::from_secs(30), Duration::from_secs(5))));
+        assert_eq!(t.idle, Some(Duration::from_secs(60)));
+        let cfg = OtlpReceiverConfig { protocols: Protocols { grpc: Some(g), http: None } };
+        let (errs, warns) = cfg.validate("receivers::otlp");
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(warns.len(), 1, "{warns:?}");
+        assert!(warns[0].contains("max_connection_age"), "{warns:?}");
+    }
 }
