@@ -1,7 +1,9 @@
-//! Go's `encoding/json` and `fmt` number and string formats, for translators whose output must
+//! Go's `encoding/json`, `fmt` and `strconv.Quote` number and string formats, for translators whose output must
 //! match the Go collector's byte for byte (the awsxray documents, the loki JSON and logfmt lines).
 
+use regex::Regex;
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 /// The shortest round-trip digits of `f` as `(mantissa, exponent)`, mantissa like `1.5`.
 fn sci(f: f64) -> (String, i32) {
@@ -66,4 +68,45 @@ pub fn json_str(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+// Go's strconv.IsPrint (a constant pattern: the unit tests below exercise it).
+static PRINTABLE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok());
+
+fn char_is(re: &Option<Regex>, c: char) -> bool {
+    let mut b = [0u8; 4];
+    re.as_ref().is_some_and(|re| re.is_match(c.encode_utf8(&mut b)))
+}
+
+/// `strconv.Quote`: printable runes (Unicode L, M, N, P, S and the ASCII space) as they are,
+/// `\a \b \f \n \r \t \v`, other control characters `\xXX`, other runes `\uXXXX`/`\UXXXXXXXX`.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if char_is(&PRINTABLE, c) => out.push(c),
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
 }

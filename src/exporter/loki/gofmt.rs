@@ -5,12 +5,10 @@
 
 use base64::Engine as _;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
-use regex::Regex;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::LazyLock;
 
-pub use crate::translate::gojson::{float_json, float_v, json_str};
+pub use crate::translate::gojson::{float_json, float_v, json_str, quote};
 
 /// The value inside an optional `AnyValue` (`None`: pdata's empty value).
 pub fn inner(v: &Option<AnyValue>) -> Option<&any_value::Value> {
@@ -94,47 +92,6 @@ pub fn str_value(v: &Option<AnyValue>) -> &str {
         Some(any_value::Value::StringValue(s)) => s,
         _ => "",
     }
-}
-
-// Go's strconv.IsPrint (a constant pattern: the unit tests below exercise it).
-static PRINTABLE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok());
-
-fn char_is(re: &Option<Regex>, c: char) -> bool {
-    let mut b = [0u8; 4];
-    re.as_ref().is_some_and(|re| re.is_match(c.encode_utf8(&mut b)))
-}
-
-/// `strconv.Quote`: printable runes (Unicode L, M, N, P, S and the ASCII space) as they are,
-/// `\a \b \f \n \r \t \v`, other control characters `\xXX`, other runes `\uXXXX`/`\UXXXXXXXX`.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            ' '..='~' => out.push(c),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if char_is(&PRINTABLE, c) => out.push(c),
-            c if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -206,29 +206,8 @@ pub fn enabled(toggles: &Toggles, known: &[(&str, bool)], name: &str) -> bool {
     toggles.get(name).map(|t| t.enabled).unwrap_or_else(|| known.iter().any(|(n, d)| *n == name && *d))
 }
 
-/// Go's `%q` of a string: double-quoted, `"` and `\` escaped, control characters escaped,
-/// other printable characters kept.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// Go's `%q` of a string (`strconv.Quote`), shared with the translators.
+pub use crate::translate::gojson::quote as go_quote;
 
 /// The error when no detector is configured (internal/resourcedetection.go detectResource).
 pub const NO_DETECTOR_SUCCEEDED: &str = "resource detection failed: no detectors succeeded";
