@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use support::sinks::GrpcSink;
 use support::*;
@@ -40,21 +39,7 @@ service:
 const PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 fn valid() -> Vec<u8> {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: vec![Span {
-                    trace_id: vec![7; 16],
-                    span_id: vec![7; 8],
-                    name: "a span with a long enough name".into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-    .encode_to_vec()
+    one_span_request("a span with a long enough name")
 }
 
 /// One gRPC length-prefixed message: flag 0, big-endian length, the bytes.
