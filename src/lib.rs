@@ -9,6 +9,8 @@ pub mod config;
 pub mod exporter;
 pub mod extension;
 pub mod featuregate;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http_client;
 pub mod net;
 pub mod pipeline;
