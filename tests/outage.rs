@@ -297,9 +297,12 @@ fn xray() -> Result<(), String> {
     Ok(())
 }
 
+/// One outage case: Ok, or what went wrong.
+type Case = fn() -> Result<(), String>;
+
 #[test]
 fn every_exporter_delivers_everything_after_a_30s_backend_outage() {
-    let cases: [(&str, fn() -> Result<(), String>); 5] = [
+    let cases: [(&str, Case); 5] = [
         ("otlp", otlp_grpc),
         ("otlphttp", otlp_http),
         ("prometheusremotewrite", remote_write),
