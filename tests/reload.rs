@@ -52,6 +52,21 @@ async fn send_span(port: u16, name: &str) {
     }
 }
 
+/// As [`send_span`] over one long-lived channel (as an SDK keeps), reconnected by tonic when the
+/// receiver goes away.
+async fn send_span_on(c: &mut TraceServiceClient<tonic::transport::Channel>, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.export(request(name)).await {
+            Ok(_) => return,
+            Err(s) if Instant::now() < deadline && retryable(&format!("{:?}", s.code())) => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(s) => panic!("span {name} not accepted: {s}"),
+        }
+    }
+}
+
 /// Connection refused, or a status the OTLP spec says a client retries.
 fn retryable(e: &str) -> bool {
     !e.starts_with("InvalidArgument") && !e.starts_with("Internal")
@@ -121,9 +136,11 @@ async fn data_sent_during_a_reload_arrives_exactly_once() {
     let ox = Oxidot::start(&config(sink1.port, "1s"));
     let port = ox.ports.grpc;
     const N: usize = 300;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect_lazy();
+    let mut client = TraceServiceClient::new(channel);
     let sender = tokio::spawn(async move {
         for i in 0..N {
-            send_span(port, &format!("s{i}")).await;
+            send_span_on(&mut client, &format!("s{i}")).await;
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     });
