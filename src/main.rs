@@ -145,11 +145,14 @@ fn run(cfg: Config, uris: &[String], deadline: std::time::Duration) -> anyhow::R
                     continue;
                 }
             };
+            // otelcol/collector.go reloadConfiguration's line, once the new config is known valid.
+            tracing::warn!("Config updated, restart service");
             running = match running.reload(&new, &cfg, deadline).await {
                 reload::Reloaded::Switched(r) => {
                     cfg = new;
                     r.record_reload(true);
-                    tracing::info!("Config reloaded. Begin running and processing data.");
+                    // service.go Start logs it after every (re)start.
+                    tracing::info!("Everything is ready. Begin running and processing data.");
                     r
                 }
                 reload::Reloaded::Refused(r, e) => {

@@ -1,5 +1,7 @@
-//! Hot reload on SIGHUP (oxidot only: the Go collector has none). `main` re-reads and validates
-//! the config; an invalid one never reaches here. A valid one is switched to like this:
+//! Hot reload on SIGHUP. The Go collector (otelcol/collector.go `Run`, `reloadConfiguration`)
+//! shuts the whole service down, then loads and starts the new config, and exits if that fails.
+//! oxidot instead re-reads and validates first (`main`; an invalid config never reaches here and
+//! the old keeps running) and switches to a valid one like this:
 //!
 //! 1. The new graph and extensions are built (not started) on the same self-metrics registry;
 //!    a build error refuses the reload and the old graph never stops.
@@ -50,7 +52,7 @@ struct Prepared {
 const BIND_RETRIES: u32 = 30;
 const BIND_RETRY_WAIT: Duration = Duration::from_millis(100);
 
-/// Counts one reload attempt in `otelcol`-style self-metrics (oxidot only).
+/// Counts one reload attempt (oxidot only: Go counts none).
 pub fn record(reg: &Registry, ok: bool) {
     let outcome = if ok { "success" } else { "failure" };
     reg.counter(CONFIG_RELOADS, "Configuration reloads (SIGHUP) by outcome", vec![(LABEL_OUTCOME, outcome.into())])
@@ -194,7 +196,7 @@ pub enum Request {
     Reload,
 }
 
-/// SIGTERM, SIGINT and SIGHUP, registered once (from then on SIGHUP no longer ends the process).
+/// SIGTERM, SIGINT and SIGHUP, registered once (as otelcol/collector.go `Run` does).
 pub struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
@@ -235,7 +237,7 @@ impl Signals {
                 // syscall.Signal String spells it.
                 _ = term => { tracing::info!(signal = "terminated", "Received signal from OS"); Request::Stop }
                 _ = tokio::signal::ctrl_c() => { tracing::info!(signal = "interrupt", "Received signal from OS"); Request::Stop }
-                _ = hup => { tracing::info!(signal = "hangup", "Received signal from OS: reloading the configuration"); Request::Reload }
+                _ = hup => { tracing::info!(signal = "hangup", "Received signal from OS"); Request::Reload }
             }
         }
         #[cfg(not(unix))]

@@ -128,6 +128,6 @@ pub const PRW_FAILED_TRANSLATIONS: &str = "otelcol_exporter_prometheusremotewrit
 pub const PRW_SENT_BATCHES: &str = "otelcol_exporter_prometheusremotewrite_sent_batches";
 pub const PRW_CONSUMERS: &str = "otelcol_exporter_prometheusremotewrite_consumers";
 
-/// oxidot only (the Go collector has no hot reload): SIGHUP reloads, by `outcome`
+/// oxidot only (Go counts no reloads): SIGHUP reloads, by `outcome`
 /// (`success`, `failure`).
 pub const CONFIG_RELOADS: &str = "oxidot_config_reloads";
