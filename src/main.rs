@@ -145,6 +145,12 @@ fn run(cfg: Config, uris: &[String], deadline: std::time::Duration) -> anyhow::R
                     continue;
                 }
             };
+            // Compared by their Debug text (the config types have no PartialEq); nothing is printed.
+            if format!("{:?}", new.service.telemetry) != format!("{:?}", cfg.service.telemetry) {
+                tracing::warn!(
+                    "service::telemetry changed: its logs and self-metrics settings apply at the next restart"
+                );
+            }
             // otelcol/collector.go reloadConfiguration's line, once the new config is known valid.
             tracing::warn!("Config updated, restart service");
             running = match running.reload(&new, &cfg, deadline).await {
