@@ -4,7 +4,7 @@ use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
 use oxidot::collector::Config;
 use oxidot::config;
-use oxidot::pipeline::lifecycle;
+use oxidot::pipeline::{lifecycle, reload};
 use std::process::ExitCode;
 
 #[global_allocator]
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         None => {
             let env = std::env::var(lifecycle::SHUTDOWN_TIMEOUT_ENV).ok();
             match lifecycle::shutdown_timeout(cli.shutdown_timeout.as_deref(), env.as_deref()) {
-                Ok(deadline) => load(&cli.config, true).and_then(|cfg| run(cfg, deadline)),
+                Ok(deadline) => load(&cli.config, true).and_then(|cfg| run(cfg, &cli.config, deadline)),
                 Err(e) => Err(anyhow!(e)),
             }
         }
@@ -100,24 +100,76 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Resolves and validates the configuration, then sets up logging from it. `validate` is silent
 /// on success, as the collector's is: only warnings are printed.
 fn load(uris: &[String], running: bool) -> anyhow::Result<Config> {
-    let env = |k: &str| std::env::var(k).ok();
-    let resolved = config::resolve(uris, &env).map_err(|e| anyhow!(e))?;
-    let cfg = Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
+    let (cfg, resolved, warnings) = resolve(uris)?;
     oxidot::telemetry::logging::init(&cfg.service.telemetry);
     if running {
-        tracing::info!(config = %resolved.description, version = env!("CARGO_PKG_VERSION"), "Loaded configuration");
+        tracing::info!(config = %resolved, version = env!("CARGO_PKG_VERSION"), "Loaded configuration");
     }
-    for w in resolved.warnings.iter().chain(cfg.warnings.iter()) {
+    for w in warnings {
         tracing::warn!("{w}");
     }
     Ok(cfg)
 }
 
-fn run(cfg: Config, deadline: std::time::Duration) -> anyhow::Result<()> {
+/// Reads every config source again (files, AOT_CONFIG_CONTENT, ${env:…}) and validates it:
+/// the config, where it came from, its warnings.
+fn resolve(uris: &[String]) -> anyhow::Result<(Config, String, Vec<String>)> {
+    let env = |k: &str| std::env::var(k).ok();
+    let resolved = config::resolve(uris, &env).map_err(|e| anyhow!(e))?;
+    let cfg = Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
+    let warnings = resolved.warnings.iter().chain(cfg.warnings.iter()).cloned().collect();
+    Ok((cfg, resolved.description, warnings))
+}
+
+fn run(cfg: Config, uris: &[String], deadline: std::time::Duration) -> anyhow::Result<()> {
     let rt = runtime()?;
     let result = rt.block_on(async {
-        let running = lifecycle::start(&cfg).await.map_err(|e| anyhow!(e))?;
-        lifecycle::wait_for_signal().await;
+        // Before the start, so a SIGHUP from then on reloads instead of ending the process.
+        let mut signals = reload::Signals::new();
+        let mut cfg = cfg;
+        let mut running = lifecycle::start(&cfg).await.map_err(|e| anyhow!(e))?;
+        while signals.next().await == reload::Request::Reload {
+            // Logging settings stay as started (one global subscriber); everything else reloads.
+            let new = match resolve(uris) {
+                Ok((new, from, warnings)) => {
+                    tracing::info!(config = %from, "Loaded configuration");
+                    for w in warnings {
+                        tracing::warn!("{w}");
+                    }
+                    new
+                }
+                Err(e) => {
+                    let error = oxidot::secret::redact_text(&format!("{e:#}")).into_owned();
+                    tracing::error!(%error, "Config reload refused: the running configuration is kept");
+                    running.record_reload(false);
+                    continue;
+                }
+            };
+            // Compared by their Debug text (the config types have no PartialEq); nothing is printed.
+            if format!("{:?}", new.service.telemetry) != format!("{:?}", cfg.service.telemetry) {
+                tracing::warn!(
+                    "service::telemetry changed: its logs and self-metrics settings apply at the next restart"
+                );
+            }
+            // otelcol/collector.go reloadConfiguration's line, once the new config is known valid.
+            tracing::warn!("Config updated, restart service");
+            running = match running.reload(&new, &cfg, deadline).await {
+                reload::Reloaded::Switched(r) => {
+                    cfg = new;
+                    r.record_reload(true);
+                    // service.go Start logs it after every (re)start.
+                    tracing::info!("Everything is ready. Begin running and processing data.");
+                    r
+                }
+                reload::Reloaded::Refused(r, e) => {
+                    let error = oxidot::secret::redact_text(&e).into_owned();
+                    tracing::error!(%error, "Config reload failed: the previous configuration is running again");
+                    r.record_reload(false);
+                    r
+                }
+                reload::Reloaded::Fatal(e) => return Err(anyhow!("config reload: {e}")),
+            };
+        }
         running.shutdown(deadline).await;
         Ok(())
     });

@@ -59,9 +59,11 @@ pub enum LifecycleError {
 
 /// A started collector.
 pub struct Running {
-    graph: Graph,
-    host: Host,
-    self_metrics: SelfMetricsServer,
+    pub(super) graph: Graph,
+    pub(super) host: Host,
+    pub(super) self_metrics: SelfMetricsServer,
+    /// The self-metrics registry: kept across reloads (`reload.rs`).
+    pub(super) reg: Arc<Registry>,
 }
 
 /// Builds the extensions `service::extensions` enables, in that order.
@@ -164,7 +166,7 @@ pub async fn start(cfg: &Config) -> Result<Running, LifecycleError> {
         e.pipelines_ready();
     }
     tracing::info!("Everything is ready. Begin running and processing data.");
-    Ok(Running { graph, host, self_metrics })
+    Ok(Running { graph, host, self_metrics, reg })
 }
 
 impl Running {

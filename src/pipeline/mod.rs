@@ -6,3 +6,4 @@ pub mod data;
 pub mod fanout;
 pub mod graph;
 pub mod lifecycle;
+pub mod reload;

@@ -127,3 +127,7 @@ pub const PRW_TRANSLATED_TIME_SERIES: &str = "otelcol_exporter_prometheusremotew
 pub const PRW_FAILED_TRANSLATIONS: &str = "otelcol_exporter_prometheusremotewrite_failed_translations";
 pub const PRW_SENT_BATCHES: &str = "otelcol_exporter_prometheusremotewrite_sent_batches";
 pub const PRW_CONSUMERS: &str = "otelcol_exporter_prometheusremotewrite_consumers";
+
+/// oxidot only (Go counts no reloads): SIGHUP reloads, by `outcome`
+/// (`success`, `failure`).
+pub const CONFIG_RELOADS: &str = "oxidot_config_reloads";

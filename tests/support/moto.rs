@@ -11,7 +11,11 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = super::free_port();
+        Self::start_on(super::free_port())
+    }
+
+    /// On a given loopback port.
+    pub fn start_on(port: u16) -> Moto {
         let bin = super::python().parent().unwrap().join("moto_server");
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])

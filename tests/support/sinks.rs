@@ -42,7 +42,12 @@ pub struct GrpcSink {
 
 impl GrpcSink {
     pub fn start() -> GrpcSink {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(0)
+    }
+
+    /// On a given loopback port (0: any), e.g. a port a backend comes back on after an outage.
+    pub fn start_on(port: u16) -> GrpcSink {
+        let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         l.set_nonblocking(true).unwrap();
         let s = GrpcSink { port: l.local_addr().unwrap().port(), ..Default::default() };
         let sink = s.clone();
@@ -178,7 +183,12 @@ pub struct HttpSink {
 
 impl HttpSink {
     pub fn start() -> HttpSink {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(0)
+    }
+
+    /// On a given loopback port (0: any).
+    pub fn start_on(port: u16) -> HttpSink {
+        let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         l.set_nonblocking(true).unwrap();
         let s = HttpSink { port: l.local_addr().unwrap().port(), ..Default::default() };
         let sink = s.clone();
@@ -346,7 +356,12 @@ pub fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
 
 impl LokiSink {
     pub fn start() -> LokiSink {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(0)
+    }
+
+    /// On a given loopback port (0: any).
+    pub fn start_on(port: u16) -> LokiSink {
+        let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         l.set_nonblocking(true).unwrap();
         let s = LokiSink { port: l.local_addr().unwrap().port(), ..Default::default() };
         let sink = s.clone();
