@@ -57,6 +57,8 @@ impl Counts {
 }
 
 type Body = BoxBody<Bytes, Infallible>;
+/// Counts the items of one request body.
+type Scanner = fn(&[u8]) -> Option<u64>;
 
 fn full(status: StatusCode, ctype: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Full::new(body.into()).boxed());
@@ -131,7 +133,7 @@ async fn handle(
     };
     if is_grpc {
         let Some(msgs) = grpc::messages(&body, grpc_enc.as_deref()) else { return Ok(malformed(&counts, true)) };
-        let (counter, count): (&AtomicU64, fn(&[u8]) -> Option<u64>) = match path.as_str() {
+        let (counter, count): (&AtomicU64, Scanner) = match path.as_str() {
             "/opentelemetry.proto.collector.trace.v1.TraceService/Export" => (&counts.spans, scan::spans),
             "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export" => {
                 (&counts.data_points, scan::data_points)
