@@ -10,6 +10,7 @@ pub mod exporter;
 pub mod extension;
 pub mod featuregate;
 pub mod http_client;
+pub mod memory;
 pub mod net;
 pub mod pipeline;
 pub mod processor;
