@@ -134,14 +134,21 @@ impl DecodeBudget {
             return Err(ConsumeError::overloaded("data refused due to high memory usage"));
         }
         let want = u32::try_from(bytes.div_ceil(KIB)).unwrap_or(u32::MAX);
-        for (i, pool) in [self.receiver.as_ref(), Some(global())].into_iter().enumerate() {
+        let pools = [self.receiver.as_ref(), Some(global())];
+        let targets = pools.map(|p| p.map_or(0, |p| want.min(p.kib)));
+        if targets.iter().zip(r.held).all(|(t, h)| *t <= h) {
+            return Ok(());
+        }
+        // Growing gives back what is held and queues for the whole: a request that waits holds
+        // nothing, so two growing requests can never wait on each other.
+        r.permits.clear();
+        r.held = [0, 0];
+        for (i, pool) in pools.into_iter().enumerate() {
             let Some(pool) = pool else { continue };
-            let target = want.min(pool.kib);
-            let Some(need) = target.checked_sub(r.held[i]).filter(|n| *n > 0) else { continue };
-            match tokio::time::timeout_at(r.deadline, Arc::clone(&pool.sem).acquire_many_owned(need)).await {
+            match tokio::time::timeout_at(r.deadline, Arc::clone(&pool.sem).acquire_many_owned(targets[i])).await {
                 Ok(Ok(p)) => {
                     r.permits.push(p);
-                    r.held[i] = target;
+                    r.held[i] = targets[i];
                 }
                 _ => {
                     return Err(ConsumeError::overloaded(format!(
@@ -179,6 +186,17 @@ mod tests {
         // Growing again to the same size takes nothing more.
         b.grow_to(&mut third, 4 * MIB, true).await.unwrap();
         assert_eq!(third.permits.len(), 2);
+        drop(third);
+        // Two requests that each hold part and then grow do not wait on each other.
+        let (mut x, mut y) = (b.reserve(), b.reserve());
+        b.grow_to(&mut x, 2 * MIB, true).await.unwrap();
+        b.grow_to(&mut y, 2 * MIB, true).await.unwrap();
+        let grow_x = async {
+            b.grow_to(&mut x, 4 * MIB, true).await.unwrap();
+            drop(x);
+        };
+        let (_, gy) = tokio::join!(grow_x, b.grow_to(&mut y, 4 * MIB, true));
+        gy.unwrap();
         // A memory_limiter above its soft limit: refused before decoding, without waiting.
         let b = DecodeBudget { pressure: || true, ..DecodeBudget::new(None) };
         let mut r = b.reserve();

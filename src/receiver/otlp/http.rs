@@ -157,7 +157,6 @@ async fn read_and_decode(
     if !ce.is_empty() && ce != "identity" && !st.encodings.contains(&ce) {
         return Err(DecodeError::UnsupportedEncoding(ce).into());
     }
-    let identity = ce.is_empty() || ce == "identity";
     let expansion = match enc {
         Encoding::Protobuf => PROTOBUF_EXPANSION,
         Encoding::Json => JSON_EXPANSION,
@@ -169,9 +168,9 @@ async fn read_and_decode(
         if len > limit {
             return Err(DecodeError::TooLarge(limit).into());
         }
-        // An uncompressed body is reserved whole now; a compressed one as it is inflated.
-        let early = if identity { len.saturating_mul(1 + expansion) } else { len };
-        st.budget.grow_to(reservation, early, false).await.map_err(|e| ReadError::Refused(e, 0))?;
+        // The body is reserved before it is read; its decoded size once it can be counted (a
+        // request refused here has no known items).
+        st.budget.grow_to(reservation, len, false).await.map_err(|e| ReadError::Refused(e, 0))?;
     }
     let body = Limited::new(req.into_body(), usize::try_from(limit).unwrap_or(usize::MAX));
     let raw = match body.collect().await {
@@ -183,7 +182,7 @@ async fn read_and_decode(
             return Err(DecodeError::Malformed(format!("failed to read the request body: {e}")).into());
         }
     };
-    let raw_len = if identity { 0 } else { raw.len() as u64 };
+    let raw_len = if ce.is_empty() || ce == "identity" { 0 } else { raw.len() as u64 };
     let plain = decode::decompress(&ce, raw, limit)?;
     let need = (plain.len() as u64).saturating_mul(1 + expansion).saturating_add(raw_len);
     if let Err(e) = st.budget.grow_to(reservation, need, true).await {

@@ -440,6 +440,16 @@ mod timeout_tests {
     }
 
     #[test]
+    fn decode_budget_mib_is_checked() {
+        let cfg: OtlpReceiverConfig = serde_yaml_ng::from_str("decode_budget_mib: 0\nprotocols: {http: {}}").unwrap();
+        let (errs, _) = cfg.validate("receivers::otlp");
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].to_string().contains("receivers::otlp::decode_budget_mib"), "{errs:?}");
+        let cfg: OtlpReceiverConfig = serde_yaml_ng::from_str("decode_budget_mib: 64\nprotocols: {http: {}}").unwrap();
+        assert!(cfg.validate("receivers::otlp").0.is_empty());
+    }
+
+    #[test]
     fn grpc_keepalive_is_parsed_and_applied() {
         let t = GrpcServerConfig::default().timeouts();
         assert_eq!(t.h2_keepalive, Some((Duration::from_secs(7200), Duration::from_secs(20))));
