@@ -101,8 +101,11 @@ pub struct MemoryLimiter {
 impl MemoryLimiter {
     pub fn new(id: ComponentId, cfg: &MemoryLimiterConfig) -> Arc<Self> {
         let (hard, soft) = cfg.limits(total_memory());
-        // What may be decoded at once is what may grow between two checks.
-        crate::memory::budget::cap_global(hard - soft);
+        // What may be decoded at once is what may grow between two checks (no spike limit,
+        // e.g. `spike_limit_percentage` unset: no cap).
+        if hard > soft {
+            crate::memory::budget::cap_global(hard - soft);
+        }
         Arc::new(MemoryLimiter {
             id,
             hard,
