@@ -12,6 +12,7 @@ pub mod featuregate;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http_client;
+pub mod memory;
 pub mod net;
 pub mod pipeline;
 pub mod processor;

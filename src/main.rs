@@ -30,6 +30,12 @@ struct Cli {
     /// oxidot only: the Go collector has no such setting.
     #[arg(long = "shutdown-timeout", global = true, value_name = "DURATION")]
     shutdown_timeout: Option<String>,
+    /// MiB of OTLP requests the receivers may decode at once, process-wide (estimated decoded
+    /// size). Default: a quarter of the container's (else the host's) memory, at most 256 MiB,
+    /// or OXIDOT_DECODE_BUDGET_MIB; a memory_limiter lowers it to its spike limit.
+    /// oxidot only: the Go collector has no such setting.
+    #[arg(long = "decode-budget-mib", global = true, value_name = "MIB")]
+    decode_budget_mib: Option<u64>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -59,6 +65,19 @@ fn main() -> ExitCode {
             eprintln!("Error: invalid value \"{flag}\" for flag -feature-gates: {e}");
             return ExitCode::FAILURE;
         }
+    }
+    let budget = match (cli.decode_budget_mib, std::env::var("OXIDOT_DECODE_BUDGET_MIB")) {
+        (Some(m), _) => Some(m.to_string()),
+        (None, Ok(v)) => Some(v),
+        (None, Err(_)) => None,
+    };
+    if let Some(v) = budget {
+        let mib = v.trim().parse::<u64>().unwrap_or(0);
+        if mib == 0 || mib > 1 << 24 {
+            eprintln!("Error: the decode budget (--decode-budget-mib, OXIDOT_DECODE_BUDGET_MIB) must be a number of MiB from 1 to 16777216, not {v:?}");
+            return ExitCode::FAILURE;
+        }
+        oxidot::memory::budget::set_global(mib << 20);
     }
     let result = match cli.command {
         Some(Command::Components) => {

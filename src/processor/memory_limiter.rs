@@ -1,7 +1,7 @@
 //! The `memory_limiter` processor: checks memory every `check_interval`; above the soft limit
 //! (`limit - spike`) new data is refused with a retryable error (receivers answer 503 /
-//! UNAVAILABLE), below it data flows again. Above the hard limit freed memory is returned to
-//! the OS first. Limits can be absolute (`*_mib`) or a percentage of the container's memory
+//! UNAVAILABLE), below it data flows again. Above the soft limit freed memory is returned to
+//! the OS first, and the receivers refuse before decoding (`crate::memory::set_pressure`). Limits can be absolute (`*_mib`) or a percentage of the container's memory
 //! (cgroup v2, then v1, then the host's).
 
 pub mod factory;
@@ -79,30 +79,12 @@ impl MemoryLimiterConfig {
     }
 }
 
-/// Memory available to this process: the cgroup limit, else the host's memory.
-pub fn total_memory() -> u64 {
-    let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<u64>().ok());
-    // cgroup v2 says "max" when unlimited; v1 says a huge number.
-    if let Some(v) = read("/sys/fs/cgroup/memory.max") {
-        return v;
-    }
-    if let Some(v) = read("/sys/fs/cgroup/memory/memory.limit_in_bytes").filter(|v| *v < (1 << 60)) {
-        return v;
-    }
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:").map(|r| r.trim().trim_end_matches("kB").trim().to_string()))
-        })
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
-}
+pub use crate::memory::usage::total_memory;
 
-/// Memory in use: the heap when the counting allocator is installed, else RSS.
+/// Memory in use as the kernel charges it (the cgroup's working set when oxidot is alone in its
+/// cgroup, else RSS): see `crate::memory::usage`. Go reads its heap; see README's differences.
 pub fn memory_in_use() -> u64 {
-    crate::alloc::heap_in_use().unwrap_or_else(|| crate::telemetry::process::sample().rss_bytes)
+    crate::memory::usage::in_use()
 }
 
 /// The shared limiter of one `memory_limiter` id (every pipeline using it sees one state).
@@ -119,6 +101,11 @@ pub struct MemoryLimiter {
 impl MemoryLimiter {
     pub fn new(id: ComponentId, cfg: &MemoryLimiterConfig) -> Arc<Self> {
         let (hard, soft) = cfg.limits(total_memory());
+        // What may be decoded at once is what may grow between two checks (no spike limit,
+        // e.g. `spike_limit_percentage` unset: no cap).
+        if hard > soft {
+            crate::memory::budget::cap_global(hard - soft);
+        }
         Arc::new(MemoryLimiter {
             id,
             hard,
@@ -133,13 +120,19 @@ impl MemoryLimiter {
     /// One check: updates the refusing state, logging transitions.
     pub fn check(&self) {
         let mut used = memory_in_use();
-        if used > self.hard {
+        if used > self.soft {
+            // glibc keeps freed memory (in every arena) and the kernel still charges it: after
+            // a spike RSS stayed at ~2x the limit with the data long gone. malloc_trim(0)
+            // gives back the free pages of all arenas; it is cheap next to a refusal.
             crate::alloc::release_free_memory();
             used = memory_in_use();
         }
         self.last_used.store(used, Ordering::Relaxed);
         let over = used > self.soft;
         let was = self.refusing.swap(over, Ordering::Relaxed);
+        if over != was {
+            crate::memory::set_pressure(over);
+        }
         if over && !was {
             tracing::warn!(processor = %self.id, cur_mem_mib = used / MIB, soft_limit_mib = self.soft / MIB,
                 "Memory usage is above soft limit. Refusing data.");
@@ -168,6 +161,9 @@ impl MemoryLimiter {
     pub fn shutdown(&self) {
         if let Some(t) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
             t.abort();
+        }
+        if self.refusing.swap(false, Ordering::Relaxed) {
+            crate::memory::set_pressure(false);
         }
     }
 
@@ -295,7 +291,7 @@ mod tests {
         assert!(
             matches!(e, ConsumeError::Overloaded { .. }) && e.to_string() == "data refused due to high memory usage"
         );
-        lim.refusing.store(false, Ordering::Relaxed);
+        lim.shutdown(); // not refusing, and no pressure left for other tests of this process
         p.consume(Arc::new(Batch::Logs(vec![]))).await.unwrap();
         // HELP as memorylimiterprocessor/metadata.yaml (per signal, alpha); and the
         // processorhelper counters of in-place processors carry their [Alpha] too.

@@ -218,9 +218,21 @@ pub fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    http_request_within(Duration::from_secs(10), hostport, method, path, headers, body)
+}
+
+/// [`http_request`] waiting up to `timeout` for the answer (large requests in debug builds).
+pub fn http_request_within(
+    timeout: Duration,
+    hostport: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(hostport)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.set_read_timeout(Some(timeout))?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()

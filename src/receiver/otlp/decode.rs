@@ -116,6 +116,63 @@ pub fn decode_request(signal: Signal, enc: Encoding, body: &[u8]) -> Result<Batc
     })
 }
 
+/// The items (spans, data points, log records) of an encoded export request, counted without
+/// decoding it (no allocation): a request refused before decoding is still counted in the
+/// receiver's `refused` metric. Stops at the first malformed field.
+pub fn count_items(signal: Signal, body: &[u8]) -> u64 {
+    // Field numbers of the OTLP protos: Resource* .2 → Scope* .2 → spans / log_records /
+    // metrics; a Metric's gauge 5, sum 7, histogram 9, exponential_histogram 10, summary 11,
+    // each with data_points 1.
+    let scopes = || nested(body, 1).flat_map(|r| nested(r, 2));
+    match signal {
+        Signal::Traces | Signal::Logs => scopes().map(|s| nested(s, 2).count() as u64).sum(),
+        Signal::Metrics => scopes()
+            .flat_map(|s| nested(s, 2))
+            .flat_map(|m| len_fields(m).filter(|(n, _)| matches!(n, 5 | 7 | 9 | 10 | 11)))
+            .map(|(_, d)| nested(d, 1).count() as u64)
+            .sum(),
+    }
+}
+
+/// The values of field `f` (length-delimited) of one protobuf message.
+fn nested(b: &[u8], f: u64) -> impl Iterator<Item = &[u8]> {
+    len_fields(b).filter(move |(n, _)| *n == f).map(|(_, v)| v)
+}
+
+/// The length-delimited fields of one protobuf message: (field number, bytes).
+fn len_fields(mut b: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    std::iter::from_fn(move || loop {
+        let key = varint(&mut b)?;
+        match key & 7 {
+            0 => {
+                varint(&mut b)?;
+            }
+            1 => b = b.get(8..)?,
+            5 => b = b.get(4..)?,
+            2 => {
+                let n = usize::try_from(varint(&mut b)?).ok()?;
+                let v = b.get(..n)?;
+                b = b.get(n..)?;
+                return Some((key >> 3, v));
+            }
+            _ => return None,
+        }
+    })
+}
+
+fn varint(b: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for i in 0..10 {
+        let (&byte, rest) = b.split_first()?;
+        *b = rest;
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
 /// Removes items that can never be valid downstream (a trace id that is not 16 bytes, a span
 /// id that is not 8 bytes) and says how many and why: the receiver reports them in
 /// `partial_success` instead of failing the whole request.
@@ -222,6 +279,58 @@ mod tests {
         assert_eq!(decompress("br", Bytes::new(), 100), Err(DecodeError::UnsupportedEncoding("br".into())));
         assert!(decode_request(Signal::Traces, Encoding::Protobuf, b"\xff\xff\xff").is_err());
         assert!(decode_request(Signal::Logs, Encoding::Json, b"{not json").is_err());
+    }
+
+    #[test]
+    fn counts_items_without_decoding() {
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        use opentelemetry_proto::tonic::metrics::v1::{
+            metric, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+        };
+        use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+        let spans = |n| ScopeSpans {
+            spans: vec![Span { name: "s".into(), trace_id: vec![1; 16], ..Default::default() }; n],
+            ..Default::default()
+        };
+        let t = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans { scope_spans: vec![spans(3), spans(2)], ..Default::default() }; 2],
+        };
+        assert_eq!(count_items(Signal::Traces, &t.encode_to_vec()), 10);
+        let l = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs { log_records: vec![LogRecord::default(); 4], ..Default::default() }],
+                ..Default::default()
+            }],
+        };
+        assert_eq!(count_items(Signal::Logs, &l.encode_to_vec()), 4);
+        let dp = || vec![NumberDataPoint::default(); 3];
+        let m = ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![
+                        Metric {
+                            name: "g".into(),
+                            data: Some(metric::Data::Gauge(Gauge { data_points: dp() })),
+                            ..Default::default()
+                        },
+                        Metric {
+                            name: "s".into(),
+                            data: Some(metric::Data::Sum(Sum { data_points: dp(), ..Default::default() })),
+                            ..Default::default()
+                        },
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let body = m.encode_to_vec();
+        assert_eq!(count_items(Signal::Metrics, &body), 6);
+        assert_eq!(
+            count_items(Signal::Metrics, &body),
+            decode_request(Signal::Metrics, Encoding::Protobuf, &body).unwrap().items() as u64
+        );
+        assert_eq!(count_items(Signal::Traces, b"\xff\xff\xff"), 0);
     }
 
     #[test]

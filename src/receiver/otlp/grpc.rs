@@ -1,8 +1,8 @@
 //! OTLP/gRPC: the three `Export` methods on one h2c listener.
 //!
-//! The service is written against tonic's server primitives with a codec that hands a decode
-//! error to the handler instead of failing inside tonic, so a malformed message is answered
-//! `INVALID_ARGUMENT` and logged (rate-limited). Like the collector's receiver (grpc-go fails it
+//! The service is written against tonic's server primitives with a codec that hands the message
+//! bytes to the handler, which reserves the decode budget and then decodes them; a malformed
+//! message is answered `INVALID_ARGUMENT` and logged (rate-limited). Like the collector's receiver (grpc-go fails it
 //! before otlpreceiver's handler starts an obsreport operation), it is in no receiver metric. A
 //! decode error consumes the whole frame, so nothing of it is read as a next frame's header.
 
@@ -27,6 +27,8 @@ pub struct GrpcState {
     pub id: ComponentId,
     pub entries: Entries,
     pub max_recv: usize,
+    /// Bytes being decoded at once (shared with the receiver's HTTP listener).
+    pub budget: Arc<crate::memory::budget::DecodeBudget>,
     pub log_bad: RateLimit,
 }
 
@@ -152,27 +154,39 @@ struct ExportSvc<S: OtlpSignal> {
     _s: PhantomData<S>,
 }
 
-impl<S: OtlpSignal> tonic::server::UnaryService<Result<S::Req, String>> for ExportSvc<S> {
+impl<S: OtlpSignal> tonic::server::UnaryService<bytes::Bytes> for ExportSvc<S> {
     type Response = S::Resp;
     type Future = BoxFut<Result<tonic::Response<S::Resp>, Status>>;
 
-    fn call(&mut self, request: tonic::Request<Result<S::Req, String>>) -> Self::Future {
+    fn call(&mut self, request: tonic::Request<bytes::Bytes>) -> Self::Future {
         let entry = self.entry.clone();
         let st = Arc::clone(&self.st);
         Box::pin(async move {
-            let req = match request.into_inner() {
+            let msg = request.into_inner();
+            // The estimated decoded size is reserved before decoding and held until the
+            // pipeline has the data.
+            let mut reservation = st.budget.reserve();
+            let need = (msg.len() as u64).saturating_mul(1 + crate::memory::budget::PROTOBUF_EXPANSION);
+            if let Err(e) = st.budget.grow_to(&mut reservation, need, true).await {
+                entry.refused_before_decode(&st.budget, &st.id, "grpc", decode::count_items(S::SIGNAL, &msg), &e);
+                return Err(status::grpc_status(&status::from_consume_error(&e)));
+            }
+            let req = match <S::Req as prost::Message>::decode(&msg[..]) {
                 Ok(r) => r,
                 Err(e) => {
-                    st.log_bad(S::SIGNAL, &e);
+                    st.log_bad(S::SIGNAL, &e.to_string());
                     return Err(Status::invalid_argument(format!("failed to decode the request: {e}")));
                 }
             };
+            drop(msg);
             let mut batch = S::into_batch(req);
             let rejected = decode::reject_invalid(&mut batch);
             if let Some((n, _)) = &rejected {
                 entry.telemetry.refused.add(*n);
             }
-            match entry.deliver(batch).await {
+            let delivered = entry.deliver(batch).await;
+            drop(reservation);
+            match delivered {
                 Ok(()) => Ok(tonic::Response::new(S::response(rejected))),
                 Err(e) => Err(status::grpc_status(&status::from_consume_error(&e))),
             }
@@ -180,20 +194,21 @@ impl<S: OtlpSignal> tonic::server::UnaryService<Result<S::Req, String>> for Expo
     }
 }
 
-/// Encodes responses with prost; decodes requests into `Result` so the handler sees bad input.
+/// Encodes responses with prost; hands request messages undecoded to the handler, which
+/// decodes them within the decode budget (and answers bad input itself).
 struct OtlpCodec<S>(PhantomData<S>);
 
 impl<S: OtlpSignal> Codec for OtlpCodec<S> {
     type Encode = S::Resp;
-    type Decode = Result<S::Req, String>;
+    type Decode = bytes::Bytes;
     type Encoder = ProstEncoder<S::Resp>;
-    type Decoder = LenientDecoder<S::Req>;
+    type Decoder = RawDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
         ProstEncoder(PhantomData)
     }
     fn decoder(&mut self) -> Self::Decoder {
-        LenientDecoder(PhantomData)
+        RawDecoder
     }
 }
 
@@ -207,18 +222,15 @@ impl<T: prost::Message> Encoder for ProstEncoder<T> {
     }
 }
 
-struct LenientDecoder<T>(PhantomData<T>);
+struct RawDecoder;
 
-impl<T: prost::Message + Default> Decoder for LenientDecoder<T> {
-    type Item = Result<T, String>;
+impl Decoder for RawDecoder {
+    type Item = bytes::Bytes;
     type Error = Status;
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        let msg = T::decode(&mut *buf).map_err(|e| e.to_string());
-        // prost stops at the first error; what it left of this message must not be read as
-        // the next frame's header (tonic does not skip it): consume the whole frame.
-        let rest = bytes::Buf::remaining(buf);
-        bytes::Buf::advance(buf, rest);
-        Ok(Some(msg))
+        // The whole frame: nothing of it is left to be read as the next frame's header.
+        let n = bytes::Buf::remaining(buf);
+        Ok(Some(bytes::Buf::copy_to_bytes(buf, n)))
     }
 }
 

@@ -4,6 +4,8 @@ use super::decode::{self, DecodeError, Encoding};
 use super::signal::{self, OtlpSignal};
 use super::{Entries, Entry};
 use crate::component::{ComponentId, Signal};
+use crate::memory::budget::{DecodeBudget, Reservation, JSON_EXPANSION, PROTOBUF_EXPANSION};
+use crate::pipeline::consumer::ConsumeError;
 use crate::telemetry::logging::RateLimit;
 use crate::wire::grpc_status::{code, rpc_status};
 use crate::wire::status::{self, WireError};
@@ -23,6 +25,8 @@ pub struct HttpState {
     pub entries: Entries,
     pub paths: Vec<(String, Signal)>,
     pub max_body: u64,
+    /// Bytes being decoded at once (shared with the receiver's gRPC listener).
+    pub budget: Arc<DecodeBudget>,
     pub encodings: Vec<String>,
     pub log_bad: RateLimit,
 }
@@ -80,10 +84,15 @@ async fn handle(st: Arc<HttpState>, req: Request<Incoming>) -> Response<Full<Byt
     };
     let content_encoding =
         req.headers().get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let result = read_and_decode(&st, req, signal, enc, &content_encoding).await;
+    let mut reservation = st.budget.reserve();
+    let result = read_and_decode(&st, req, signal, enc, &content_encoding, &mut reservation).await;
     let mut batch = match result {
         Ok(b) => b,
-        Err(e) => {
+        Err(ReadError::Refused(e, items)) => {
+            entry.refused_before_decode(&st.budget, &st.id, "http", items, &e);
+            return error_response(enc, &status::from_consume_error(&e));
+        }
+        Err(ReadError::Bad(e)) => {
             st.log_bad_request(signal, &e.to_string());
             let http = match e {
                 DecodeError::TooLarge(_) => 413,
@@ -103,7 +112,10 @@ async fn handle(st: Arc<HttpState>, req: Request<Incoming>) -> Response<Full<Byt
     if let Some((n, _)) = &rejected {
         entry.telemetry.refused.add(*n);
     }
-    match deliver(&entry, batch).await {
+    let delivered = deliver(&entry, batch).await;
+    // The pipeline has the data now (queued or refused): its decode budget is free again.
+    drop(reservation);
+    match delivered {
         Ok(()) => match signal {
             Signal::Traces => ok_response::<signal::Traces>(enc, rejected),
             Signal::Metrics => ok_response::<signal::Metrics>(enc, rejected),
@@ -117,37 +129,70 @@ async fn deliver(entry: &Entry, batch: crate::pipeline::data::Batch) -> Result<(
     entry.deliver(batch).await.map_err(|e| status::from_consume_error(&e))
 }
 
+/// Why a request was not decoded.
+enum ReadError {
+    Bad(DecodeError),
+    /// Refused for memory before decoding: the error and the request's items (0 when unknown).
+    Refused(ConsumeError, u64),
+}
+
+impl From<DecodeError> for ReadError {
+    fn from(e: DecodeError) -> Self {
+        ReadError::Bad(e)
+    }
+}
+
+/// Reads, decompresses and decodes the body within the decode budget: the body's size is
+/// reserved before it is read (when `Content-Length` says it), the estimated decoded size
+/// before decoding; `reservation` keeps it until the caller has delivered the data.
 async fn read_and_decode(
     st: &HttpState,
     req: Request<Incoming>,
     signal: Signal,
     enc: Encoding,
     content_encoding: &str,
-) -> Result<crate::pipeline::data::Batch, DecodeError> {
+    reservation: &mut Reservation,
+) -> Result<crate::pipeline::data::Batch, ReadError> {
     let ce = content_encoding.trim().to_ascii_lowercase();
     if !ce.is_empty() && ce != "identity" && !st.encodings.contains(&ce) {
-        return Err(DecodeError::UnsupportedEncoding(ce));
+        return Err(DecodeError::UnsupportedEncoding(ce).into());
     }
+    let expansion = match enc {
+        Encoding::Protobuf => PROTOBUF_EXPANSION,
+        Encoding::Json => JSON_EXPANSION,
+    };
     let limit = st.max_body;
     if let Some(len) =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
     {
         if len > limit {
-            return Err(DecodeError::TooLarge(limit));
+            return Err(DecodeError::TooLarge(limit).into());
         }
+        // The body is reserved before it is read; its decoded size once it can be counted (a
+        // request refused here has no known items).
+        st.budget.grow_to(reservation, len, false).await.map_err(|e| ReadError::Refused(e, 0))?;
     }
     let body = Limited::new(req.into_body(), usize::try_from(limit).unwrap_or(usize::MAX));
     let raw = match body.collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                return Err(DecodeError::TooLarge(limit));
+                return Err(DecodeError::TooLarge(limit).into());
             }
-            return Err(DecodeError::Malformed(format!("failed to read the request body: {e}")));
+            return Err(DecodeError::Malformed(format!("failed to read the request body: {e}")).into());
         }
     };
+    let raw_len = if ce.is_empty() || ce == "identity" { 0 } else { raw.len() as u64 };
     let plain = decode::decompress(&ce, raw, limit)?;
-    decode::decode_request(signal, enc, &plain)
+    let need = (plain.len() as u64).saturating_mul(1 + expansion).saturating_add(raw_len);
+    if let Err(e) = st.budget.grow_to(reservation, need, true).await {
+        let items = match enc {
+            Encoding::Protobuf => decode::count_items(signal, &plain),
+            Encoding::Json => 0,
+        };
+        return Err(ReadError::Refused(e, items));
+    }
+    Ok(decode::decode_request(signal, enc, &plain)?)
 }
 
 impl HttpState {

@@ -23,6 +23,10 @@ use std::sync::Arc;
 #[serde(deny_unknown_fields, default)]
 pub struct OtlpReceiverConfig {
     pub protocols: Protocols,
+    /// oxidot: the bytes this receiver may decode at once (estimated decoded size, shared by
+    /// its gRPC and HTTP listeners), within the process-wide budget. Unset: only the
+    /// process-wide budget applies.
+    pub decode_budget_mib: Option<u64>,
 }
 
 #[derive(Deserialize, Debug, Clone, Default, PartialEq)]
@@ -197,6 +201,12 @@ impl OtlpReceiverConfig {
                 ));
             }
         };
+        if let Some(m) = self.decode_budget_mib {
+            if m == 0 {
+                errs.push(ConfigError::new(format!("{base}::decode_budget_mib"), "must be positive"));
+            }
+            limits::check(&mut errs, format!("{base}::decode_budget_mib"), m, limits::MEMORY_MIB);
+        }
         if let Some(g) = &self.protocols.grpc {
             unsupported(&mut errs, p("grpc::tls"), g.tls.is_some());
             unsupported(&mut errs, p("grpc::auth"), g.auth.is_some());
@@ -286,6 +296,24 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// A request refused before decoding (decode budget, memory pressure): its `items` are
+    /// counted as refused, as a pipeline refusal is, and the refusal is logged (rate-limited).
+    pub fn refused_before_decode(
+        &self,
+        budget: &crate::memory::budget::DecodeBudget,
+        id: &ComponentId,
+        transport: &str,
+        items: u64,
+        e: &ConsumeError,
+    ) {
+        self.telemetry.record(items, ReceiveOutcome::Downstream);
+        if budget.log.allow(10) {
+            tracing::warn!(receiver = %id, transport, items, error = %e, "Refused a request before decoding it");
+        }
+    }
+}
+
 /// Whether a pipeline error is marked as coming from further downstream (Go:
 /// consumererror.IsDownstream). In the collector only the pipeline instrumentation of the alpha
 /// gate `telemetry.newPipelineTelemetry` (service/internal/obsconsumer) marks errors so; oxidot
@@ -334,12 +362,16 @@ pub async fn start(
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     let mut listeners = Vec::new();
+    let budget = Arc::new(crate::memory::budget::DecodeBudget::new(
+        cfg.decode_budget_mib.map(|m| m.saturating_mul(1024 * 1024)),
+    ));
     if let Some(g) = &cfg.protocols.grpc {
         let l = crate::net::bind(&format!("receiver {id} (grpc)"), &listen_addr(&g.endpoint)).await?;
         let st = grpc::GrpcState {
             id: id.clone(),
             entries: Entries::new(reg, id, "grpc", consumers),
             max_recv: (g.max_recv_msg_size_mib as usize).saturating_mul(1024 * 1024),
+            budget: Arc::clone(&budget),
             log_bad: Default::default(),
         };
         listeners.push((l, Proto::Grpc(grpc::GrpcService(Arc::new(st))), g.timeouts()));
@@ -359,6 +391,7 @@ pub async fn start(
                 (http::normalize_path(&h.logs_url_path), Signal::Logs),
             ],
             max_body: h.max_request_body_size,
+            budget: Arc::clone(&budget),
             encodings,
             log_bad: Default::default(),
         };
@@ -407,6 +440,16 @@ mod timeout_tests {
     }
 
     #[test]
+    fn decode_budget_mib_is_checked() {
+        let cfg: OtlpReceiverConfig = serde_yaml_ng::from_str("decode_budget_mib: 0\nprotocols: {http: {}}").unwrap();
+        let (errs, _) = cfg.validate("receivers::otlp");
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].to_string().contains("receivers::otlp::decode_budget_mib"), "{errs:?}");
+        let cfg: OtlpReceiverConfig = serde_yaml_ng::from_str("decode_budget_mib: 64\nprotocols: {http: {}}").unwrap();
+        assert!(cfg.validate("receivers::otlp").0.is_empty());
+    }
+
+    #[test]
     fn grpc_keepalive_is_parsed_and_applied() {
         let t = GrpcServerConfig::default().timeouts();
         assert_eq!(t.h2_keepalive, Some((Duration::from_secs(7200), Duration::from_secs(20))));
@@ -419,7 +462,7 @@ mod timeout_tests {
         let t = g.timeouts();
         assert_eq!(t.h2_keepalive, Some((Duration::from_secs(30), Duration::from_secs(5))));
         assert_eq!(t.idle, Some(Duration::from_secs(60)));
-        let cfg = OtlpReceiverConfig { protocols: Protocols { grpc: Some(g), http: None } };
+        let cfg = OtlpReceiverConfig { protocols: Protocols { grpc: Some(g), http: None }, decode_budget_mib: None };
         let (errs, warns) = cfg.validate("receivers::otlp");
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(warns.len(), 1, "{warns:?}");
