@@ -1,0 +1,268 @@
+//! The persistent sending queue (Go: exporterhelper persistent_queue.go) on a `file_storage`
+//! queue log. A batch is encoded as its OTLP export request and appended before the caller is
+//! answered; workers read the oldest record, and acknowledge it once sent or given up for good
+//! (Go deletes it then, whatever the error). What was being sent when the process stopped is
+//! sent again at the next start (counted in `oxidot_exporter_queue_redelivered_items`). Go puts
+//! those back at the end of the queue; oxidot replays everything in the order it was written.
+//!
+//! Capacity counts what is waiting or being sent, in sizer units, as Go's `queueSize`; the disk
+//! use is bounded too (`file_storage` `max_size_mib`).
+
+use super::config::Sizer;
+use super::queue::{Counted, PushError};
+use crate::component::{ComponentId, Signal};
+use crate::pipeline::data::Batch;
+use crate::storage::log::{Popped, QueueLog};
+use crate::storage::OpenedLog;
+use crate::telemetry::logging::RateLimit;
+use crate::telemetry::metrics::{Counter, Gauge, Registry};
+use crate::telemetry::names::*;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// The batch as the OTLP export request of its signal.
+pub fn encode(b: &Batch) -> Vec<u8> {
+    match b {
+        Batch::Traces(rs) => ExportTraceServiceRequest { resource_spans: rs.clone() }.encode_to_vec(),
+        Batch::Metrics(rm) => ExportMetricsServiceRequest { resource_metrics: rm.clone() }.encode_to_vec(),
+        Batch::Logs(rl) => ExportLogsServiceRequest { resource_logs: rl.clone() }.encode_to_vec(),
+    }
+}
+
+pub fn decode(signal: Signal, bytes: &[u8]) -> Result<Batch, prost::DecodeError> {
+    Ok(match signal {
+        Signal::Traces => Batch::Traces(ExportTraceServiceRequest::decode(bytes)?.resource_spans),
+        Signal::Metrics => Batch::Metrics(ExportMetricsServiceRequest::decode(bytes)?.resource_metrics),
+        Signal::Logs => Batch::Logs(ExportLogsServiceRequest::decode(bytes)?.resource_logs),
+    })
+}
+
+/// A batch taken by a worker, to be acknowledged with `done`.
+pub struct Taken {
+    pub counted: Counted,
+    pub seq: u64,
+    pub cost: usize,
+}
+
+struct State {
+    opened: OpenedLog,
+    /// Waiting and being sent, in sizer units.
+    size: usize,
+    closed: bool,
+}
+
+pub struct PersistentQueue {
+    id: ComponentId,
+    signal: Signal,
+    state: Mutex<State>,
+    capacity: usize,
+    sizer: Sizer,
+    readable: Notify,
+    writable: Notify,
+    disk_bytes: Gauge,
+    corrupt: Counter,
+    log_io: RateLimit,
+}
+
+impl PersistentQueue {
+    /// Takes over an opened log: reports what opening found and counts what is waiting.
+    pub fn new(
+        reg: &Registry,
+        id: &ComponentId,
+        signal: Signal,
+        opened: OpenedLog,
+        capacity: usize,
+        sizer: Sizer,
+    ) -> PersistentQueue {
+        let labels = vec![(LABEL_EXPORTER, id.to_string()), (LABEL_DATA_TYPE, signal.as_str().to_string())];
+        let disk_bytes = reg.gauge(
+            OXIDOT_EXPORTER_QUEUE_DISK_BYTES,
+            "Bytes the persistent sending queue holds on disk (segments and ack file).",
+            labels.clone(),
+        );
+        let corrupt = reg.counter(
+            OXIDOT_EXPORTER_QUEUE_CORRUPT,
+            "Corrupt regions of the persistent sending queue skipped (a torn tail after a kill is one).",
+            labels.clone(),
+        );
+        let redelivered = reg.counter(
+            OXIDOT_EXPORTER_QUEUE_REDELIVERED,
+            "Items sent again after a restart because they were being sent when the process stopped.",
+            labels,
+        );
+        let r = &opened.report;
+        corrupt.add(r.corrupt);
+        redelivered.add(r.redelivered_meta);
+        disk_bytes.set(opened.log.disk_bytes() as i64);
+        if r.corrupt > 0 {
+            tracing::error!(exporter = %id, data_type = %signal, corrupt_regions = r.corrupt, skipped_bytes = r.corrupt_bytes,
+                directory = %opened.dir.display(), "Persistent queue: corrupt data skipped (a write cut short?)");
+        }
+        if r.pending > 0 {
+            tracing::info!(exporter = %id, data_type = %signal, requests = r.pending, items = r.pending_meta,
+                redelivered_items = r.redelivered_meta, "Persistent queue: sending what the last run left");
+        }
+        let size = match sizer {
+            Sizer::Items => r.pending_meta as usize,
+            Sizer::Requests | Sizer::Bytes => r.pending as usize,
+        };
+        PersistentQueue {
+            id: id.clone(),
+            signal,
+            state: Mutex::new(State { opened, size, closed: false }),
+            capacity,
+            sizer,
+            readable: Notify::new(),
+            writable: Notify::new(),
+            disk_bytes,
+            corrupt,
+            log_io: RateLimit::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn cost(&self, items: usize) -> usize {
+        match self.sizer {
+            Sizer::Requests | Sizer::Bytes => 1,
+            Sizer::Items => items.max(1),
+        }
+    }
+
+    /// Writes the batch, or refuses it without waiting.
+    pub fn try_push(&self, c: &Counted) -> Result<(), PushError> {
+        self.push_encoded(c.items, &encode(&c.batch))
+    }
+
+    fn push_encoded(&self, items: usize, bytes: &[u8]) -> Result<(), PushError> {
+        let cost = self.cost(items);
+        if cost > self.capacity {
+            return Err(PushError::TooLarge);
+        }
+        let mut st = self.lock();
+        if st.closed {
+            return Err(PushError::Closed);
+        }
+        if st.size + cost > self.capacity {
+            return Err(PushError::Full);
+        }
+        let need = QueueLog::record_bytes(bytes.len());
+        if need > st.opened.max_bytes {
+            return Err(PushError::TooLarge);
+        }
+        if st.opened.log.disk_bytes() + need > st.opened.max_bytes {
+            return Err(PushError::Full);
+        }
+        let items = u32::try_from(items).unwrap_or(u32::MAX);
+        if let Err(e) = st.opened.log.append(items, bytes) {
+            if self.log_io.allow(5) {
+                tracing::error!(exporter = %self.id, data_type = %self.signal, error = %e,
+                    "Persistent queue: cannot write the batch");
+            }
+            return Err(PushError::Storage);
+        }
+        st.size += cost;
+        self.disk_bytes.set(st.opened.log.disk_bytes() as i64);
+        drop(st);
+        self.readable.notify_one();
+        Ok(())
+    }
+
+    /// Writes the batch, waiting for room (`block_on_overflow: true`).
+    pub async fn push_wait(&self, c: &Counted) -> Result<(), PushError> {
+        let bytes = encode(&c.batch);
+        loop {
+            let notified = self.writable.notified();
+            match self.push_encoded(c.items, &bytes) {
+                Err(PushError::Full) => notified.await,
+                other => return other,
+            }
+        }
+    }
+
+    /// The oldest waiting batch; `None` once closed (what is waiting stays for the next start).
+    pub async fn pop(&self) -> Option<Taken> {
+        loop {
+            let notified = self.readable.notified();
+            {
+                let mut st = self.lock();
+                if st.closed {
+                    return None;
+                }
+                match st.opened.log.pop() {
+                    Ok(Some(Popped::Record { seq, meta, payload })) => {
+                        let cost = self.cost(meta as usize);
+                        match decode(self.signal, &payload) {
+                            Ok(b) => {
+                                drop(st);
+                                self.readable.notify_one();
+                                let counted = Counted { batch: Arc::new(b), items: meta as usize };
+                                return Some(Taken { counted, seq, cost });
+                            }
+                            Err(e) => self.skip_corrupt(&mut st, seq, cost, &e.to_string()),
+                        }
+                    }
+                    Ok(Some(Popped::Corrupt { seq, meta })) => {
+                        let cost = self.cost(meta as usize);
+                        self.skip_corrupt(&mut st, seq, cost, "bad checksum");
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        if self.log_io.allow(5) {
+                            tracing::error!(exporter = %self.id, data_type = %self.signal, error = %e,
+                                "Persistent queue: cannot read");
+                        }
+                    }
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// A record that does not decode: dropped from the queue, counted and logged (Go deletes it
+    /// and logs at debug).
+    fn skip_corrupt(&self, st: &mut State, seq: u64, cost: usize, why: &str) {
+        self.corrupt.add(1);
+        tracing::error!(exporter = %self.id, data_type = %self.signal, error = why,
+            "Persistent queue: a corrupt record was skipped");
+        st.size = st.size.saturating_sub(cost);
+        let _ = st.opened.log.ack(seq);
+        self.readable.notify_one();
+    }
+
+    /// The batch was sent or given up for good: it is not sent again.
+    pub fn done(&self, t: &Taken) {
+        let mut st = self.lock();
+        st.size = st.size.saturating_sub(t.cost);
+        if let Err(e) = st.opened.log.ack(t.seq) {
+            if self.log_io.allow(5) {
+                tracing::error!(exporter = %self.id, data_type = %self.signal, error = %e,
+                    "Persistent queue: cannot record a sent batch (it may be sent again after a restart)");
+            }
+        }
+        self.disk_bytes.set(st.opened.log.disk_bytes() as i64);
+        drop(st);
+        self.writable.notify_one();
+    }
+
+    /// Stops handing out and accepting; what is left stays on disk.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.readable.notify_waiters();
+        self.writable.notify_waiters();
+    }
+
+    pub fn size(&self) -> usize {
+        self.lock().size
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
