@@ -143,3 +143,23 @@ async fn a_torn_tail_is_skipped_counted_once_and_the_good_records_delivered() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(received(&sink).len(), 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_the_backend_down_stops_retrying_and_keeps_the_queue_on_disk() {
+    let store = tempfile::tempdir().unwrap();
+    let mut ox = Oxidot::start(&config(store.path(), free_port(), 2));
+    send(&ox, 20, 10).await;
+    assert!(eventually(10, || ox.metric("otelcol_exporter_in_flight_requests", TRACES) == 2.0));
+    let t = std::time::Instant::now();
+    assert!(ox.stop().success(), "{}", ox.stderr());
+    // Without waiting for the 25 s shutdown deadline: retries stop at once (Go's retry sender).
+    assert!(t.elapsed() < std::time::Duration::from_secs(15), "{:?}", t.elapsed());
+    let log = ox.stderr();
+    assert!(log.contains("what is left stays on disk"), "{log}");
+    assert!(!log.contains("Dropping data"), "nothing is dropped: {log}");
+
+    let sink = GrpcSink::start();
+    let ox = Oxidot::start(&config(store.path(), sink.port, 2));
+    assert!(eventually(30, || received(&sink).len() == 200), "{}\n{}", received(&sink).len(), ox.stderr());
+    assert_eq!(ox.metric("oxidot_exporter_queue_redelivered_items", TRACES), 20.0);
+}

@@ -42,6 +42,9 @@ pub struct ExporterHelper {
     /// Turns true at the shutdown deadline: retries stop and what is left counts as failed.
     abort_tx: watch::Sender<bool>,
     abort_rx: watch::Receiver<bool>,
+    /// Turns true when shutdown starts: a persistent queue stops retrying at once, as Go's retry
+    /// sender does (the batch stays on disk for the next start).
+    stopping_tx: watch::Sender<bool>,
     log_full: RateLimit,
     log_failed: RateLimit,
     log_dropped: RateLimit,
@@ -131,6 +134,7 @@ impl ExporterHelper {
             telemetry.queue_size.set(q.size() as i64);
         }
         let (abort_tx, abort_rx) = watch::channel(false);
+        let (stopping_tx, _) = watch::channel(false);
         Arc::new(ExporterHelper {
             id,
             signal,
@@ -145,6 +149,7 @@ impl ExporterHelper {
             in_flight_items: Arc::new(AtomicU64::new(0)),
             abort_tx,
             abort_rx,
+            stopping_tx,
             log_full: RateLimit::new(),
             log_failed: RateLimit::new(),
             log_dropped: RateLimit::new(),
@@ -163,12 +168,12 @@ impl ExporterHelper {
                     me.telemetry.queue_size.set(q.size() as i64);
                     // Counted in flight until `send` has counted it (no await in between).
                     me.in_flight_items.fetch_add(c.items as u64, Ordering::SeqCst);
-                    let r = me.send(&c.batch, c.items).await;
+                    let (_, kept) = me.send_counted(&c.batch, c.items).await;
                     me.in_flight_items.fetch_sub(c.items as u64, Ordering::SeqCst);
                     if let (SendingQueue::Persistent(p), Some(t)) = (&q, taken) {
                         // Cut by the shutdown deadline: kept on disk for the next start (Go:
                         // a shutdown error leaves the item in the queue).
-                        if !(r.is_err() && *me.abort_rx.borrow()) {
+                        if !kept {
                             p.done(&t);
                         }
                         me.telemetry.queue_size.set(q.size() as i64);
@@ -183,6 +188,9 @@ impl ExporterHelper {
     pub async fn shutdown(&self, deadline: Instant) {
         if let Some(q) = &self.queue {
             q.close();
+        }
+        if self.persistent() {
+            self.stopping_tx.send_replace(true);
         }
         let mut workers: Vec<JoinHandle<()>> =
             std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
@@ -250,9 +258,17 @@ impl ExporterHelper {
         matches!(self.queue, Some(SendingQueue::Persistent(_)))
     }
 
-    /// One batch (of `items` items) through retry and timeout; counts it once as sent or failed.
     async fn send(&self, b: &Batch, items: usize) -> Result<(), ExportError> {
+        self.send_counted(b, items).await.0
+    }
+
+    /// One batch (of `items` items) through retry and timeout; counts it once as sent or failed,
+    /// or (persistent queue, cut by shutdown) as neither: then the second value is true.
+    async fn send_counted(&self, b: &Batch, items: usize) -> (Result<(), ExportError>, bool) {
         let items = items as u64;
+        let persistent = self.persistent();
+        let mut stopping = self.stopping_tx.subscribe();
+        let mut cut = false;
         let started = Instant::now();
         let mut backoff = retry::Backoff::new(&self.retry);
         let mut abort = self.abort_rx.clone();
@@ -273,6 +289,7 @@ impl ExporterHelper {
                 biased;
                 _ = abort.wait_for(|a| *a) => {
                     reason_dropped = DropReason::Deadline;
+                    cut = true;
                     break Err(ExportError::Permanent("shutdown deadline passed during the export".into()));
                 }
                 r = one => r,
@@ -289,7 +306,7 @@ impl ExporterHelper {
                             "Dropping data that the backend cannot accept.");
                     }
                     self.telemetry.in_flight.add(-1);
-                    return Ok(());
+                    return (Ok(()), false);
                 }
                 Err(ExportError::Permanent(m)) => {
                     break Err(ExportError::Permanent(format!("not retryable error: {m}")))
@@ -303,8 +320,9 @@ impl ExporterHelper {
                     if !max.is_zero() && started.elapsed() + wait > max {
                         break Err(ExportError::Permanent(format!("no more retries left: {reason}")));
                     }
-                    if *abort.borrow() {
+                    if *abort.borrow() || (persistent && *stopping.borrow()) {
                         reason_dropped = DropReason::Deadline;
+                        cut = true;
                         break Err(ExportError::Permanent(format!(
                             "shutdown deadline passed while retrying: {reason}"
                         )));
@@ -314,14 +332,20 @@ impl ExporterHelper {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = abort.wait_for(|a| *a) => {}
+                        _ = stopping.wait_for(|s| *s), if persistent => {}
+                    }
+                    if *abort.borrow() || (persistent && *stopping.borrow()) {
+                        reason_dropped = DropReason::Deadline;
+                        cut = true;
+                        break Err(ExportError::Permanent(format!("shutdown while retrying: {reason}")));
                     }
                 }
             }
         };
         self.telemetry.in_flight.add(-1);
-        if result.is_err() && self.persistent() && *abort.borrow() {
+        if cut && persistent {
             // Still on disk: neither sent nor failed; the next start sends it.
-            return result;
+            return (result, true);
         }
         match &result {
             Ok(()) => self.telemetry.sent.add(items),
@@ -335,7 +359,7 @@ impl ExporterHelper {
                 }
             }
         }
-        result
+        (result, false)
     }
 }
 

@@ -200,6 +200,7 @@ impl PersistentQueue {
                         let cost = self.cost(meta as usize);
                         match decode(self.signal, &payload) {
                             Ok(b) => {
+                                self.disk_bytes.set(st.opened.log.disk_bytes() as i64);
                                 drop(st);
                                 self.readable.notify_one();
                                 let counted = Counted { batch: Arc::new(b), items: meta as usize };
