@@ -78,7 +78,8 @@ async fn what_was_accepted_survives_sigkill_and_is_delivered_after_restart() {
     // The backend is down: nothing listens on this port.
     let down = free_port();
     let mut ox = Oxidot::start(&config(store.path(), down, 2));
-    let (requests, per) = (300u64, 10u64);
+    // The scale: ~30,000 spans queued when the process is killed.
+    let (requests, per) = (301u64, 100u64);
     send(&ox, requests, per).await;
     assert!(eventually(10, || ox.metric("otelcol_exporter_queue_size", TRACES) == requests as f64));
     assert!(ox.metric("oxidot_exporter_queue_disk_bytes", TRACES) > (requests * per * 20) as f64);
@@ -89,7 +90,7 @@ async fn what_was_accepted_survives_sigkill_and_is_delivered_after_restart() {
     let sink = GrpcSink::start();
     let ox = Oxidot::start(&config(store.path(), sink.port, 2));
     let want = (requests * per) as usize;
-    let all = eventually(30, || received(&sink).len() == want);
+    let all = eventually(60, || received(&sink).len() == want);
     let got = received(&sink);
     assert!(all, "{} of {want} spans delivered\n{}", got.len(), ox.stderr());
     for i in 0..requests * per {

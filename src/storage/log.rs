@@ -288,6 +288,11 @@ impl QueueLog {
         Ok(())
     }
 
+    /// Whether every write is synced (slow: callers keep it off async worker threads).
+    pub fn fsync(&self) -> bool {
+        self.opts.fsync
+    }
+
     /// Bytes of segments and ack file.
     pub fn disk_bytes(&self) -> u64 {
         self.disk_bytes

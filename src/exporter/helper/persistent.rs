@@ -66,6 +66,7 @@ pub struct PersistentQueue {
     disk_bytes: Gauge,
     corrupt: Counter,
     log_io: RateLimit,
+    fsync: bool,
 }
 
 impl PersistentQueue {
@@ -106,6 +107,7 @@ impl PersistentQueue {
             tracing::info!(exporter = %id, data_type = %signal, requests = r.pending, items = r.pending_meta,
                 redelivered_items = r.redelivered_meta, "Persistent queue: sending what the last run left");
         }
+        let fsync = opened.log.fsync();
         let size = match sizer {
             Sizer::Items => r.pending_meta as usize,
             Sizer::Requests | Sizer::Bytes => r.pending as usize,
@@ -121,6 +123,7 @@ impl PersistentQueue {
             disk_bytes,
             corrupt,
             log_io: RateLimit::new(),
+            fsync,
         }
     }
 
@@ -137,7 +140,20 @@ impl PersistentQueue {
 
     /// Writes the batch, or refuses it without waiting.
     pub fn try_push(&self, c: &Counted) -> Result<(), PushError> {
-        self.push_encoded(c.items, &encode(&c.batch))
+        let bytes = encode(&c.batch);
+        self.blocking(|| self.push_encoded(c.items, &bytes))
+    }
+
+    /// Runs `f` (disk I/O) off the async worker when every write is synced (milliseconds each);
+    /// page-cache writes take microseconds and run in place.
+    fn blocking<T>(&self, f: impl FnOnce() -> T) -> T {
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if self.fsync && multi {
+            tokio::task::block_in_place(f)
+        } else {
+            f()
+        }
     }
 
     fn push_encoded(&self, items: usize, bytes: &[u8]) -> Result<(), PushError> {
@@ -179,7 +195,7 @@ impl PersistentQueue {
         let bytes = encode(&c.batch);
         loop {
             let notified = self.writable.notified();
-            match self.push_encoded(c.items, &bytes) {
+            match self.blocking(|| self.push_encoded(c.items, &bytes)) {
                 Err(PushError::Full) => notified.await,
                 other => return other,
             }
@@ -239,6 +255,10 @@ impl PersistentQueue {
 
     /// The batch was sent or given up for good: it is not sent again.
     pub fn done(&self, t: &Taken) {
+        self.blocking(|| self.ack(t))
+    }
+
+    fn ack(&self, t: &Taken) {
         let mut st = self.lock();
         st.size = st.size.saturating_sub(t.cost);
         if let Err(e) = st.opened.log.ack(t.seq) {
@@ -265,5 +285,80 @@ impl PersistentQueue {
 
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::log::LogOptions;
+    use crate::storage::{open, OpenSettings};
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use std::time::Duration;
+
+    fn spans(n: usize) -> Counted {
+        let b = Batch::Traces(vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans { spans: vec![Span::default(); n], ..Default::default() }],
+            ..Default::default()
+        }]);
+        Counted::from(Arc::new(b))
+    }
+
+    fn queue(dir: &std::path::Path, capacity: usize, sizer: Sizer, max_bytes: u64) -> PersistentQueue {
+        let s = OpenSettings {
+            directory: dir.to_path_buf(),
+            create_directory: false,
+            mode: 0o750,
+            lock_timeout: Duration::from_millis(10),
+            log: LogOptions { fsync: false, segment_bytes: 1 << 20 },
+            max_bytes,
+        };
+        let reg = Registry::new();
+        let id = ComponentId::parse("otlp").unwrap();
+        PersistentQueue::new(&reg, &id, Signal::Traces, open(&s, "c").unwrap(), capacity, sizer)
+    }
+
+    #[tokio::test]
+    async fn capacity_in_items_and_the_byte_cap_refuse_and_acks_make_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path(), 10, Sizer::Items, 1 << 20);
+        assert_eq!(q.try_push(&spans(11)), Err(PushError::TooLarge));
+        q.try_push(&spans(6)).unwrap();
+        assert_eq!(q.try_push(&spans(5)), Err(PushError::Full));
+        let t = q.pop().await.unwrap();
+        assert_eq!((t.counted.items, t.counted.batch.items()), (6, 6));
+        // Being sent still counts (Go's queueSize falls when the item is done).
+        assert_eq!(q.try_push(&spans(5)), Err(PushError::Full));
+        q.done(&t);
+        q.try_push(&spans(5)).unwrap();
+        assert_eq!(q.size(), 5);
+
+        // The byte cap: 1 KiB holds a few small batches, not many.
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path(), 1000, Sizer::Requests, 1024);
+        let mut accepted = 0;
+        while q.try_push(&spans(3)).is_ok() {
+            accepted += 1;
+            assert!(accepted < 100);
+        }
+        assert_eq!(q.try_push(&spans(3)), Err(PushError::Full));
+        assert!(accepted > 0 && q.disk_bytes.get() <= 1024, "{accepted} {}", q.disk_bytes.get());
+    }
+
+    #[tokio::test]
+    async fn what_was_not_done_is_there_after_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let q = queue(dir.path(), 100, Sizer::Requests, 1 << 20);
+            for n in 1..=3 {
+                q.try_push(&spans(n)).unwrap();
+            }
+            let t = q.pop().await.unwrap();
+            q.done(&t);
+        }
+        let q = queue(dir.path(), 100, Sizer::Requests, 1 << 20);
+        assert_eq!(q.size(), 2);
+        assert_eq!(q.pop().await.unwrap().counted.items, 2);
+        assert_eq!(q.pop().await.unwrap().counted.items, 3);
     }
 }
