@@ -33,8 +33,15 @@ fn request(first: u64, n: u64) -> ExportTraceServiceRequest {
 }
 
 fn config(store: &Path, backend_port: u16, consumers: u32) -> String {
+    config_fsync(store, backend_port, consumers, false)
+}
+
+fn config_fsync(store: &Path, backend_port: u16, consumers: u32, fsync: bool) -> String {
     TestConfig::new()
-        .extension("file_storage/q", &format!("  file_storage/q:\n    directory: {}\n", store.display()))
+        .extension(
+            "file_storage/q",
+            &format!("  file_storage/q:\n    directory: {}\n    fsync: {fsync}\n", store.display()),
+        )
         .exporters(&format!(
             "  otlp:\n    endpoint: 127.0.0.1:{backend_port}\n    tls:\n      insecure: true\n    \
              retry_on_failure:\n      initial_interval: 100ms\n      max_interval: 200ms\n    \
@@ -122,7 +129,8 @@ fn segments(store: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_torn_tail_is_skipped_counted_once_and_the_good_records_delivered() {
     let store = tempfile::tempdir().unwrap();
-    let mut ox = Oxidot::start(&config(store.path(), free_port(), 1));
+    // With fsync: every write synced before the sender is answered.
+    let mut ox = Oxidot::start(&config_fsync(store.path(), free_port(), 1, true));
     send(&ox, 5, 10).await;
     sigkill(&mut ox);
     // The last record's write cut short, as a kill in the middle of it leaves it.
@@ -131,7 +139,7 @@ async fn a_torn_tail_is_skipped_counted_once_and_the_good_records_delivered() {
     std::fs::OpenOptions::new().write(true).open(&seg).unwrap().set_len(len - 7).unwrap();
 
     let sink = GrpcSink::start();
-    let ox = Oxidot::start(&config(store.path(), sink.port, 1));
+    let ox = Oxidot::start(&config_fsync(store.path(), sink.port, 1, true));
     assert!(eventually(30, || received(&sink).len() == 40), "{:?}\n{}", received(&sink).len(), ox.stderr());
     let got = received(&sink);
     for i in 0..40u64 {

@@ -345,6 +345,36 @@ mod tests {
         assert!(accepted > 0 && q.disk_bytes.get() <= 1024, "{accepted} {}", q.disk_bytes.get());
     }
 
+    #[test]
+    fn every_signal_round_trips_through_its_otlp_request() {
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        use opentelemetry_proto::tonic::metrics::v1::{
+            metric, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+        };
+        let logs = Batch::Logs(vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs { log_records: vec![LogRecord::default(); 2], ..Default::default() }],
+            ..Default::default()
+        }]);
+        let metrics = Batch::Metrics(vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "m".into(),
+                    data: Some(metric::Data::Gauge(Gauge { data_points: vec![NumberDataPoint::default(); 3] })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]);
+        let traces = spans(4).batch;
+        for (b, n) in [(&logs, 2), (&metrics, 3), (traces.as_ref(), 4)] {
+            let back = decode(b.signal(), &encode(b)).unwrap();
+            assert_eq!(back.items(), n);
+            assert_eq!(encode(&back), encode(b));
+        }
+        assert!(decode(Signal::Traces, &[0xff, 0xff, 0xff]).is_err());
+    }
+
     #[tokio::test]
     async fn what_was_not_done_is_there_after_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
