@@ -213,8 +213,9 @@ impl QueueLog {
         let Some((&seq, &loc)) = self.locs.range(self.next_read..).next() else {
             return Ok(None);
         };
-        self.next_read = seq + 1;
+        // Marked first: if the mark cannot be written the record stays waiting (not skipped).
         self.write_ack(DISPATCHED, seq)?;
+        self.next_read = seq + 1;
         let Some(seg) = self.segment(loc.segment) else {
             return Ok(Some(Popped::Corrupt { seq, meta: loc.meta }));
         };
