@@ -134,6 +134,33 @@ impl Config {
                 Some(_) => errors.push(ConfigError::new(path, format!("extension {auth:?} is not an authenticator"))),
             }
         }
+        // `sending_queue.storage` must name an enabled storage extension (Go finds out at start:
+        // "no storage client extension found"; oxidot says so at validate).
+        for (id, e) in &self.exporters {
+            let q = e.helper_settings().queue;
+            let Some(st) = q.storage.filter(|_| q.enabled) else { continue };
+            let path = format!("exporters::{id}::sending_queue::storage");
+            let Ok(sid) = ComponentId::parse(&st) else {
+                errors.push(ConfigError::new(path, format!("invalid extension id {st:?}")));
+                continue;
+            };
+            match self.extensions.iter().find(|(i, _)| *i == sid).map(|(_, c)| c) {
+                None if failed(Kind::Extension, &sid) => {}
+                None => {
+                    errors.push(ConfigError::new(path, format!("references extension {st:?} which is not configured")))
+                }
+                Some(c) if !c.is_storage() => {
+                    errors.push(ConfigError::new(path, format!("extension {st:?} is not a storage extension")))
+                }
+                Some(_) if !self.service.extensions.iter().any(|x| ComponentId::parse(x).is_ok_and(|x| x == sid)) => {
+                    errors.push(ConfigError::new(
+                        path,
+                        format!("storage {st:?} is not enabled: add it to service::extensions"),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
         if self.service.pipelines.is_empty() {
             errors.push(ConfigError::new(
                 "service::pipelines",

@@ -20,6 +20,7 @@ pub mod proto;
 pub mod receiver;
 pub mod registry;
 pub mod secret;
+pub mod storage;
 pub mod telemetry;
 pub mod translate;
 pub mod wire;

@@ -11,6 +11,7 @@ use crate::exporter::debug::factory::DebugFactory;
 use crate::exporter::loki::factory::LokiFactory;
 use crate::exporter::otlp::factory::{OtlpGrpcFactory, OtlpHttpFactory};
 use crate::exporter::prometheusremotewrite::factory::PrwFactory;
+use crate::extension::file_storage::factory::FileStorageFactory;
 use crate::extension::health_check::factory::HealthCheckFactory;
 use crate::extension::ignored::{PPROF, ZPAGES};
 use crate::extension::sigv4auth::factory::SigV4AuthFactory;
@@ -58,6 +59,7 @@ pub const FACTORIES: &[AnyFactory] = &[
     E(&XrayFactory),
     E(&LokiFactory),
     E(&PrwFactory),
+    X(&FileStorageFactory),
     X(&HealthCheckFactory),
     X(&PPROF),
     X(&SigV4AuthFactory),

@@ -128,6 +128,10 @@ pub trait ExtensionConfig: fmt::Debug + Send + Sync {
     fn is_authenticator(&self) -> bool {
         false
     }
+    /// Whether exporters may name it in `sending_queue.storage`.
+    fn is_storage(&self) -> bool {
+        false
+    }
     /// Accepted and not run: the warning to log once.
     fn ignored(&self) -> Option<&'static str> {
         None

@@ -86,6 +86,10 @@ pub trait Extension: Component {
     fn authenticator(&self) -> Option<&dyn Authenticator> {
         None
     }
+    /// A storage extension (file_storage) for persistent sending queues.
+    fn storage(&self) -> Option<&dyn crate::storage::Storage> {
+        None
+    }
     fn pipelines_ready(&self) {}
     fn pipelines_not_ready(&self) {}
 }

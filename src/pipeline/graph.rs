@@ -9,7 +9,8 @@ use crate::collector::Config;
 use crate::component::factory::Processor;
 use crate::component::{BuildError, Component, ComponentId, Host, Kind, PipelineId, Settings, Signal};
 use crate::config::service::MetricsLevel;
-use crate::exporter::helper::ExporterHelper;
+use crate::exporter::helper::persistent::PersistentQueue;
+use crate::exporter::helper::{ExporterHelper, HelperSettings};
 use crate::telemetry::component::ExporterTelemetry;
 use crate::telemetry::Registry;
 use async_trait::async_trait;
@@ -48,7 +49,14 @@ pub fn build(cfg: &Config, reg: &Arc<Registry>, level: MetricsLevel, host: &Host
                 })?;
                 let built = ecfg.build(&Settings { id: &id, telemetry: reg, level, host }, signal)?;
                 let telemetry = ExporterTelemetry::new(reg, &id, signal, &built.labels);
-                let helper = ExporterHelper::new(id.clone(), signal, built.exporter, telemetry, ecfg.helper_settings());
+                let settings = ecfg.helper_settings();
+                let helper = match settings.queue.storage.clone().filter(|_| settings.queue.enabled) {
+                    None => ExporterHelper::new(id.clone(), signal, built.exporter, telemetry, settings),
+                    Some(storage) => {
+                        let q = persistent_queue(reg, host, &id, signal, &storage, &settings)?;
+                        ExporterHelper::new_persistent(id.clone(), signal, built.exporter, telemetry, settings, q)
+                    }
+                };
                 exporters.insert(key.clone(), helper);
             }
             if let Some(h) = exporters.get(&key) {
@@ -111,6 +119,35 @@ pub fn build(cfg: &Config, reg: &Arc<Registry>, level: MetricsLevel, host: &Host
             .map(|((id, _), h)| (id, Arc::new(QueuedExporter(h)) as Arc<dyn Component>))
             .collect(),
     })
+}
+
+/// Opens the queue log of `id` and `signal` from the storage extension `storage` (Go:
+/// persistent_queue.go `toStorageClient`, keyed by the exporter id and the signal).
+fn persistent_queue(
+    reg: &Registry,
+    host: &Host,
+    id: &ComponentId,
+    signal: Signal,
+    storage: &str,
+    s: &HelperSettings,
+) -> Result<PersistentQueue, BuildError> {
+    let err = |m: String| BuildError::component(Kind::Exporter, id, m);
+    let sid = ComponentId::parse(storage).map_err(err)?;
+    let ext = host
+        .extensions()
+        .find(|(i, _)| *i == sid)
+        .ok_or_else(|| err(format!("sending_queue::storage: no storage client extension found ({storage:?})")))?;
+    let st = ext.1.storage().ok_or_else(|| {
+        err(format!("sending_queue::storage: requested extension is not a storage extension ({storage:?})"))
+    })?;
+    let client = crate::storage::client_name(
+        Kind::Exporter.word(),
+        &id.type_,
+        id.name.as_deref().unwrap_or(""),
+        signal.as_str(),
+    );
+    let opened = st.open_queue(&client).map_err(err)?;
+    Ok(PersistentQueue::new(reg, id, signal, opened, s.queue.queue_size, s.queue.sizer))
 }
 
 /// The helper-wrapped exporter's lifecycle: queue consumers up at start, drained at shutdown.

@@ -71,6 +71,12 @@ pub const EXPORTER_ENQUEUE_FAILED: SignalNames = SignalNames {
 pub const EXPORTER_QUEUE_SIZE: &str = "otelcol_exporter_queue_size";
 pub const EXPORTER_QUEUE_CAPACITY: &str = "otelcol_exporter_queue_capacity";
 pub const EXPORTER_IN_FLIGHT: &str = "otelcol_exporter_in_flight_requests";
+// oxidot's own (no Go equivalent): the persistent sending queue's disk use, the corrupt regions
+// it skipped at open or on reading, and the items it sends again after a restart because they
+// were being sent when the process stopped (the backend may get them twice).
+pub const OXIDOT_EXPORTER_QUEUE_DISK_BYTES: &str = "oxidot_exporter_queue_disk_bytes";
+pub const OXIDOT_EXPORTER_QUEUE_CORRUPT: &str = "oxidot_exporter_queue_corrupt_regions";
+pub const OXIDOT_EXPORTER_QUEUE_REDELIVERED: &str = "oxidot_exporter_queue_redelivered_items";
 
 // processor/batchprocessor/metadata.yaml
 pub const BATCH_SEND_SIZE: &str = "otelcol_processor_batch_batch_send_size";

@@ -69,9 +69,6 @@ impl QueueConfig {
                 "sizer \"bytes\" is not supported by oxidot yet (use requests or items)",
             ));
         }
-        if self.storage.is_some() {
-            errors.push(ConfigError::new(p("storage"), "persistent queues (storage) are not supported by oxidot yet"));
-        }
         if self.batch.is_some() {
             errors.push(ConfigError::new(
                 p("batch"),

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod http_send;
+pub mod persistent;
 pub mod queue;
 pub mod retry;
 
@@ -15,6 +16,7 @@ use crate::telemetry::logging::RateLimit;
 use crate::telemetry::self_metrics::{record_drop, DropReason};
 use async_trait::async_trait;
 use config::{QueueConfig, RetryConfig};
+use persistent::{PersistentQueue, Taken};
 use queue::{BoundedQueue, Counted, PushError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,7 +32,7 @@ pub struct ExporterHelper {
     telemetry: ExporterTelemetry,
     retry: RetryConfig,
     timeout: Option<Duration>,
-    queue: Option<Arc<BoundedQueue>>,
+    queue: Option<SendingQueue>,
     block_on_overflow: bool,
     num_consumers: usize,
     workers: std::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -40,9 +42,48 @@ pub struct ExporterHelper {
     /// Turns true at the shutdown deadline: retries stop and what is left counts as failed.
     abort_tx: watch::Sender<bool>,
     abort_rx: watch::Receiver<bool>,
+    /// Turns true when shutdown starts: a persistent queue stops retrying at once, as Go's retry
+    /// sender does (the batch stays on disk for the next start).
+    stopping_tx: watch::Sender<bool>,
     log_full: RateLimit,
     log_failed: RateLimit,
     log_dropped: RateLimit,
+}
+
+/// The sending queue: in memory, or on disk through a storage extension.
+#[derive(Clone)]
+enum SendingQueue {
+    Memory(Arc<BoundedQueue>),
+    Persistent(Arc<PersistentQueue>),
+}
+
+impl SendingQueue {
+    fn size(&self) -> usize {
+        match self {
+            SendingQueue::Memory(q) => q.size(),
+            SendingQueue::Persistent(q) => q.size(),
+        }
+    }
+    fn close(&self) {
+        match self {
+            SendingQueue::Memory(q) => q.close(),
+            SendingQueue::Persistent(q) => q.close(),
+        }
+    }
+    async fn pop(&self) -> Option<(Counted, Option<Taken>)> {
+        match self {
+            SendingQueue::Memory(q) => q.pop().await.map(|c| (c, None)),
+            SendingQueue::Persistent(q) => q.pop().await.map(|t| (t.counted.clone(), Some(t))),
+        }
+    }
+    async fn push(&self, c: Counted, wait: bool) -> Result<(), PushError> {
+        match (self, wait) {
+            (SendingQueue::Memory(q), true) => q.push_wait(c).await,
+            (SendingQueue::Memory(q), false) => q.try_push(c),
+            (SendingQueue::Persistent(q), true) => q.push_wait(&c).await,
+            (SendingQueue::Persistent(q), false) => q.try_push(&c),
+        }
+    }
 }
 
 /// What `ExporterHelper::new` needs besides the exporter itself.
@@ -61,12 +102,39 @@ impl ExporterHelper {
         telemetry: ExporterTelemetry,
         s: HelperSettings,
     ) -> Arc<Self> {
-        let queue = s.queue.enabled.then(|| Arc::new(BoundedQueue::new(s.queue.queue_size, s.queue.sizer)));
+        let queue = s
+            .queue
+            .enabled
+            .then(|| SendingQueue::Memory(Arc::new(BoundedQueue::new(s.queue.queue_size, s.queue.sizer))));
+        Self::build(id, signal, exporter, telemetry, s, queue)
+    }
+
+    /// With a persistent queue (`sending_queue.storage`) opened from a storage extension.
+    pub fn new_persistent(
+        id: ComponentId,
+        signal: Signal,
+        exporter: Arc<dyn Exporter>,
+        telemetry: ExporterTelemetry,
+        s: HelperSettings,
+        queue: PersistentQueue,
+    ) -> Arc<Self> {
+        Self::build(id, signal, exporter, telemetry, s, Some(SendingQueue::Persistent(Arc::new(queue))))
+    }
+
+    fn build(
+        id: ComponentId,
+        signal: Signal,
+        exporter: Arc<dyn Exporter>,
+        telemetry: ExporterTelemetry,
+        s: HelperSettings,
+        queue: Option<SendingQueue>,
+    ) -> Arc<Self> {
         if let Some(q) = &queue {
-            telemetry.queue_capacity.set(q.capacity() as i64);
-            telemetry.queue_size.set(0);
+            telemetry.queue_capacity.set(s.queue.queue_size as i64);
+            telemetry.queue_size.set(q.size() as i64);
         }
         let (abort_tx, abort_rx) = watch::channel(false);
+        let (stopping_tx, _) = watch::channel(false);
         Arc::new(ExporterHelper {
             id,
             signal,
@@ -81,6 +149,7 @@ impl ExporterHelper {
             in_flight_items: Arc::new(AtomicU64::new(0)),
             abort_tx,
             abort_rx,
+            stopping_tx,
             log_full: RateLimit::new(),
             log_failed: RateLimit::new(),
             log_dropped: RateLimit::new(),
@@ -93,14 +162,22 @@ impl ExporterHelper {
         let mut ws = self.workers.lock().unwrap_or_else(|p| p.into_inner());
         for _ in 0..self.num_consumers {
             let me = Arc::clone(self);
-            let q = Arc::clone(q);
+            let q = q.clone();
             ws.push(tokio::spawn(async move {
-                while let Some(c) = q.pop().await {
+                while let Some((c, taken)) = q.pop().await {
                     me.telemetry.queue_size.set(q.size() as i64);
                     // Counted in flight until `send` has counted it (no await in between).
                     me.in_flight_items.fetch_add(c.items as u64, Ordering::SeqCst);
-                    let _ = me.send(&c.batch, c.items).await;
+                    let (_, kept) = me.send_counted(&c.batch, c.items).await;
                     me.in_flight_items.fetch_sub(c.items as u64, Ordering::SeqCst);
+                    if let (SendingQueue::Persistent(p), Some(t)) = (&q, taken) {
+                        // Cut by the shutdown deadline: kept on disk for the next start (Go:
+                        // a shutdown error leaves the item in the queue).
+                        if !kept {
+                            p.done(&t);
+                        }
+                        me.telemetry.queue_size.set(q.size() as i64);
+                    }
                 }
             }));
         }
@@ -111,6 +188,9 @@ impl ExporterHelper {
     pub async fn shutdown(&self, deadline: Instant) {
         if let Some(q) = &self.queue {
             q.close();
+        }
+        if self.persistent() {
+            self.stopping_tx.send_replace(true);
         }
         let mut workers: Vec<JoinHandle<()>> =
             std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
@@ -126,7 +206,14 @@ impl ExporterHelper {
             // Deadline: stop retrying and cut the current attempts; what is queued is dropped.
             let _ = self.abort_tx.send(true);
         }
-        if let Some(q) = &self.queue {
+        if let Some(SendingQueue::Persistent(q)) = &self.queue {
+            let left = q.size();
+            if left > 0 {
+                tracing::info!(exporter = %self.id, data_type = %self.signal, queue_size = left,
+                    "Persistent queue: what is left stays on disk and is sent at the next start");
+            }
+        }
+        if let Some(SendingQueue::Memory(q)) = &self.queue {
             let left = q.take_all();
             let items: u64 = left.iter().map(|c| c.items as u64).sum();
             if items > 0 {
@@ -154,7 +241,10 @@ impl ExporterHelper {
                 }
             }
             let stuck = self.in_flight_items.swap(0, Ordering::SeqCst);
-            if stuck > 0 {
+            if stuck > 0 && self.persistent() {
+                tracing::info!(exporter = %self.id, data_type = %self.signal, items = stuck,
+                    "Persistent queue: exports cut by the shutdown deadline are sent again at the next start");
+            } else if stuck > 0 {
                 self.telemetry.send_failed.add(stuck);
                 record_drop("exporter", &self.id, self.signal.as_str(), DropReason::Deadline, stuck);
                 tracing::error!(exporter = %self.id, data_type = %self.signal, dropped_items = stuck,
@@ -164,9 +254,21 @@ impl ExporterHelper {
         self.exporter.shutdown().await;
     }
 
-    /// One batch (of `items` items) through retry and timeout; counts it once as sent or failed.
+    fn persistent(&self) -> bool {
+        matches!(self.queue, Some(SendingQueue::Persistent(_)))
+    }
+
     async fn send(&self, b: &Batch, items: usize) -> Result<(), ExportError> {
+        self.send_counted(b, items).await.0
+    }
+
+    /// One batch (of `items` items) through retry and timeout; counts it once as sent or failed,
+    /// or (persistent queue, cut by shutdown) as neither: then the second value is true.
+    async fn send_counted(&self, b: &Batch, items: usize) -> (Result<(), ExportError>, bool) {
         let items = items as u64;
+        let persistent = self.persistent();
+        let mut stopping = self.stopping_tx.subscribe();
+        let mut cut = false;
         let started = Instant::now();
         let mut backoff = retry::Backoff::new(&self.retry);
         let mut abort = self.abort_rx.clone();
@@ -187,6 +289,7 @@ impl ExporterHelper {
                 biased;
                 _ = abort.wait_for(|a| *a) => {
                     reason_dropped = DropReason::Deadline;
+                    cut = true;
                     break Err(ExportError::Permanent("shutdown deadline passed during the export".into()));
                 }
                 r = one => r,
@@ -203,7 +306,7 @@ impl ExporterHelper {
                             "Dropping data that the backend cannot accept.");
                     }
                     self.telemetry.in_flight.add(-1);
-                    return Ok(());
+                    return (Ok(()), false);
                 }
                 Err(ExportError::Permanent(m)) => {
                     break Err(ExportError::Permanent(format!("not retryable error: {m}")))
@@ -217,8 +320,9 @@ impl ExporterHelper {
                     if !max.is_zero() && started.elapsed() + wait > max {
                         break Err(ExportError::Permanent(format!("no more retries left: {reason}")));
                     }
-                    if *abort.borrow() {
+                    if *abort.borrow() || (persistent && *stopping.borrow()) {
                         reason_dropped = DropReason::Deadline;
+                        cut = true;
                         break Err(ExportError::Permanent(format!(
                             "shutdown deadline passed while retrying: {reason}"
                         )));
@@ -228,11 +332,21 @@ impl ExporterHelper {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = abort.wait_for(|a| *a) => {}
+                        _ = stopping.wait_for(|s| *s), if persistent => {}
+                    }
+                    if *abort.borrow() || (persistent && *stopping.borrow()) {
+                        reason_dropped = DropReason::Deadline;
+                        cut = true;
+                        break Err(ExportError::Permanent(format!("shutdown while retrying: {reason}")));
                     }
                 }
             }
         };
         self.telemetry.in_flight.add(-1);
+        if cut && persistent {
+            // Still on disk: neither sent nor failed; the next start sends it.
+            return (result, true);
+        }
         match &result {
             Ok(()) => self.telemetry.sent.add(items),
             Err(e) => {
@@ -245,7 +359,7 @@ impl ExporterHelper {
                 }
             }
         }
-        result
+        (result, false)
     }
 }
 
@@ -264,7 +378,7 @@ impl Consumer for ExporterHelper {
             });
         };
         let queued = Counted { batch, items };
-        let pushed = if self.block_on_overflow { q.push_wait(queued).await } else { q.try_push(queued) };
+        let pushed = q.push(queued, self.block_on_overflow).await;
         match pushed {
             Ok(()) => {
                 self.telemetry.queue_size.set(q.size() as i64);
@@ -275,6 +389,7 @@ impl Consumer for ExporterHelper {
                     PushError::Full => "sending queue is full",
                     PushError::TooLarge => "element size too large",
                     PushError::Closed => "the exporter is shutting down",
+                    PushError::Storage => "the persistent queue cannot write",
                 };
                 // `enqueue_failed` counts data the queue refused for good (Go: dropped, or
                 // refused to the client). A batch processor holding the batch retries a full
@@ -293,7 +408,7 @@ impl Consumer for ExporterHelper {
                 Err(match e {
                     PushError::Closed => ConsumeError::Shutdown,
                     PushError::TooLarge => ConsumeError::Permanent(reason.into()),
-                    PushError::Full => ConsumeError::overloaded(reason),
+                    PushError::Full | PushError::Storage => ConsumeError::overloaded(reason),
                 })
             }
         }

@@ -13,6 +13,8 @@ pub enum PushError {
     /// One batch larger than the whole capacity (`element size too large`).
     TooLarge,
     Closed,
+    /// The persistent queue could not write the batch (disk full, I/O error).
+    Storage,
 }
 
 /// A queued batch with its item count, counted once when the exporter accepted it.
