@@ -18,6 +18,7 @@ pub mod receiver;
 pub mod registry;
 pub mod secret;
 pub mod telemetry;
+pub mod tls;
 pub mod translate;
 pub mod wire;
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bytes::{Buf, BufMut, Bytes};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 pub struct OtlpGrpcExporter {
@@ -33,20 +33,22 @@ pub fn target(cfg: &OtlpGrpcConfig) -> (String, bool) {
 impl OtlpGrpcExporter {
     pub fn new(cfg: &OtlpGrpcConfig) -> Result<Self, String> {
         let (hostport, tls) = target(cfg);
-        let uri = format!("{}://{hostport}", if tls { "https" } else { "http" });
+        // The channel dials `http://` so tonic adds no TLS of its own; with TLS the connector
+        // does the handshake and `origin` keeps `https` in the requests' :scheme.
+        let uri = format!("http://{hostport}");
         let mut ep = Endpoint::from_shared(uri.clone())
             .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&uri)))?;
         ep = ep.tcp_nodelay(true).connect_timeout(std::time::Duration::from_secs(10));
-        if tls {
-            let mut t = ClientTlsConfig::new().with_webpki_roots();
-            if let Some(pem) = cfg.tls.ca_pem_bytes()? {
-                t = t.ca_certificate(tonic::transport::Certificate::from_pem(pem));
-            }
-            if let Some(name) = &cfg.tls.server_name_override {
-                t = t.domain_name(name.clone());
-            }
-            ep = ep.tls_config(t).map_err(|e| format!("tls: {e}"))?;
-        }
+        let channel = if tls {
+            let origin: http::Uri = format!("https://{hostport}")
+                .parse()
+                .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&uri)))?;
+            let host = origin.host().unwrap_or_default().to_string();
+            let connector = crate::tls::client::GrpcTlsConnector::new(&cfg.tls, &host)?;
+            ep.origin(origin).connect_with_connector_lazy(connector)
+        } else {
+            ep.connect_lazy()
+        };
         let mut metadata = MetadataMap::new();
         for (k, v) in &cfg.headers {
             let key = MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
@@ -62,7 +64,7 @@ impl OtlpGrpcExporter {
             "zstd" => Some(CompressionEncoding::Zstd),
             _ => None,
         };
-        Ok(OtlpGrpcExporter { channel: ep.connect_lazy(), metadata, compression, log_partial: Default::default() })
+        Ok(OtlpGrpcExporter { channel, metadata, compression, log_partial: Default::default() })
     }
 }
 
