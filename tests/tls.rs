@@ -210,7 +210,7 @@ service:
     );
 }
 
-/// oxidot A (exporters under test) sends to oxidot B (TLS receivers; http requires a client
+/// oxidot A (exporters under test) sends to oxidot B (TLS receivers requiring a client
 /// certificate). Each exporter is its own pipeline fed from A's plaintext HTTP receiver.
 fn exporter_config(exporters: &[(&str, String)]) -> String {
     let mut ex = String::new();
@@ -250,13 +250,18 @@ fn otlp_and_otlphttp_exporters_speak_tls() {
     let server = pki.leaf("server", "localhost", 1, false);
     let client = pki.leaf("client", "oxidot", 2, true);
     let mtls = format!("          client_ca_file: {}", p(&pki.ca_path));
-    let b = Oxidot::start(&receiver_config(&server, &mtls, ""));
+    let b = Oxidot::start(&receiver_config(&server, &mtls, &mtls));
     let (ca, cert, key) = (p(&pki.ca_path), p(&client.cert), p(&client.key));
     let grpc = format!("localhost:{}", b.ports.grpc);
     let http = format!("https://localhost:{}", b.ports.http);
     let good = vec![
-        ("otlp/ca", format!("    endpoint: {grpc}\n    tls: {{ca_file: {ca}}}")),
-        ("otlp/skip", format!("    endpoint: {grpc}\n    tls: {{insecure_skip_verify: true}}")),
+        ("otlp/mtls", format!("    endpoint: {grpc}\n    tls: {{ca_file: {ca}, cert_file: {cert}, key_file: {key}}}")),
+        (
+            "otlp/skip",
+            format!(
+                "    endpoint: {grpc}\n    tls: {{insecure_skip_verify: true, cert_file: {cert}, key_file: {key}}}"
+            ),
+        ),
         (
             "otlphttp/mtls",
             format!("    endpoint: {http}\n    tls: {{ca_file: {ca}, cert_file: {cert}, key_file: {key}}}"),
@@ -269,7 +274,8 @@ fn otlp_and_otlphttp_exporters_speak_tls() {
         ),
     ];
     let bad = vec![
-        ("otlp/noca", format!("    endpoint: {grpc}")),
+        ("otlp/noca", format!("    endpoint: {grpc}\n    tls: {{cert_file: {cert}, key_file: {key}}}")),
+        ("otlp/nocert", format!("    endpoint: {grpc}\n    tls: {{ca_file: {ca}}}")),
         ("otlphttp/noca", format!("    endpoint: {http}\n    tls: {{cert_file: {cert}, key_file: {key}}}")),
         ("otlphttp/nocert", format!("    endpoint: {http}\n    tls: {{ca_file: {ca}}}")),
         ("otlp/plaintext", format!("    endpoint: {grpc}\n    tls: {{insecure: true}}")),

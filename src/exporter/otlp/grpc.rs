@@ -18,15 +18,20 @@ pub struct OtlpGrpcExporter {
     log_partial: crate::telemetry::logging::RateLimit,
 }
 
-/// `host:port` plus whether TLS is used, from the endpoint and `tls.insecure`.
+/// `host:port` plus whether TLS is used. configgrpc `getGrpcDialOptions`: TLS unless
+/// `tls.insecure: true` without a CA (configtls `ClientConfig.LoadTLSConfig` returns nil only
+/// then), and always for `https://`; an `http://` prefix is only stripped (`sanitizedEndpoint`).
 pub fn target(cfg: &OtlpGrpcConfig) -> (String, bool) {
     let e = cfg.endpoint.trim();
+    let has_ca = cfg.tls.ca_file.as_deref().is_some_and(|f| !f.is_empty())
+        || cfg.tls.ca_pem.as_ref().is_some_and(|p| !p.as_str().is_empty());
+    let configured = !cfg.tls.insecure || has_ca;
     if let Some(rest) = e.strip_prefix("http://") {
-        (rest.trim_end_matches('/').to_string(), false)
+        (rest.trim_end_matches('/').to_string(), configured)
     } else if let Some(rest) = e.strip_prefix("https://") {
         (rest.trim_end_matches('/').to_string(), true)
     } else {
-        (e.to_string(), !cfg.tls.insecure)
+        (e.to_string(), configured)
     }
 }
 
@@ -147,5 +152,26 @@ impl Decoder for RawDecoder {
     type Error = Status;
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
         Ok(Some(buf.copy_to_bytes(buf.remaining())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_unless_insecure_as_configgrpc() {
+        let t = |yaml: &str| {
+            let c: OtlpGrpcConfig = serde_yaml_ng::from_str(yaml).unwrap();
+            target(&c)
+        };
+        assert_eq!(t("endpoint: host:4317"), ("host:4317".into(), true));
+        assert_eq!(t("endpoint: host:4317\ntls: {insecure: true}"), ("host:4317".into(), false));
+        // Go strips http:// and still uses TLS unless insecure is set.
+        assert_eq!(t("endpoint: http://host:4317"), ("host:4317".into(), true));
+        assert_eq!(t("endpoint: http://host:4317\ntls: {insecure: true}"), ("host:4317".into(), false));
+        assert_eq!(t("endpoint: https://host:4317\ntls: {insecure: true}"), ("host:4317".into(), true));
+        // insecure with a CA: LoadTLSConfig still returns a config, so TLS.
+        assert_eq!(t("endpoint: host:4317\ntls: {insecure: true, ca_file: /x}"), ("host:4317".into(), true));
     }
 }
