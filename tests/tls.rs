@@ -59,6 +59,16 @@ fn accepted(o: &Oxidot, transport: &str) -> f64 {
 
 /// Runs the SDK client; true if every export succeeded.
 fn sdk_ok(protocol: &str, endpoint: &str, flags: &[String]) -> bool {
+    sdk_run(protocol, endpoint, flags, "10")
+}
+
+/// Runs the SDK client expecting refusal; its export timeout (seconds) is cut to 2 so the
+/// retries it makes before giving up stay short.
+fn sdk_refused(protocol: &str, endpoint: &str, flags: &[String]) -> bool {
+    !sdk_run(protocol, endpoint, flags, "2")
+}
+
+fn sdk_run(protocol: &str, endpoint: &str, flags: &[String], timeout_s: &str) -> bool {
     let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/sdk_client.py");
     let out = Command::new(python())
         .arg(script)
@@ -68,6 +78,7 @@ fn sdk_ok(protocol: &str, endpoint: &str, flags: &[String]) -> bool {
         // certificate_file; the test's CA must be the one used.
         .env_remove("REQUESTS_CA_BUNDLE")
         .env_remove("CURL_CA_BUNDLE")
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", timeout_s)
         .output()
         .unwrap();
     out.status.success()
@@ -86,7 +97,7 @@ fn sdk_sends_over_tls_and_plaintext_is_refused() {
     assert_eq!(accepted(&o, "grpc"), 3.0);
     assert_eq!(accepted(&o, "http"), 3.0);
     // Plaintext clients: the SDK over h2c, and an HTTP/1.1 request without TLS.
-    assert!(!sdk_ok("grpc", &grpc, &[]), "a plaintext gRPC client was served");
+    assert!(sdk_refused("grpc", &grpc, &[]), "a plaintext gRPC client was served");
     let (code, _, _) = http_request(&format!("127.0.0.1:{}", o.ports.http), "POST", "/v1/traces", &[], b"x")
         .unwrap_or((0, vec![], vec![]));
     assert_eq!(code, 0, "a plaintext HTTP request was answered");
@@ -117,7 +128,7 @@ fn mtls_requires_a_client_certificate_from_client_ca() {
     // gRPC, the Python SDK.
     let grpc = format!("localhost:{}", o.ports.grpc);
     let ca = vec!["--ca".to_string(), p(&pki.ca_path)];
-    assert!(!sdk_ok("grpc", &grpc, &ca), "gRPC served without a client certificate");
+    assert!(sdk_refused("grpc", &grpc, &ca), "gRPC served without a client certificate");
     let mut with_cert = ca.clone();
     with_cert.extend(["--cert".to_string(), p(&client.cert), "--key".to_string(), p(&client.key)]);
     assert!(sdk_ok("grpc", &grpc, &with_cert), "gRPC mTLS failed:\n{}", o.stderr());
