@@ -133,6 +133,11 @@ impl ServerTls {
     pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(self.inner.current())
     }
+
+    #[cfg(test)]
+    pub(crate) fn current(&self) -> Arc<rustls::ServerConfig> {
+        self.inner.current()
+    }
 }
 
 /// ALPN for a gRPC listener (h2 only, as grpc-go's credentials) and an HTTP one.

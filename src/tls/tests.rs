@@ -140,3 +140,53 @@ fn secrets_in_pem_keys_are_not_printed() {
     let c: TlsClientConfig = serde_yaml_ng::from_str("key_pem: SECRETKEY\ncert_pem: c").unwrap();
     assert!(!format!("{c:?}").contains("SECRETKEY"));
 }
+
+/// A self-signed certificate and key for `localhost`, as PEM.
+fn self_signed(cn: &str) -> (String, String) {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn reload_swaps_only_on_a_loadable_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    let (c1, k1) = self_signed("one");
+    std::fs::write(&cert, &c1).unwrap();
+    std::fs::write(&key, &k1).unwrap();
+    let yaml = format!("cert_file: {}\nkey_file: {}\nreload_interval: 1ms", cert.display(), key.display());
+    let cfg: TlsServerConfig = serde_yaml_ng::from_str(&yaml).unwrap();
+    let tls = ServerTls::new("test".into(), &cfg, server::ALPN_HTTP).unwrap();
+    let first = tls.current();
+    assert_eq!(first.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+    let wait = || std::thread::sleep(std::time::Duration::from_millis(5));
+    wait();
+    assert!(Arc::ptr_eq(&first, &tls.current()), "unchanged files must not rebuild");
+    // A half-written certificate: the old config stays.
+    std::fs::write(&cert, &c1[..c1.len() / 2]).unwrap();
+    wait();
+    assert!(Arc::ptr_eq(&first, &tls.current()), "a file that does not load replaced the config");
+    // The new pair, once both files are written, is taken.
+    let (c2, k2) = self_signed("two");
+    std::fs::write(&key, &k2).unwrap();
+    std::fs::write(&cert, &c2).unwrap();
+    wait();
+    let second = tls.current();
+    assert!(!Arc::ptr_eq(&first, &second), "a changed, loadable pair was not taken");
+    wait();
+    assert!(Arc::ptr_eq(&second, &tls.current()));
+}
+
+#[test]
+fn server_start_errors_name_the_key_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("c.pem");
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let yaml = format!("cert_file: {}\nkey_file: /nonexistent/k.pem", cert.display());
+    let cfg: TlsServerConfig = serde_yaml_ng::from_str(&yaml).unwrap();
+    let err = ServerTls::new("t".into(), &cfg, server::ALPN_GRPC).err().unwrap();
+    assert!(err.starts_with("tls::key_file: cannot read \"/nonexistent/k.pem\""), "{err}");
+}
