@@ -20,12 +20,15 @@ pub fn build(tls: &TlsClientConfig) -> Result<HttpClient, String> {
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(cfg)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(cfg).https_or_http();
+    // Go: tls.Config.ServerName, the name sent (SNI) and checked instead of the URL's host.
+    let builder = match tls.server_name_override.as_deref().filter(|s| !s.is_empty()) {
+        Some(name) => {
+            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(tls.server_name(name)?))
+        }
+        None => builder,
+    };
+    let https = builder.enable_http1().enable_http2().wrap_connector(http);
     Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(std::time::Duration::from_secs(90)).build(https))
 }
 

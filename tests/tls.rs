@@ -290,6 +290,15 @@ fn otlp_and_otlphttp_exporters_speak_tls() {
         ("otlphttp/noca", format!("    endpoint: {http}\n    tls: {{cert_file: {cert}, key_file: {key}}}")),
         ("otlphttp/nocert", format!("    endpoint: {http}\n    tls: {{ca_file: {ca}}}")),
         ("otlp/plaintext", format!("    endpoint: {grpc}\n    tls: {{insecure: true}}")),
+        // The certificate names localhost and 127.0.0.1, not the override.
+        (
+            "otlp/wrongname",
+            format!("    endpoint: 127.0.0.1:{}\n    tls: {{ca_file: {ca}, cert_file: {cert}, key_file: {key}, server_name_override: wrong.example}}", b.ports.grpc),
+        ),
+        (
+            "otlphttp/wrongname",
+            format!("    endpoint: https://127.0.0.1:{}\n    tls: {{ca_file: {ca}, cert_file: {cert}, key_file: {key}, server_name_override: wrong.example}}", b.ports.http),
+        ),
     ];
     let a_good = Oxidot::start(&exporter_config(&good));
     let a_bad = Oxidot::start(&exporter_config(&bad));
