@@ -1,106 +1,34 @@
 //! The one HTTP client builder (HTTP/1.1 and HTTP/2 over TLS or plaintext) all exporters use,
 //! and the shared TLS client settings (`tls:` in exporter configs).
 
-use crate::config::ConfigError;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde::Deserialize;
-use std::sync::Arc;
 
-/// `tls:` of a client (Go: configtls.ClientConfig). oxidot implements `insecure`,
-/// `insecure_skip_verify`, `ca_file`, `cert_file`+`key_file` and `server_name_override`.
-#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TlsClientConfig {
-    pub insecure: bool,
-    pub insecure_skip_verify: bool,
-    pub ca_file: Option<String>,
-    pub ca_pem: Option<String>,
-    pub cert_file: Option<String>,
-    pub key_file: Option<String>,
-    pub server_name_override: Option<String>,
-    pub min_version: Option<String>,
-    pub max_version: Option<String>,
-    pub include_system_ca_certs_pool: Option<bool>,
-    pub reload_interval: Option<String>,
-}
-
-impl TlsClientConfig {
-    pub fn validate(&self, base: &str, errors: &mut Vec<ConfigError>) {
-        let p = |k: &str| format!("{base}::tls::{k}");
-        if self.cert_file.is_some() != self.key_file.is_some() {
-            errors.push(ConfigError::new(p("cert_file"), "cert_file and key_file must be set together"));
-        }
-        if self.ca_pem.is_some() {
-            errors.push(ConfigError::new(p("ca_pem"), "ca_pem is not supported by oxidot yet: use ca_file"));
-        }
-        if self.insecure_skip_verify {
-            errors.push(ConfigError::new(
-                p("insecure_skip_verify"),
-                "insecure_skip_verify is not supported by oxidot yet",
-            ));
-        }
-        for (k, v) in [("ca_file", &self.ca_file), ("cert_file", &self.cert_file), ("key_file", &self.key_file)] {
-            if let Some(f) = v {
-                if !std::path::Path::new(f).exists() {
-                    errors.push(ConfigError::new(p(k), format!("file {f:?} does not exist")));
-                }
-            }
-        }
-    }
-
-    /// PEM bytes of `ca_file`, if set.
-    pub fn ca_pem_bytes(&self) -> Result<Option<Vec<u8>>, String> {
-        match &self.ca_file {
-            Some(f) => std::fs::read(f).map(Some).map_err(|e| format!("cannot read tls::ca_file {f:?}: {e}")),
-            None => Ok(None),
-        }
-    }
-}
+/// `tls:` of a client; defined with the server side in `crate::tls`.
+pub use crate::tls::TlsClientConfig;
 
 pub type HttpClient =
     Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
 
-/// An HTTP client trusting the web PKI roots plus `tls.ca_file`.
+/// An HTTP client with the exporter's `tls:` (CA or system roots, client certificate,
+/// versions, `insecure_skip_verify`) for `https://` endpoints.
 pub fn build(tls: &TlsClientConfig) -> Result<HttpClient, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(pem) = tls.ca_pem_bytes()? {
-        for cert in rustls_pemfile::certs(&mut &pem[..]) {
-            let cert = cert.map_err(|e| format!("tls::ca_file: {e}"))?;
-            roots.add(cert).map_err(|e| format!("tls::ca_file: {e}"))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("tls: {e}"))?
-        .with_root_certificates(roots);
-    let cfg = match (&tls.cert_file, &tls.key_file) {
-        (Some(c), Some(k)) => {
-            let certs = std::fs::read(c).map_err(|e| format!("tls::cert_file: {e}"))?;
-            let certs = rustls_pemfile::certs(&mut &certs[..])
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("tls::cert_file: {e}"))?;
-            let key = std::fs::read(k).map_err(|e| format!("tls::key_file: {e}"))?;
-            let key = rustls_pemfile::private_key(&mut &key[..])
-                .map_err(|e| format!("tls::key_file: {e}"))?
-                .ok_or("tls::key_file: no private key found")?;
-            builder.with_client_auth_cert(certs, key).map_err(|e| format!("tls: {e}"))?
-        }
-        _ => builder.with_no_client_auth(),
-    };
+    // ALPN stays empty here: the connector builder sets it from the enabled HTTP versions.
+    let cfg = tls.rustls_config(&[])?;
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(cfg)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(cfg).https_or_http();
+    // Go: tls.Config.ServerName, the name sent (SNI) and checked instead of the URL's host.
+    let builder = match tls.server_name_override.as_deref().filter(|s| !s.is_empty()) {
+        Some(name) => {
+            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(tls.server_name(name)?))
+        }
+        None => builder,
+    };
+    let https = builder.enable_http1().enable_http2().wrap_connector(http);
     Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(std::time::Duration::from_secs(90)).build(https))
 }
 

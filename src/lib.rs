@@ -22,6 +22,7 @@ pub mod registry;
 pub mod secret;
 pub mod storage;
 pub mod telemetry;
+pub mod tls;
 pub mod translate;
 pub mod wire;
 

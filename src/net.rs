@@ -126,9 +126,33 @@ pub fn accept_backoff(prev: Option<Duration>) -> Duration {
 pub async fn serve<S, B>(
     listener: TcpListener,
     service: S,
+    stop: watch::Receiver<bool>,
+    drain: Duration,
+    timeouts: Timeouts,
+) where
+    S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    serve_tls(listener, service, stop, drain, timeouts, None).await
+}
+
+/// The TLS handshake must finish within the header read timeout (Go's http.Server counts the
+/// handshake in ReadHeaderTimeout), or this when that is off.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `serve`, with TLS on every connection when `tls` is set. The handshake runs in the
+/// connection's task under a deadline, so a client that stalls in it holds nothing else.
+pub async fn serve_tls<S, B>(
+    listener: TcpListener,
+    service: S,
     mut stop: watch::Receiver<bool>,
     drain: Duration,
     timeouts: Timeouts,
+    tls: Option<Arc<crate::tls::ServerTls>>,
 ) where
     S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
@@ -176,34 +200,76 @@ pub async fn serve<S, B>(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let activity = Arc::new(Activity { start: Instant::now(), in_flight: AtomicUsize::new(0), last_ms: AtomicU64::new(0) });
-                let svc = Guarded { inner: service.clone(), deadline: timeouts.request, activity: Arc::clone(&activity) };
-                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-                let fut = graceful.watch(conn);
-                let idle = timeouts.idle;
-                tokio::spawn(async move {
-                    let Some(idle) = idle else {
-                        let _ = fut.await;
-                        return;
-                    };
-                    tokio::pin!(fut);
-                    let tick = (idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
-                    loop {
-                        tokio::select! {
-                            _ = &mut fut => return,
-                            _ = tokio::time::sleep(tick) => {
-                                if activity.idle_for().is_some_and(|d| d >= idle) {
-                                    return; // dropping the connection closes it
-                                }
-                            }
-                        }
+                let conn = Conn { builder: builder.clone(), service: service.clone(), timeouts, watcher: graceful.watcher() };
+                match &tls {
+                    None => {
+                        tokio::spawn(conn.run(stream));
                     }
-                });
+                    Some(tls) => {
+                        let acceptor = tls.acceptor();
+                        let handshake = timeouts.header_read.unwrap_or(HANDSHAKE_TIMEOUT);
+                        tokio::spawn(async move {
+                            match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => conn.run(s).await,
+                                // A failed or stalled handshake (plaintext client, unknown CA,
+                                // no client certificate) only closes this connection.
+                                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!(timeout = ?handshake, "TLS handshake timed out"),
+                            }
+                        });
+                    }
+                }
             }
         }
     }
     drop(listener);
     let _ = tokio::time::timeout(drain, graceful.shutdown()).await;
+}
+
+/// What one accepted connection needs, whatever its transport (TCP or TLS over TCP).
+struct Conn<S> {
+    builder: auto::Builder<TokioExecutor>,
+    service: S,
+    timeouts: Timeouts,
+    watcher: hyper_util::server::graceful::Watcher,
+}
+
+impl<S, B> Conn<S>
+where
+    S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    /// Serves the connection until it ends, its idle timeout passes, or shutdown drains it.
+    async fn run<I>(self, io: I)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let activity =
+            Arc::new(Activity { start: Instant::now(), in_flight: AtomicUsize::new(0), last_ms: AtomicU64::new(0) });
+        let svc = Guarded { inner: self.service, deadline: self.timeouts.request, activity: Arc::clone(&activity) };
+        let conn = self.builder.serve_connection(TokioIo::new(io), svc).into_owned();
+        let fut = self.watcher.watch(conn);
+        let Some(idle) = self.timeouts.idle else {
+            let _ = fut.await;
+            return;
+        };
+        tokio::pin!(fut);
+        let tick = (idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = &mut fut => return,
+                _ = tokio::time::sleep(tick) => {
+                    if activity.idle_for().is_some_and(|d| d >= idle) {
+                        return; // dropping the connection closes it
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

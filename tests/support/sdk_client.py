@@ -1,7 +1,8 @@
 """Sends spans, metrics and logs through the real OpenTelemetry Python SDK to oxidot.
 
-Usage: sdk_client.py PROTOCOL ENDPOINT SPANS LOGS [--service NAME]
-PROTOCOL is grpc or http. Prints one JSON line describing what was sent, then exits once every
+Usage: sdk_client.py PROTOCOL ENDPOINT SPANS LOGS [--service NAME] [--ca FILE [--cert FILE --key FILE]]
+PROTOCOL is grpc or http. With --ca the connection uses TLS trusting that CA (and presents the
+client certificate --cert/--key when given). Prints one JSON line describing what was sent, then exits once every
 exporter flushed (non-zero exit if an export failed).
 """
 import argparse
@@ -26,6 +27,9 @@ p.add_argument("spans", type=int)
 p.add_argument("logs", type=int)
 p.add_argument("--service", default="sdk-test")
 p.add_argument("--xray-ids", action="store_true", help="trace ids that start with the epoch, as X-Ray needs")
+p.add_argument("--ca", help="TLS: the CA that signed the server certificate")
+p.add_argument("--cert", help="TLS: client certificate (mTLS)")
+p.add_argument("--key", help="TLS: client key (mTLS)")
 p.add_argument("--crash", action="store_true", help="also emit the demo's /crash span shape with an error log inside it")
 a = p.parse_args()
 
@@ -35,6 +39,19 @@ if a.protocol == "grpc":
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
     kw = dict(endpoint=a.endpoint, insecure=True)
+    if a.ca:
+        import grpc
+
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=read(a.ca),
+            private_key=read(a.key) if a.key else None,
+            certificate_chain=read(a.cert) if a.cert else None,
+        )
+        kw = dict(endpoint=a.endpoint, insecure=False, credentials=creds)
     span_exp, metric_exp, log_exp = OTLPSpanExporter(**kw), OTLPMetricExporter(**kw), OTLPLogExporter(**kw)
 else:
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
@@ -42,9 +59,10 @@ else:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     base = a.endpoint.rstrip("/")
-    span_exp = OTLPSpanExporter(endpoint=base + "/v1/traces")
-    metric_exp = OTLPMetricExporter(endpoint=base + "/v1/metrics")
-    log_exp = OTLPLogExporter(endpoint=base + "/v1/logs")
+    tls = dict(certificate_file=a.ca, client_certificate_file=a.cert, client_key_file=a.key) if a.ca else {}
+    span_exp = OTLPSpanExporter(endpoint=base + "/v1/traces", **tls)
+    metric_exp = OTLPMetricExporter(endpoint=base + "/v1/metrics", **tls)
+    log_exp = OTLPLogExporter(endpoint=base + "/v1/logs", **tls)
 
 failures = []
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bytes::{Buf, BufMut, Bytes};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 pub struct OtlpGrpcExporter {
@@ -18,35 +18,42 @@ pub struct OtlpGrpcExporter {
     log_partial: crate::telemetry::logging::RateLimit,
 }
 
-/// `host:port` plus whether TLS is used, from the endpoint and `tls.insecure`.
+/// `host:port` plus whether TLS is used. configgrpc `getGrpcDialOptions`: TLS unless
+/// `tls.insecure: true` without a CA (configtls `ClientConfig.LoadTLSConfig` returns nil only
+/// then), and always for `https://`; an `http://` prefix is only stripped (`sanitizedEndpoint`).
 pub fn target(cfg: &OtlpGrpcConfig) -> (String, bool) {
     let e = cfg.endpoint.trim();
+    let has_ca = cfg.tls.ca_file.as_deref().is_some_and(|f| !f.is_empty())
+        || cfg.tls.ca_pem.as_ref().is_some_and(|p| !p.as_str().is_empty());
+    let configured = !cfg.tls.insecure || has_ca;
     if let Some(rest) = e.strip_prefix("http://") {
-        (rest.trim_end_matches('/').to_string(), false)
+        (rest.trim_end_matches('/').to_string(), configured)
     } else if let Some(rest) = e.strip_prefix("https://") {
         (rest.trim_end_matches('/').to_string(), true)
     } else {
-        (e.to_string(), !cfg.tls.insecure)
+        (e.to_string(), configured)
     }
 }
 
 impl OtlpGrpcExporter {
     pub fn new(cfg: &OtlpGrpcConfig) -> Result<Self, String> {
         let (hostport, tls) = target(cfg);
-        let uri = format!("{}://{hostport}", if tls { "https" } else { "http" });
+        // The channel dials `http://` so tonic adds no TLS of its own; with TLS the connector
+        // does the handshake and `origin` keeps `https` in the requests' :scheme.
+        let uri = format!("http://{hostport}");
         let mut ep = Endpoint::from_shared(uri.clone())
             .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&uri)))?;
         ep = ep.tcp_nodelay(true).connect_timeout(std::time::Duration::from_secs(10));
-        if tls {
-            let mut t = ClientTlsConfig::new().with_webpki_roots();
-            if let Some(pem) = cfg.tls.ca_pem_bytes()? {
-                t = t.ca_certificate(tonic::transport::Certificate::from_pem(pem));
-            }
-            if let Some(name) = &cfg.tls.server_name_override {
-                t = t.domain_name(name.clone());
-            }
-            ep = ep.tls_config(t).map_err(|e| format!("tls: {e}"))?;
-        }
+        let channel = if tls {
+            let origin: http::Uri = format!("https://{hostport}")
+                .parse()
+                .map_err(|e| format!("invalid endpoint {:?}: {e}", crate::secret::redact_url(&uri)))?;
+            let host = origin.host().unwrap_or_default().to_string();
+            let connector = crate::tls::client::GrpcTlsConnector::new(&cfg.tls, &host)?;
+            ep.origin(origin).connect_with_connector_lazy(connector)
+        } else {
+            ep.connect_lazy()
+        };
         let mut metadata = MetadataMap::new();
         for (k, v) in &cfg.headers {
             let key = MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
@@ -62,7 +69,7 @@ impl OtlpGrpcExporter {
             "zstd" => Some(CompressionEncoding::Zstd),
             _ => None,
         };
-        Ok(OtlpGrpcExporter { channel: ep.connect_lazy(), metadata, compression, log_partial: Default::default() })
+        Ok(OtlpGrpcExporter { channel, metadata, compression, log_partial: Default::default() })
     }
 }
 
@@ -145,5 +152,26 @@ impl Decoder for RawDecoder {
     type Error = Status;
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
         Ok(Some(buf.copy_to_bytes(buf.remaining())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_unless_insecure_as_configgrpc() {
+        let t = |yaml: &str| {
+            let c: OtlpGrpcConfig = serde_yaml_ng::from_str(yaml).unwrap();
+            target(&c)
+        };
+        assert_eq!(t("endpoint: host:4317"), ("host:4317".into(), true));
+        assert_eq!(t("endpoint: host:4317\ntls: {insecure: true}"), ("host:4317".into(), false));
+        // Go strips http:// and still uses TLS unless insecure is set.
+        assert_eq!(t("endpoint: http://host:4317"), ("host:4317".into(), true));
+        assert_eq!(t("endpoint: http://host:4317\ntls: {insecure: true}"), ("host:4317".into(), false));
+        assert_eq!(t("endpoint: https://host:4317\ntls: {insecure: true}"), ("host:4317".into(), true));
+        // insecure with a CA: LoadTLSConfig still returns a config, so TLS.
+        assert_eq!(t("endpoint: host:4317\ntls: {insecure: true, ca_file: /x}"), ("host:4317".into(), true));
     }
 }

@@ -51,7 +51,7 @@ pub struct GrpcServerConfig {
     /// oxidot: a request whose message has not fully arrived (and been answered) within this is
     /// reset (Go has no such limit). `0` disables it.
     pub request_timeout: GoDuration,
-    pub tls: Option<Value>,
+    pub tls: Option<crate::tls::TlsServerConfig>,
     pub auth: Option<Value>,
 }
 
@@ -107,7 +107,7 @@ pub struct HttpServerConfig {
     pub compression_algorithms: Option<Vec<String>>,
     pub response_headers: Option<Value>,
     pub cors: Option<Value>,
-    pub tls: Option<Value>,
+    pub tls: Option<crate::tls::TlsServerConfig>,
     pub auth: Option<Value>,
     /// Go confighttp: the whole request (headers and body) must be read within this; `0` = no
     /// limit. Default 0, as Go; `write_timeout` then bounds a stalled body.
@@ -197,7 +197,7 @@ impl OtlpReceiverConfig {
             if set {
                 errs.push(ConfigError::new(
                     key,
-                    "is not supported by oxidot yet (remove it, or terminate TLS/auth in front of oxidot)",
+                    "is not supported by oxidot yet (remove it, or authenticate in front of oxidot)",
                 ));
             }
         };
@@ -208,7 +208,9 @@ impl OtlpReceiverConfig {
             limits::check(&mut errs, format!("{base}::decode_budget_mib"), m, limits::MEMORY_MIB);
         }
         if let Some(g) = &self.protocols.grpc {
-            unsupported(&mut errs, p("grpc::tls"), g.tls.is_some());
+            if let Some(t) = &g.tls {
+                t.validate(&p("grpc"), &mut errs);
+            }
             unsupported(&mut errs, p("grpc::auth"), g.auth.is_some());
             if g.transport != "tcp" {
                 errs.push(ConfigError::new(
@@ -237,7 +239,9 @@ impl OtlpReceiverConfig {
             }
         }
         if let Some(h) = &self.protocols.http {
-            unsupported(&mut errs, p("http::tls"), h.tls.is_some());
+            if let Some(t) = &h.tls {
+                t.validate(&p("http"), &mut errs);
+            }
             unsupported(&mut errs, p("http::auth"), h.auth.is_some());
             if h.cors.is_some() {
                 warns.push(format!(
@@ -374,7 +378,8 @@ pub async fn start(
             budget: Arc::clone(&budget),
             log_bad: Default::default(),
         };
-        listeners.push((l, Proto::Grpc(grpc::GrpcService(Arc::new(st))), g.timeouts()));
+        let tls = server_tls(id, "grpc", g.tls.as_ref(), crate::tls::server::ALPN_GRPC)?;
+        listeners.push((l, Proto::Grpc(grpc::GrpcService(Arc::new(st))), g.timeouts(), tls));
     }
     if let Some(h) = &cfg.protocols.http {
         let l = crate::net::bind(&format!("receiver {id} (http)"), &listen_addr(&h.endpoint)).await?;
@@ -395,11 +400,12 @@ pub async fn start(
             encodings,
             log_bad: Default::default(),
         };
-        listeners.push((l, Proto::Http(http::HttpService(Arc::new(st))), h.timeouts()));
+        let tls = server_tls(id, "http", h.tls.as_ref(), crate::tls::server::ALPN_HTTP)?;
+        listeners.push((l, Proto::Http(http::HttpService(Arc::new(st))), h.timeouts(), tls));
     }
     let drain = std::time::Duration::from_secs(5);
     let mut tasks = Vec::new();
-    for (l, p, t) in listeners {
+    for (l, p, t, tls) in listeners {
         if let Ok(addr) = l.local_addr() {
             // otlpreceiver/otlp.go startGRPCServer / startHTTPServer: the bound address.
             match p {
@@ -409,11 +415,25 @@ pub async fn start(
         }
         let stop = stop.clone();
         tasks.push(match p {
-            Proto::Grpc(s) => tokio::spawn(crate::net::serve(l, s, stop, drain, t)),
-            Proto::Http(s) => tokio::spawn(crate::net::serve(l, s, stop, drain, t)),
+            Proto::Grpc(s) => tokio::spawn(crate::net::serve_tls(l, s, stop, drain, t, tls)),
+            Proto::Http(s) => tokio::spawn(crate::net::serve_tls(l, s, stop, drain, t, tls)),
         });
     }
     Ok(tasks)
+}
+
+/// Loads a listener's `tls:` now, so a missing or bad file fails the start (with key and path).
+fn server_tls(
+    id: &ComponentId,
+    transport: &str,
+    cfg: Option<&crate::tls::TlsServerConfig>,
+    alpn: &'static [&'static [u8]],
+) -> Result<Option<Arc<crate::tls::ServerTls>>, String> {
+    let Some(cfg) = cfg else { return Ok(None) };
+    let what = format!("receiver {id} ({transport})");
+    crate::tls::ServerTls::new(what.clone(), cfg, alpn)
+        .map(|t| Some(Arc::new(t)))
+        .map_err(|e| format!("{what}: protocols::{transport}::{e}"))
 }
 
 enum Proto {
