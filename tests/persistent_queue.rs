@@ -51,6 +51,15 @@ fn config_fsync(store: &Path, backend_port: u16, consumers: u32, fsync: bool) ->
         .build()
 }
 
+/// A backend that is down for as long as the listener is held: it never accepts, so connections
+/// stall until the exporter's timeout, and no other test can take the port meanwhile (a port
+/// merely found free can be, and then receives what this test queued).
+fn down_port() -> (std::net::TcpListener, u16) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
 fn sigkill(ox: &mut Oxidot) {
     let mut c = ox.child.take().expect("running");
     unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
@@ -82,8 +91,8 @@ const TRACES: &[(&str, &str)] = &[("exporter", "otlp"), ("data_type", "traces")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_was_accepted_survives_sigkill_and_is_delivered_after_restart() {
     let store = tempfile::tempdir().unwrap();
-    // The backend is down: nothing listens on this port.
-    let down = free_port();
+    // The backend is down: nothing answers on this port.
+    let (_hold, down) = down_port();
     let mut ox = Oxidot::start(&config(store.path(), down, 2));
     // The scale: ~30,000 spans queued when the process is killed.
     let (requests, per) = (301u64, 100u64);
@@ -130,7 +139,8 @@ fn segments(store: &Path) -> Vec<PathBuf> {
 async fn a_torn_tail_is_skipped_counted_once_and_the_good_records_delivered() {
     let store = tempfile::tempdir().unwrap();
     // With fsync: every write synced before the sender is answered.
-    let mut ox = Oxidot::start(&config_fsync(store.path(), free_port(), 1, true));
+    let (_hold, down) = down_port();
+    let mut ox = Oxidot::start(&config_fsync(store.path(), down, 1, true));
     send(&ox, 5, 10).await;
     sigkill(&mut ox);
     // The last record's write cut short, as a kill in the middle of it leaves it.
@@ -156,7 +166,8 @@ async fn a_torn_tail_is_skipped_counted_once_and_the_good_records_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_the_backend_down_stops_retrying_and_keeps_the_queue_on_disk() {
     let store = tempfile::tempdir().unwrap();
-    let mut ox = Oxidot::start(&config(store.path(), free_port(), 2));
+    let (_hold, down) = down_port();
+    let mut ox = Oxidot::start(&config(store.path(), down, 2));
     send(&ox, 20, 10).await;
     assert!(eventually(10, || ox.metric("otelcol_exporter_in_flight_requests", TRACES) == 2.0));
     let t = std::time::Instant::now();

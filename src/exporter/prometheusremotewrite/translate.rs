@@ -392,7 +392,8 @@ fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &Label
     let mut cumulative = 0u64;
     let mut bounds: Vec<(f64, Key)> = Vec::new();
     for (i, bound) in p.explicit_bounds.iter().enumerate().take(p.bucket_counts.len()) {
-        cumulative += p.bucket_counts[i];
+        // uint64 addition wraps in Go (helper.go addHistogramDataPoints); found by tests/fuzz.rs.
+        cumulative = cumulative.wrapping_add(p.bucket_counts[i]);
         let labels = base.with(&[("__name__", format!("{name}_bucket")), ("le", fmt_f64(*bound))]);
         bounds.push((*bound, acc.sample(labels, v(cumulative as f64), t)));
     }
