@@ -137,7 +137,7 @@ def one_run(kind, workload, logdir, run):
             delivered = counts(addr)[counter]
             if counter == "remote_write_samples":
                 # Samples are not items (a histogram point is 13 series): loss from self-metrics.
-                sent = self_metric(metrics_port, "otelcol_exporter_sent_metric_points_total") or 0
+                sent = (self_metric(metrics_port, "otelcol_exporter_sent_metric_points") or 0) + (self_metric(metrics_port, "otelcol_exporter_sent_metric_points_total") or 0)
                 lost = gen["acked"] - sent
             else:
                 lost = gen["acked"] - delivered
@@ -193,7 +193,8 @@ def main():
     os.makedirs(logdir, exist_ok=True)
     have_rotel = os.access(ROTEL, os.X_OK)
     rows = []
-    for wl in WORKLOADS:
+    only = os.environ.get("ONLY")  # e.g. ONLY="X-Ray" for one workload; the report then has just it
+    for wl in [w for w in WORKLOADS if not only or only in w[0]]:
         row = {"name": wl[0]}
         kinds = ["oxidot"] + (["rotel"] if wl[4] is not None and have_rotel else [])
         for kind in kinds:
