@@ -278,3 +278,39 @@ async fn a_reload_with_the_same_config_keeps_the_persistent_queue_working() {
     assert!(duplicates as f64 <= redelivered, "{duplicates} duplicates, {redelivered} redelivered");
     assert!(eventually(10, || ox.metric("otelcol_exporter_queue_size", TRACES) == 0.0));
 }
+
+/// A reload whose config cannot start (a port something else holds) is rolled back; the queue on
+/// disk passes from the old exporter to the new one, back to the old config's, and everything
+/// sent before and after arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_reload_keeps_the_persistent_queue() {
+    let store = tempfile::tempdir().unwrap();
+    let sink = GrpcSink::start();
+    let (_hold, down) = down_port();
+    let ox = Oxidot::start(&config(store.path(), down, 2));
+    send(&ox, 10, 10).await;
+    assert!(eventually(10, || ox.metric("otelcol_exporter_in_flight_requests", TRACES) == 2.0));
+    // The new config (to the live sink) also listens for OTLP/HTTP on a port that is taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    let new = config(store.path(), sink.port, 2).replace(
+        "        endpoint: 127.0.0.1:$GRPC\n",
+        &format!("        endpoint: 127.0.0.1:$GRPC\n      http:\n        endpoint: 127.0.0.1:{busy}\n"),
+    );
+    assert!(new.contains(&busy.to_string()));
+    let path = ox.stderr_path.parent().unwrap().join("config.yaml");
+    std::fs::write(&path, ox.ports.fill(&new)).unwrap();
+    hup(&ox);
+    assert!(eventually(30, || reloads(&ox, "failure") == 1.0), "{}", ox.stderr());
+    assert_eq!(reloads(&ox, "success"), 0.0);
+    // The old config runs again, with its queue (the backend still down): data is accepted.
+    send_through_reload(&ox, 100, 10, 10).await;
+    assert!(eventually(10, || ox.metric("otelcol_exporter_queue_size", TRACES) == 20.0), "{}", ox.stderr());
+    // Now a config that starts, to the live sink: all 200 spans arrive.
+    std::fs::write(&path, ox.ports.fill(&config(store.path(), sink.port, 2))).unwrap();
+    hup(&ox);
+    assert!(eventually(30, || reloads(&ox, "success") == 1.0), "{}", ox.stderr());
+    assert!(eventually(30, || received(&sink).len() == 200), "{}\n{}", received(&sink).len(), ox.stderr());
+    assert!(!ox.stderr().contains("locked by another process"), "{}", ox.stderr());
+    drop(taken);
+}
