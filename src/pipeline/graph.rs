@@ -122,7 +122,8 @@ pub fn build(cfg: &Config, reg: &Arc<Registry>, level: MetricsLevel, host: &Host
 }
 
 /// Opens the queue log of `id` and `signal` from the storage extension `storage` (Go:
-/// persistent_queue.go `toStorageClient`, keyed by the exporter id and the signal).
+/// persistent_queue.go `toStorageClient`, keyed by the exporter id and the signal). During a
+/// reload the old generation may hold it: then the queue opens it once the old one releases it.
 fn persistent_queue(
     reg: &Registry,
     host: &Host,
@@ -130,7 +131,7 @@ fn persistent_queue(
     signal: Signal,
     storage: &str,
     s: &HelperSettings,
-) -> Result<PersistentQueue, BuildError> {
+) -> Result<Arc<PersistentQueue>, BuildError> {
     let err = |m: String| BuildError::component(Kind::Exporter, id, m);
     let sid = ComponentId::parse(storage).map_err(err)?;
     let ext = host
@@ -146,8 +147,13 @@ fn persistent_queue(
         id.name.as_deref().unwrap_or(""),
         signal.as_str(),
     );
+    let (size, sizer) = (s.queue.queue_size, s.queue.sizer);
+    if st.queue_open_here(&client) {
+        let open = st.open_queue_after_release(&client);
+        return Ok(PersistentQueue::opening_later(reg, id, signal, size, sizer, open));
+    }
     let opened = st.open_queue(&client).map_err(err)?;
-    Ok(PersistentQueue::new(reg, id, signal, opened, s.queue.queue_size, s.queue.sizer))
+    Ok(Arc::new(PersistentQueue::new(reg, id, signal, opened, size, sizer)))
 }
 
 /// The helper-wrapped exporter's lifecycle: queue consumers up at start, drained at shutdown.

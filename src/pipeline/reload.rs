@@ -12,6 +12,9 @@
 //! 4. The old pipelines drain as at shutdown (batches flush, queues empty until the deadline,
 //!    what is left counted as failed), then the new exporters start: a backend sees every old
 //!    item before any new one, so remote write's per-series order holds across the reload.
+//!    A persistent queue is handed over on disk instead: the old exporter stops at once (as at
+//!    shutdown) and releases its log; the new one, built pending in step 1 because this process
+//!    held the directory, opens it then and writes what arrived meanwhile (its senders waited).
 //!
 //! If step 3 fails, what of the new graph started is stopped and drained, and the old config is
 //! built and started again (refused, the old config keeps running). If even that fails the

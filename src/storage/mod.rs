@@ -5,12 +5,16 @@
 pub mod ack;
 pub mod log;
 
+use futures::future::BoxFuture;
 use log::{LogOptions, OpenReport, QueueLog};
+use std::collections::HashMap;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A queue log opened for one client, with its lock held for as long as it lives.
 pub struct OpenedLog {
@@ -20,12 +24,19 @@ pub struct OpenedLog {
     pub max_bytes: u64,
     pub dir: PathBuf,
     _lock: File,
+    /// This process's claim on the directory; dropped after `_lock` (fields drop in order), so
+    /// the next in-process opener finds the flock free.
+    _claim: Option<OwnedSemaphorePermit>,
 }
 
 /// What a storage extension gives exporters (Go: storage.Extension `GetClient`).
 pub trait Storage: Send + Sync {
     /// The queue of `client` (`exporter_<type>_<name>_<signal>`, see [`client_name`]).
     fn open_queue(&self, client: &str) -> Result<OpenedLog, String>;
+    /// Whether `client`'s queue is open in this process already (a reload's old generation).
+    fn queue_open_here(&self, client: &str) -> bool;
+    /// Opens `client`'s queue once this process's current holder releases it.
+    fn open_queue_after_release(&self, client: &str) -> BoxFuture<'static, Result<OpenedLog, String>>;
 }
 
 /// The client name Go's filestorage gives a component's file: `<kind>_<type>_<name>`, here
@@ -58,8 +69,37 @@ pub struct OpenSettings {
     pub max_bytes: u64,
 }
 
-/// Opens `<directory>/<client>`, creating what is needed and locking it.
+/// Client directories open in this process, one permit each: a reload's new exporter waits
+/// (first come, first served) for the old one to release a directory instead of failing on
+/// the `flock` its own process holds. Keyed by the directory as configured.
+fn claim(dir: &Path) -> Arc<Semaphore> {
+    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Arc<Semaphore>>>> = OnceLock::new();
+    let mut m = OPEN.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    Arc::clone(m.entry(dir.to_path_buf()).or_insert_with(|| Arc::new(Semaphore::new(1))))
+}
+
+/// Whether `<directory>/<client>` is open in this process.
+pub fn open_here(s: &OpenSettings, client: &str) -> bool {
+    claim(&s.directory.join(client)).available_permits() == 0
+}
+
+/// Opens `<directory>/<client>`, creating what is needed and locking it. Another process
+/// holding it (or this one: `flock` locks are per open file) makes it wait `lock_timeout`, then fail.
 pub fn open(s: &OpenSettings, client: &str) -> Result<OpenedLog, String> {
+    let claim = claim(&s.directory.join(client)).try_acquire_owned().ok();
+    open_claimed(s, client, claim)
+}
+
+/// Opens `<directory>/<client>` once this process's holder has released it; another process
+/// holding it still fails after `lock_timeout`.
+pub async fn open_after_release(s: OpenSettings, client: String) -> Result<OpenedLog, String> {
+    let claim = claim(&s.directory.join(&client)).acquire_owned().await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || open_claimed(&s, &client, Some(claim)))
+        .await
+        .map_err(|e| format!("opening the queue stopped: {e}"))?
+}
+
+fn open_claimed(s: &OpenSettings, client: &str, claim: Option<OwnedSemaphorePermit>) -> Result<OpenedLog, String> {
     if s.create_directory {
         DirBuilder::new()
             .recursive(true)
@@ -76,7 +116,7 @@ pub fn open(s: &OpenSettings, client: &str) -> Result<OpenedLog, String> {
     let lock = lock(&dir, s.lock_timeout)?;
     let (log, report) =
         QueueLog::open(&dir, s.log).map_err(|e| format!("cannot open the queue in {}: {e}", dir.display()))?;
-    Ok(OpenedLog { log, report, max_bytes: s.max_bytes, dir, _lock: lock })
+    Ok(OpenedLog { log, report, max_bytes: s.max_bytes, dir, _lock: lock, _claim: claim })
 }
 
 /// An exclusive `flock` on `<dir>/LOCK`, waited for up to `timeout` (Go: bbolt's lock timeout).
@@ -127,5 +167,31 @@ mod tests {
         assert!(open(&s, "exporter_otlp__logs").is_ok());
         drop(first);
         assert!(open(&s, "exporter_otlp__traces").is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_opener_in_the_same_process_waits_for_the_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = || OpenSettings {
+            directory: dir.path().to_path_buf(),
+            create_directory: false,
+            mode: 0o750,
+            lock_timeout: Duration::from_millis(50),
+            log: LogOptions { fsync: false, segment_bytes: 1 << 20 },
+            max_bytes: 1 << 20,
+        };
+        assert!(!open_here(&s(), "c"));
+        let mut first = open(&s(), "c").unwrap();
+        first.log.append(3, b"old").unwrap();
+        assert!(open_here(&s(), "c"));
+        let next = tokio::spawn(open_after_release(s(), "c".into()));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!next.is_finished(), "waits while the first holds it (longer than lock_timeout)");
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(5), next).await.unwrap().unwrap().unwrap();
+        assert_eq!((second.report.pending, second.report.pending_meta), (1, 3));
+        assert!(open_here(&s(), "c"));
+        drop(second);
+        assert!(!open_here(&s(), "c"));
     }
 }

@@ -81,7 +81,7 @@ impl SendingQueue {
             (SendingQueue::Memory(q), true) => q.push_wait(c).await,
             (SendingQueue::Memory(q), false) => q.try_push(c),
             (SendingQueue::Persistent(q), true) => q.push_wait(&c).await,
-            (SendingQueue::Persistent(q), false) => q.try_push(&c),
+            (SendingQueue::Persistent(q), false) => q.try_push(&c).await,
         }
     }
 }
@@ -116,9 +116,9 @@ impl ExporterHelper {
         exporter: Arc<dyn Exporter>,
         telemetry: ExporterTelemetry,
         s: HelperSettings,
-        queue: PersistentQueue,
+        queue: Arc<PersistentQueue>,
     ) -> Arc<Self> {
-        Self::build(id, signal, exporter, telemetry, s, Some(SendingQueue::Persistent(Arc::new(queue))))
+        Self::build(id, signal, exporter, telemetry, s, Some(SendingQueue::Persistent(queue)))
     }
 
     fn build(
@@ -250,6 +250,11 @@ impl ExporterHelper {
                 tracing::error!(exporter = %self.id, data_type = %self.signal, dropped_items = stuck,
                     "Exporting failed. Dropping data: the shutdown deadline passed during the export");
             }
+        }
+        if let Some(SendingQueue::Persistent(q)) = &self.queue {
+            // The workers have ended: the log and its lock go now, so a reload's new exporter
+            // opens it (and sends what is left) without waiting for the old graph to be dropped.
+            q.release();
         }
         self.exporter.shutdown().await;
     }

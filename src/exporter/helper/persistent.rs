@@ -7,6 +7,11 @@
 //!
 //! Capacity counts what is waiting or being sent, in sizer units, as Go's `queueSize`; the disk
 //! use is bounded too (`file_storage` `max_size_mib`).
+//!
+//! Across a SIGHUP reload the new exporter's queue is built *pending* when the old generation
+//! still has the log open: it opens the log once the old exporter's shutdown releases it (so
+//! it sends what the old one left, first). Until then a batch waits for the log before its
+//! sender is answered; the old release is bounded by the reload's drain deadline.
 
 use super::config::Sizer;
 use super::queue::{Counted, PushError};
@@ -17,10 +22,12 @@ use crate::storage::OpenedLog;
 use crate::telemetry::logging::RateLimit;
 use crate::telemetry::metrics::{Counter, Gauge, Registry};
 use crate::telemetry::names::*;
+use futures::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -49,10 +56,13 @@ pub struct Taken {
 }
 
 struct State {
-    opened: OpenedLog,
+    /// `None` while pending (the previous generation still holds the log) and once released.
+    opened: Option<OpenedLog>,
     /// Waiting and being sent, in sizer units.
     size: usize,
     closed: bool,
+    /// Opening the pending log failed: writes are refused.
+    failed: bool,
 }
 
 pub struct PersistentQueue {
@@ -63,10 +73,15 @@ pub struct PersistentQueue {
     sizer: Sizer,
     readable: Notify,
     writable: Notify,
+    /// The pending log opened (or failed, or the queue closed).
+    opened: Notify,
     disk_bytes: Gauge,
     corrupt: Counter,
+    redelivered: Counter,
     log_io: RateLimit,
-    fsync: bool,
+    fsync: AtomicBool,
+    /// The task waiting for a pending log; stopped at close.
+    opener: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 impl PersistentQueue {
@@ -79,6 +94,42 @@ impl PersistentQueue {
         capacity: usize,
         sizer: Sizer,
     ) -> PersistentQueue {
+        let q = Self::pending(reg, id, signal, capacity, sizer);
+        q.attach(opened);
+        q
+    }
+
+    /// A queue whose log `open` gives later (when the previous generation releases it).
+    pub fn opening_later(
+        reg: &Registry,
+        id: &ComponentId,
+        signal: Signal,
+        capacity: usize,
+        sizer: Sizer,
+        open: BoxFuture<'static, Result<OpenedLog, String>>,
+    ) -> Arc<PersistentQueue> {
+        let q = Arc::new(Self::pending(reg, id, signal, capacity, sizer));
+        // Weak: a queue dropped unused (a reload whose graph failed to build) aborts this in its
+        // `Drop` and never takes the log.
+        let weak = Arc::downgrade(&q);
+        let task = tokio::spawn(async move {
+            let opened = open.await;
+            let Some(me) = weak.upgrade() else { return };
+            match opened {
+                Ok(o) => me.attach(o),
+                Err(e) => {
+                    tracing::error!(exporter = %me.id, data_type = %me.signal, error = %e,
+                        "Persistent queue: cannot open the queue after the reload; refusing data");
+                    me.lock().failed = true;
+                    me.opened.notify_waiters();
+                }
+            }
+        });
+        *q.opener.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.abort_handle());
+        q
+    }
+
+    fn pending(reg: &Registry, id: &ComponentId, signal: Signal, capacity: usize, sizer: Sizer) -> PersistentQueue {
         let labels = vec![(LABEL_EXPORTER, id.to_string()), (LABEL_DATA_TYPE, signal.as_str().to_string())];
         let disk_bytes = reg.gauge(
             OXIDOT_EXPORTER_QUEUE_DISK_BYTES,
@@ -95,10 +146,36 @@ impl PersistentQueue {
             "Items sent again after a restart because they were being sent when the process stopped.",
             labels,
         );
+        PersistentQueue {
+            id: id.clone(),
+            signal,
+            state: Mutex::new(State { opened: None, size: 0, closed: false, failed: false }),
+            capacity,
+            sizer,
+            readable: Notify::new(),
+            writable: Notify::new(),
+            opened: Notify::new(),
+            disk_bytes,
+            corrupt,
+            redelivered,
+            log_io: RateLimit::new(),
+            fsync: AtomicBool::new(false),
+            opener: Mutex::new(None),
+        }
+    }
+
+    /// Takes the log: reports what opening found and counts what is waiting. Closed meanwhile:
+    /// the log is released at once (for the next generation).
+    fn attach(&self, opened: OpenedLog) {
+        let mut st = self.lock();
+        if st.closed {
+            return;
+        }
         let r = &opened.report;
-        corrupt.add(r.corrupt);
-        redelivered.add(r.redelivered_meta);
-        disk_bytes.set(opened.log.disk_bytes() as i64);
+        self.corrupt.add(r.corrupt);
+        self.redelivered.add(r.redelivered_meta);
+        self.disk_bytes.set(opened.log.disk_bytes() as i64);
+        let (id, signal) = (&self.id, self.signal);
         if r.corrupt > 0 {
             tracing::error!(exporter = %id, data_type = %signal, corrupt_regions = r.corrupt, skipped_bytes = r.corrupt_bytes,
                 directory = %opened.dir.display(), "Persistent queue: corrupt data skipped (a write cut short?)");
@@ -107,23 +184,34 @@ impl PersistentQueue {
             tracing::info!(exporter = %id, data_type = %signal, requests = r.pending, items = r.pending_meta,
                 redelivered_items = r.redelivered_meta, "Persistent queue: sending what the last run left");
         }
-        let fsync = opened.log.fsync();
-        let size = match sizer {
+        self.fsync.store(opened.log.fsync(), Ordering::Relaxed);
+        st.size = match self.sizer {
             Sizer::Items => r.pending_meta as usize,
             Sizer::Requests | Sizer::Bytes => r.pending as usize,
         };
-        PersistentQueue {
-            id: id.clone(),
-            signal,
-            state: Mutex::new(State { opened, size, closed: false }),
-            capacity,
-            sizer,
-            readable: Notify::new(),
-            writable: Notify::new(),
-            disk_bytes,
-            corrupt,
-            log_io: RateLimit::new(),
-            fsync,
+        st.opened = Some(opened);
+        drop(st);
+        self.opened.notify_waiters();
+        self.readable.notify_one();
+    }
+
+    /// Waits until the log is open; the error when the queue closed or the log failed to open.
+    async fn wait_open(&self) -> Result<(), PushError> {
+        loop {
+            let notified = self.opened.notified();
+            {
+                let st = self.lock();
+                if st.closed {
+                    return Err(PushError::Closed);
+                }
+                if st.opened.is_some() {
+                    return Ok(());
+                }
+                if st.failed {
+                    return Err(PushError::Storage);
+                }
+            }
+            notified.await;
         }
     }
 
@@ -138,8 +226,9 @@ impl PersistentQueue {
         }
     }
 
-    /// Writes the batch, or refuses it without waiting.
-    pub fn try_push(&self, c: &Counted) -> Result<(), PushError> {
+    /// Writes the batch, or refuses it without waiting for room (it waits for a pending log).
+    pub async fn try_push(&self, c: &Counted) -> Result<(), PushError> {
+        self.wait_open().await?;
         let bytes = encode(&c.batch);
         self.blocking(|| self.push_encoded(c.items, &bytes))
     }
@@ -149,7 +238,7 @@ impl PersistentQueue {
     fn blocking<T>(&self, f: impl FnOnce() -> T) -> T {
         let multi = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if self.fsync && multi {
+        if self.fsync.load(Ordering::Relaxed) && multi {
             tokio::task::block_in_place(f)
         } else {
             f()
@@ -161,37 +250,41 @@ impl PersistentQueue {
         if cost > self.capacity {
             return Err(PushError::TooLarge);
         }
-        let mut st = self.lock();
+        let mut guard = self.lock();
+        let st = &mut *guard;
         if st.closed {
             return Err(PushError::Closed);
         }
         if st.size + cost > self.capacity {
             return Err(PushError::Full);
         }
+        // Released by a shutdown that raced this write: refused as at close.
+        let Some(opened) = st.opened.as_mut() else { return Err(PushError::Closed) };
         let need = QueueLog::record_bytes(bytes.len());
-        if need > st.opened.max_bytes {
+        if need > opened.max_bytes {
             return Err(PushError::TooLarge);
         }
-        if st.opened.log.disk_bytes() + need > st.opened.max_bytes {
+        if opened.log.disk_bytes() + need > opened.max_bytes {
             return Err(PushError::Full);
         }
         let items = u32::try_from(items).unwrap_or(u32::MAX);
-        if let Err(e) = st.opened.log.append(items, bytes) {
+        if let Err(e) = opened.log.append(items, bytes) {
             if self.log_io.allow(5) {
                 tracing::error!(exporter = %self.id, data_type = %self.signal, error = %e,
                     "Persistent queue: cannot write the batch");
             }
             return Err(PushError::Storage);
         }
+        self.disk_bytes.set(opened.log.disk_bytes() as i64);
         st.size += cost;
-        self.disk_bytes.set(st.opened.log.disk_bytes() as i64);
-        drop(st);
+        drop(guard);
         self.readable.notify_one();
         Ok(())
     }
 
     /// Writes the batch, waiting for room (`block_on_overflow: true`).
     pub async fn push_wait(&self, c: &Counted) -> Result<(), PushError> {
+        self.wait_open().await?;
         let bytes = encode(&c.batch);
         loop {
             let notified = self.writable.notified();
@@ -211,12 +304,17 @@ impl PersistentQueue {
                 if st.closed {
                     return None;
                 }
-                match st.opened.log.pop() {
+                // Pending: `attach` wakes this up.
+                let popped = match st.opened.as_mut() {
+                    Some(o) => o.log.pop(),
+                    None => Ok(None),
+                };
+                match popped {
                     Ok(Some(Popped::Record { seq, meta, payload })) => {
                         let cost = self.cost(meta as usize);
                         match decode(self.signal, &payload) {
                             Ok(b) => {
-                                self.disk_bytes.set(st.opened.log.disk_bytes() as i64);
+                                self.set_disk_bytes(&st);
                                 drop(st);
                                 self.readable.notify_one();
                                 let counted = Counted { batch: Arc::new(b), items: meta as usize };
@@ -249,8 +347,16 @@ impl PersistentQueue {
         tracing::error!(exporter = %self.id, data_type = %self.signal, error = why,
             "Persistent queue: a corrupt record was skipped");
         st.size = st.size.saturating_sub(cost);
-        let _ = st.opened.log.ack(seq);
+        if let Some(o) = st.opened.as_mut() {
+            let _ = o.log.ack(seq);
+        }
         self.readable.notify_one();
+    }
+
+    fn set_disk_bytes(&self, st: &State) {
+        if let Some(o) = &st.opened {
+            self.disk_bytes.set(o.log.disk_bytes() as i64);
+        }
     }
 
     /// The batch was sent or given up for good: it is not sent again.
@@ -261,13 +367,15 @@ impl PersistentQueue {
     fn ack(&self, t: &Taken) {
         let mut st = self.lock();
         st.size = st.size.saturating_sub(t.cost);
-        if let Err(e) = st.opened.log.ack(t.seq) {
+        // Released already: the record stays on disk and is sent again (counted as redelivered).
+        let acked = st.opened.as_mut().map(|o| o.log.ack(t.seq));
+        if let Some(Err(e)) = acked {
             if self.log_io.allow(5) {
                 tracing::error!(exporter = %self.id, data_type = %self.signal, error = %e,
                     "Persistent queue: cannot record a sent batch (it may be sent again after a restart)");
             }
         }
-        self.disk_bytes.set(st.opened.log.disk_bytes() as i64);
+        self.set_disk_bytes(&st);
         drop(st);
         self.writable.notify_one();
     }
@@ -275,8 +383,20 @@ impl PersistentQueue {
     /// Stops handing out and accepting; what is left stays on disk.
     pub fn close(&self) {
         self.lock().closed = true;
+        if let Some(t) = self.opener.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            t.abort();
+        }
         self.readable.notify_waiters();
         self.writable.notify_waiters();
+        self.opened.notify_waiters();
+    }
+
+    /// Closes the log and frees its lock (after the workers ended), for a reload's next
+    /// generation; what was not acknowledged stays on disk.
+    pub fn release(&self) {
+        self.close();
+        let log = self.lock().opened.take();
+        drop(log);
     }
 
     pub fn size(&self) -> usize {
@@ -288,107 +408,14 @@ impl PersistentQueue {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::log::LogOptions;
-    use crate::storage::{open, OpenSettings};
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-    use std::time::Duration;
-
-    fn spans(n: usize) -> Counted {
-        let b = Batch::Traces(vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans { spans: vec![Span::default(); n], ..Default::default() }],
-            ..Default::default()
-        }]);
-        Counted::from(Arc::new(b))
-    }
-
-    fn queue(dir: &std::path::Path, capacity: usize, sizer: Sizer, max_bytes: u64) -> PersistentQueue {
-        let s = OpenSettings {
-            directory: dir.to_path_buf(),
-            create_directory: false,
-            mode: 0o750,
-            lock_timeout: Duration::from_millis(10),
-            log: LogOptions { fsync: false, segment_bytes: 1 << 20 },
-            max_bytes,
-        };
-        let reg = Registry::new();
-        let id = ComponentId::parse("otlp").unwrap();
-        PersistentQueue::new(&reg, &id, Signal::Traces, open(&s, "c").unwrap(), capacity, sizer)
-    }
-
-    #[tokio::test]
-    async fn capacity_in_items_and_the_byte_cap_refuse_and_acks_make_room() {
-        let dir = tempfile::tempdir().unwrap();
-        let q = queue(dir.path(), 10, Sizer::Items, 1 << 20);
-        assert_eq!(q.try_push(&spans(11)), Err(PushError::TooLarge));
-        q.try_push(&spans(6)).unwrap();
-        assert_eq!(q.try_push(&spans(5)), Err(PushError::Full));
-        let t = q.pop().await.unwrap();
-        assert_eq!((t.counted.items, t.counted.batch.items()), (6, 6));
-        // Being sent still counts (Go's queueSize falls when the item is done).
-        assert_eq!(q.try_push(&spans(5)), Err(PushError::Full));
-        q.done(&t);
-        q.try_push(&spans(5)).unwrap();
-        assert_eq!(q.size(), 5);
-
-        // The byte cap: 1 KiB holds a few small batches, not many.
-        let dir = tempfile::tempdir().unwrap();
-        let q = queue(dir.path(), 1000, Sizer::Requests, 1024);
-        let mut accepted = 0;
-        while q.try_push(&spans(3)).is_ok() {
-            accepted += 1;
-            assert!(accepted < 100);
+impl Drop for PersistentQueue {
+    fn drop(&mut self) {
+        if let Some(t) = self.opener.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            t.abort();
         }
-        assert_eq!(q.try_push(&spans(3)), Err(PushError::Full));
-        assert!(accepted > 0 && q.disk_bytes.get() <= 1024, "{accepted} {}", q.disk_bytes.get());
-    }
-
-    #[test]
-    fn every_signal_round_trips_through_its_otlp_request() {
-        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-        use opentelemetry_proto::tonic::metrics::v1::{
-            metric, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
-        };
-        let logs = Batch::Logs(vec![ResourceLogs {
-            scope_logs: vec![ScopeLogs { log_records: vec![LogRecord::default(); 2], ..Default::default() }],
-            ..Default::default()
-        }]);
-        let metrics = Batch::Metrics(vec![ResourceMetrics {
-            scope_metrics: vec![ScopeMetrics {
-                metrics: vec![Metric {
-                    name: "m".into(),
-                    data: Some(metric::Data::Gauge(Gauge { data_points: vec![NumberDataPoint::default(); 3] })),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }]);
-        let traces = spans(4).batch;
-        for (b, n) in [(&logs, 2), (&metrics, 3), (traces.as_ref(), 4)] {
-            let back = decode(b.signal(), &encode(b)).unwrap();
-            assert_eq!(back.items(), n);
-            assert_eq!(encode(&back), encode(b));
-        }
-        assert!(decode(Signal::Traces, &[0xff, 0xff, 0xff]).is_err());
-    }
-
-    #[tokio::test]
-    async fn what_was_not_done_is_there_after_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let q = queue(dir.path(), 100, Sizer::Requests, 1 << 20);
-            for n in 1..=3 {
-                q.try_push(&spans(n)).unwrap();
-            }
-            let t = q.pop().await.unwrap();
-            q.done(&t);
-        }
-        let q = queue(dir.path(), 100, Sizer::Requests, 1 << 20);
-        assert_eq!(q.size(), 2);
-        assert_eq!(q.pop().await.unwrap().counted.items, 2);
-        assert_eq!(q.pop().await.unwrap().counted.items, 3);
     }
 }
+
+#[cfg(test)]
+#[path = "persistent_tests.rs"]
+mod tests;

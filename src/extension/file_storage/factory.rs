@@ -6,6 +6,7 @@ use crate::component::factory::{base, beta, decode, done, Extension, ExtensionCo
 use crate::component::{BuildError, Component, ComponentId, Factory, Kind, Settings, TypeInfo};
 use crate::storage::log::LogOptions;
 use crate::storage::{self, OpenSettings, OpenedLog, Storage};
+use futures::future::BoxFuture;
 use serde_yaml_ng::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,17 +63,28 @@ impl Extension for FileStorage {
     }
 }
 
-impl Storage for FileStorage {
-    fn open_queue(&self, client: &str) -> Result<OpenedLog, String> {
+impl FileStorage {
+    fn settings(&self) -> OpenSettings {
         let c = &self.0;
-        let s = OpenSettings {
+        OpenSettings {
             directory: PathBuf::from(&c.directory),
             create_directory: c.create_directory,
             mode: c.permissions().unwrap_or(0o750),
             lock_timeout: c.timeout.0,
             log: LogOptions { fsync: c.fsync, segment_bytes: SEGMENT_BYTES },
             max_bytes: c.max_size_mib << 20,
-        };
-        storage::open(&s, client)
+        }
+    }
+}
+
+impl Storage for FileStorage {
+    fn open_queue(&self, client: &str) -> Result<OpenedLog, String> {
+        storage::open(&self.settings(), client)
+    }
+    fn queue_open_here(&self, client: &str) -> bool {
+        storage::open_here(&self.settings(), client)
+    }
+    fn open_queue_after_release(&self, client: &str) -> BoxFuture<'static, Result<OpenedLog, String>> {
+        Box::pin(storage::open_after_release(self.settings(), client.to_string()))
     }
 }
