@@ -217,7 +217,7 @@ def write_report(rows):
              f"- Command: `RUNS={RUNS} SCALE={SCALE:g} benches/compare.sh`; medians of {RUNS} runs",
              "- Load: `oxidot-loadgen --batch 100 --concurrency 4` over OTLP gRPC (items per workload below, "
              "times SCALE); collectors batch 8192 items / 200 ms; OTLP out is gRPC with gzip",
-             f"- Peer: rotel {rotel_version()} (`rotel-agent` from the PyPI wheel), flags in `benches/compare.py`",
+             f"- Peer: {rotel_version()} (`rotel-agent` from the PyPI wheel), flags in `benches/compare.py`",
              "- CPU per item: the collector's utime+stime over the run / items acknowledged; lost: acknowledged "
              "minus counted by the sink (remote write: minus `otelcol_exporter_sent_metric_points`)", "",
              "| workload | collector | items/s | CPU µs/item | idle RSS MB | peak RSS MB | lost (max of runs) |",
@@ -236,7 +236,14 @@ def write_report(rows):
             lines.append(f"| {r['name']} | {o['cpu_us_per_item'] / p['cpu_us_per_item']:.2f} | "
                          f"{o['peak_rss_mb'] / p['peak_rss_mb']:.2f} | {o['idle_rss_mb'] / p['idle_rss_mb']:.2f} | "
                          f"{o['items_per_s'] / p['items_per_s']:.2f} |")
-    lines += ["", "![CPU per item](benches/compare.svg)", ""]
+    lines += ["", "Notes:", "",
+              "- rotel's X-Ray exporter announces `Content-Encoding: gzip` and sends plain JSON (the sink takes it as "
+              "JSON), and drops batches itself (its log: `Too many batch items split, dropping data`): its X-Ray "
+              "row counts those as lost, and its CPU per item there covers less work.",
+              "- Remote write samples are not items (a histogram point becomes 13 series), so that row's loss is read "
+              "from oxidot's own `otelcol_exporter_sent_metric_points`.",
+              f"- {os.environ.get('BENCH_NOTE', 'Nothing else ran on the machine during the runs.')}",
+              "", "![CPU per item](benches/compare.svg)", ""]
     path = os.path.join(ROOT, "BENCHMARKS.md")
     soak = ""
     if os.path.exists(path):
