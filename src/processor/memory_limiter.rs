@@ -95,6 +95,10 @@ pub struct MemoryLimiter {
     check_interval: Duration,
     refusing: AtomicBool,
     last_used: AtomicU64,
+    /// The live heap when data last flowed freely (at start, then at each resume).
+    anchor: AtomicU64,
+    /// The live heap when refusing began.
+    entered_heap: AtomicU64,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -113,6 +117,8 @@ impl MemoryLimiter {
             check_interval: cfg.check_interval.0,
             refusing: AtomicBool::new(false),
             last_used: AtomicU64::new(0),
+            anchor: AtomicU64::new(crate::alloc::heap_in_use().unwrap_or(0)),
+            entered_heap: AtomicU64::new(0),
             task: std::sync::Mutex::new(None),
         })
     }
@@ -128,8 +134,9 @@ impl MemoryLimiter {
             used = memory_in_use();
         }
         self.last_used.store(used, Ordering::Relaxed);
-        let over = used > self.soft;
-        let was = self.refusing.swap(over, Ordering::Relaxed);
+        let was = self.refusing.load(Ordering::Relaxed);
+        let over = self.decide(was, used, crate::alloc::heap_in_use());
+        self.refusing.store(over, Ordering::Relaxed);
         if over != was {
             crate::memory::set_pressure(over);
         }
@@ -140,6 +147,35 @@ impl MemoryLimiter {
             tracing::info!(processor = %self.id, cur_mem_mib = used / MIB, soft_limit_mib = self.soft / MIB,
                 "Memory usage back within limits. Resuming normal operation.");
         }
+    }
+
+    /// Whether to refuse, given the state, what the kernel charges (`used`) and the live heap.
+    ///
+    /// Refusing sheds memory only while live data holds it. What the kernel charges also holds the
+    /// process's own overhead and allocator fragmentation, which no refusal gives back: with RSS
+    /// alone, a process whose idle RSS stays over the soft limit after a spike would refuse for
+    /// good (seen on a loaded CI machine). So, with the heap known (the counting allocator):
+    /// refusing starts only when the heap has also grown by a margin since the anchor (the heap
+    /// at start, then at each resume), and stops when RSS is back under the limit or three
+    /// quarters of that growth has drained, whatever RSS still shows.
+    fn decide(&self, was: bool, used: u64, heap: Option<u64>) -> bool {
+        let Some(heap) = heap else { return used > self.soft };
+        let anchor = self.anchor.load(Ordering::Relaxed);
+        if was {
+            let entered = self.entered_heap.load(Ordering::Relaxed);
+            let drained = heap <= anchor + entered.saturating_sub(anchor) / 4;
+            if used <= self.soft || drained {
+                self.anchor.store(heap, Ordering::Relaxed);
+                return false;
+            }
+            return true;
+        }
+        let margin = ((self.hard - self.soft) / 4).max(MIB);
+        if used > self.soft && heap > anchor + margin {
+            self.entered_heap.store(heap, Ordering::Relaxed);
+            return true;
+        }
+        false
     }
 
     pub fn start(self: &Arc<Self>) {
@@ -232,6 +268,35 @@ impl Consumer for MemoryLimiterProcessor {
 mod tests {
     use super::*;
 
+    /// The wedge seen on a loaded CI machine: RSS stays over the soft limit after the data has
+    /// drained. With the heap known, refusing ends once the growth that started it has drained,
+    /// and does not start again until the heap grows anew.
+    #[test]
+    fn refusing_ends_when_the_data_drained_even_if_rss_stays_high() {
+        let cfg = MemoryLimiterConfig {
+            check_interval: GoDuration::from_secs(1),
+            limit_mib: 50,
+            spike_limit_mib: 10,
+            ..Default::default()
+        };
+        let l = MemoryLimiter::new(ComponentId::new("memory_limiter"), &cfg);
+        l.anchor.store(5 * MIB, Ordering::Relaxed);
+        // RSS over the soft limit (40 MiB) but the heap barely grew: nothing to shed.
+        assert!(!l.decide(false, 45 * MIB, Some(6 * MIB)));
+        // Data queued: the heap grew by more than the margin (2.5 MiB): refuse.
+        assert!(l.decide(false, 45 * MIB, Some(25 * MIB)));
+        // Half drained, RSS still high: keep refusing.
+        assert!(l.decide(true, 45 * MIB, Some(15 * MIB)));
+        // Three quarters drained: resume although RSS stays at 45 MiB.
+        assert!(!l.decide(true, 45 * MIB, Some(9 * MIB)));
+        // RSS still high, heap unchanged since the resume: no new refusal (no wedge, no flapping).
+        assert!(!l.decide(false, 45 * MIB, Some(9 * MIB)));
+        assert!(l.decide(false, 45 * MIB, Some(15 * MIB)));
+        // Without the counting allocator: RSS alone decides, as before.
+        assert!(l.decide(false, 45 * MIB, None));
+        assert!(!l.decide(true, 39 * MIB, None));
+    }
+
     #[test]
     fn limits_from_mib_and_percentages() {
         let c = MemoryLimiterConfig { check_interval: GoDuration::from_secs(1), limit_mib: 100, ..Default::default() };
@@ -283,6 +348,8 @@ mod tests {
             check_interval: Duration::from_secs(1),
             refusing: AtomicBool::new(false),
             last_used: AtomicU64::new(0),
+            anchor: AtomicU64::new(crate::alloc::heap_in_use().unwrap_or(0)),
+            entered_heap: AtomicU64::new(0),
             task: Default::default(),
         });
         let p = MemoryLimiterProcessor::new(Arc::clone(&lim), Signal::Logs, Arc::new(Sink), &reg);
