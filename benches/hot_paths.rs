@@ -33,6 +33,7 @@ fn requests() -> [(Kind, Signal, Vec<u8>); 3] {
 
 fn to_json(b: &Batch) -> Vec<u8> {
     match b {
+        Batch::Raw(_) => return to_json(&b.decoded()),
         Batch::Traces(r) => serde_json::to_vec(&ExportTraceServiceRequest { resource_spans: r.clone() }),
         Batch::Metrics(r) => serde_json::to_vec(&ExportMetricsServiceRequest { resource_metrics: r.clone() }),
         Batch::Logs(r) => serde_json::to_vec(&ExportLogsServiceRequest { resource_logs: r.clone() }),
@@ -54,10 +55,15 @@ fn decode(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("{kind:?}").to_lowercase());
         g.throughput(Throughput::Elements(ITEMS as u64));
         g.bench_function("floor: prost decode + encode", |b| b.iter(|| reencode(signal, black_box(&body))));
-        g.bench_function("decode protobuf", |b| {
+        // What the receiver does: validate and keep encoded (`pipeline::data::raw`).
+        g.bench_function("receive protobuf (scan, kept encoded)", |b| {
             b.iter(|| decode_request(signal, Encoding::Protobuf, black_box(&body)))
         });
+        g.bench_function("decode protobuf to structs", |b| {
+            b.iter(|| decode_request(signal, Encoding::Protobuf, black_box(&body)).map(|b| b.decoded().into_owned()))
+        });
         let Ok(batch) = decode_request(signal, Encoding::Protobuf, &body) else { continue };
+        let batch = batch.decoded().into_owned();
         let json = to_json(&batch);
         g.bench_function("decode JSON", |b| b.iter(|| decode_request(signal, Encoding::Json, black_box(&json))));
         g.bench_function("batch: merge 10, split at 250", |b| {
@@ -78,6 +84,7 @@ fn decode(c: &mut Criterion) {
             )
         });
         match &batch {
+            Batch::Raw(_) => {}
             Batch::Traces(rs) => {
                 let opts = xray::TranslateOptions { now_secs: 1_700_000_000, ..Default::default() };
                 g.bench_function("translate: X-Ray documents", |b| {

@@ -54,15 +54,53 @@ pub fn otlp_http_body(data: &[u8]) {
     let Some((&sel, body)) = data.split_first() else { return };
     let sel = Selector::from_byte(sel);
     let Ok(raw) = decompress(ENCODINGS[sel.compression], Bytes::copy_from_slice(body), BODY_LIMIT) else { return };
+    if sel.encoding == Encoding::Protobuf {
+        scan_agrees_with_prost(sel.signal, &raw);
+    }
     let Ok(mut batch) = decode_request(sel.signal, sel.encoding, &raw) else { return };
     reject_invalid(&mut batch);
     translate_all(&batch);
+}
+
+/// The raw path's promise (`pipeline::data::raw`): its scan accepts exactly the bytes prost decodes,
+/// counts the items decoding would, flags bad ids as the receiver's check does, and a raw batch
+/// decodes to the same structs. Panics (a fuzz finding) when any of that is broken.
+// A fuzz finding is reported as a panic: this runs only under the fuzzers.
+#[allow(clippy::panic)]
+pub fn scan_agrees_with_prost(signal: Signal, body: &[u8]) {
+    use crate::pipeline::data::raw::{scan::scan, RawBatch};
+    use opentelemetry_proto::tonic::collector::{logs::v1 as l, metrics::v1 as m, trace::v1 as t};
+    use prost::Message;
+    let decoded = match signal {
+        Signal::Traces => t::ExportTraceServiceRequest::decode(body).map(|r| Batch::Traces(r.resource_spans)),
+        Signal::Metrics => m::ExportMetricsServiceRequest::decode(body).map(|r| Batch::Metrics(r.resource_metrics)),
+        Signal::Logs => l::ExportLogsServiceRequest::decode(body).map(|r| Batch::Logs(r.resource_logs)),
+    };
+    match (scan(signal, body), decoded) {
+        (None, Err(_)) => {}
+        (Some(s), Ok(b)) => {
+            if s.regular {
+                assert_eq!(s.items, b.items(), "scan and prost count different items");
+            }
+            let mut cleaned = b.clone();
+            assert_eq!(s.ids_valid, reject_invalid(&mut cleaned).is_none(), "scan and the receiver disagree on ids");
+            if let Some(raw) = RawBatch::scan(signal, Bytes::copy_from_slice(body)) {
+                // Compared encoded: NaN values make the structs unequal to themselves.
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                raw.decode().encode_request(&mut x);
+                b.encode_request(&mut y);
+                assert!(x == y, "a raw batch decodes differently");
+            }
+        }
+        (s, d) => panic!("scan and prost disagree: scan {s:?}, prost {:?}", d.err()),
+    }
 }
 
 /// Every translator that takes `batch`'s signal: X-Ray segments (documents written out), remote
 /// write series, Loki push requests.
 pub fn translate_all(batch: &Batch) {
     match batch {
+        Batch::Raw(_) => translate_all(&batch.decoded()),
         Batch::Traces(rs) => {
             let opts =
                 xray::TranslateOptions { index_all_attributes: true, now_secs: 1_700_000_000, ..Default::default() };

@@ -354,6 +354,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn encode(b: &Batch, enc: Encoding) -> Vec<u8> {
     match (b, enc) {
+        (Batch::Raw(r), Encoding::Protobuf) => r.to_vec(),
+        (Batch::Raw(_), Encoding::Json) => encode(&b.decoded(), enc),
         (Batch::Traces(r), Encoding::Protobuf) => {
             ExportTraceServiceRequest { resource_spans: r.clone() }.encode_to_vec()
         }

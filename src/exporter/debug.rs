@@ -80,8 +80,12 @@ impl DebugExporter {
 impl Exporter for DebugExporter {
     async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
         let items = batch.items();
+        let decoded = batch.decoded();
+        let batch: &Batch = &decoded;
         let res = batch.resources();
         match batch {
+            // `decoded` built the structs.
+            Batch::Raw(_) => {}
             Batch::Traces(_) => {
                 tracing::info!(exporter = %self.id, "resource spans" = res, spans = items, "Traces")
             }
@@ -129,6 +133,8 @@ fn attrs(a: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> String {
 fn render(batch: &Batch, detailed: bool) -> String {
     let mut out = String::new();
     match batch {
+        // The caller passes a decoded batch.
+        Batch::Raw(_) => {}
         Batch::Traces(rs) => {
             for (i, r) in rs.iter().enumerate() {
                 if detailed {

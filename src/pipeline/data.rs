@@ -1,9 +1,14 @@
-//! The unit that moves through a pipeline: one signal's resources, decoded once from OTLP.
+//! The unit that moves through a pipeline: one signal's resources, decoded from OTLP or still
+//! encoded as it arrived (`raw`).
+
+pub mod raw;
 
 use crate::component::Signal;
 use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{metric, Metric, ResourceMetrics, ScopeMetrics};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+use raw::RawBatch;
+use std::borrow::Cow;
 
 /// A batch of telemetry of one signal.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,6 +16,8 @@ pub enum Batch {
     Traces(Vec<ResourceSpans>),
     Metrics(Vec<ResourceMetrics>),
     Logs(Vec<ResourceLogs>),
+    /// Still encoded as it arrived (see `pipeline::data::raw`).
+    Raw(RawBatch),
 }
 
 impl Batch {
@@ -19,6 +26,23 @@ impl Batch {
             Batch::Traces(_) => Signal::Traces,
             Batch::Metrics(_) => Signal::Metrics,
             Batch::Logs(_) => Signal::Logs,
+            Batch::Raw(r) => r.signal(),
+        }
+    }
+
+    /// Builds the structs of a raw batch in place (a no-op for a decoded one): what every
+    /// processor that edits data does first.
+    pub fn decode_in_place(&mut self) {
+        if let Batch::Raw(r) = self {
+            *self = r.decode();
+        }
+    }
+
+    /// The batch with its structs built (borrowed when it already has them).
+    pub fn decoded(&self) -> Cow<'_, Batch> {
+        match self {
+            Batch::Raw(r) => Cow::Owned(r.decode()),
+            b => Cow::Borrowed(b),
         }
     }
 
@@ -30,6 +54,21 @@ impl Batch {
         }
     }
 
+    /// Appends the protobuf `Export*ServiceRequest` of this batch to `buf`, reading the data in
+    /// place (a raw batch is copied as it came).
+    pub fn encode_request(&self, buf: &mut Vec<u8>) {
+        // Each Export*ServiceRequest has one field: repeated resource entries, tag 1.
+        match self {
+            Batch::Traces(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
+            Batch::Metrics(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
+            Batch::Logs(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
+            Batch::Raw(r) => {
+                buf.reserve(r.len());
+                r.parts().iter().for_each(|p| buf.extend_from_slice(p));
+            }
+        }
+    }
+
     /// Items as the collector counts them: spans, metric data points, log records.
     pub fn items(&self) -> usize {
         match self {
@@ -38,6 +77,7 @@ impl Batch {
                 rm.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics).map(data_points).sum()
             }
             Batch::Logs(rl) => rl.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum(),
+            Batch::Raw(r) => r.items(),
         }
     }
 
@@ -47,12 +87,32 @@ impl Batch {
             Batch::Traces(r) => r.len(),
             Batch::Metrics(r) => r.len(),
             Batch::Logs(r) => r.len(),
+            Batch::Raw(r) => r.decode().resources(),
         }
     }
 
     /// Moves everything of `other` (same signal) to the end of `self`.
     /// Returns `other` back when the signals differ.
-    pub fn append(&mut self, other: Batch) -> Result<(), Batch> {
+    pub fn append(&mut self, mut other: Batch) -> Result<(), Batch> {
+        if self.signal() != other.signal() {
+            return Err(other);
+        }
+        match (&mut *self, other) {
+            (Batch::Raw(a), Batch::Raw(b)) => {
+                a.append(b);
+                return Ok(());
+            }
+            (Batch::Raw(_), b) => {
+                self.decode_in_place();
+                other = b;
+            }
+            (a, b) if a.resources() == 0 => {
+                *a = b;
+                return Ok(());
+            }
+            (_, b) => other = b,
+        }
+        other.decode_in_place();
         match (self, other) {
             (Batch::Traces(a), Batch::Traces(b)) => a.extend(b),
             (Batch::Metrics(a), Batch::Metrics(b)) => a.extend(b),
@@ -65,7 +125,13 @@ impl Batch {
     /// Removes the first `n` items and returns them as a batch; `self` keeps the rest.
     /// Resources and scopes that straddle the cut are copied (without their items) to both sides.
     pub fn split_front(&mut self, n: usize) -> Batch {
+        if n >= self.items() {
+            return std::mem::replace(self, Batch::empty(self.signal()));
+        }
+        // Cutting inside encoded data would mean parsing it anyway: decode and cut the structs.
+        self.decode_in_place();
         match self {
+            Batch::Raw(_) => Batch::empty(self.signal()),
             Batch::Traces(rs) => Batch::Traces(split_resources(
                 rs,
                 n,

@@ -57,7 +57,10 @@ impl AttributesTransform {
 impl Transform for AttributesTransform {
     fn apply(&self, batch: &mut Batch) {
         let a = &self.actions;
+        batch.decode_in_place();
         match batch {
+            // Just decoded.
+            Batch::Raw(_) => {}
             Batch::Traces(rs) => rs
                 .iter_mut()
                 .flat_map(|r| &mut r.scope_spans)

@@ -64,6 +64,7 @@ impl Consumer for TransformProcessor {
         self.incoming.add(items);
         // Free when this pipeline is the only holder; one copy when a fan-out shares it.
         let mut b = Arc::unwrap_or_clone(batch);
+        b.decode_in_place();
         self.transform.apply(&mut b);
         debug_assert_eq!(b.items() as u64, items, "a Transform must not add or remove items");
         self.outgoing.add(items);
@@ -82,5 +83,9 @@ pub fn for_each_resource(
         Batch::Traces(rs) => rs.iter_mut().for_each(|r| go(&mut r.resource)),
         Batch::Metrics(rs) => rs.iter_mut().for_each(|r| go(&mut r.resource)),
         Batch::Logs(rs) => rs.iter_mut().for_each(|r| go(&mut r.resource)),
+        Batch::Raw(_) => {
+            batch.decode_in_place();
+            for_each_resource(batch, f)
+        }
     }
 }

@@ -177,7 +177,8 @@ fn now_secs() -> i64 {
 #[async_trait]
 impl Exporter for XrayExporter {
     async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
-        let Batch::Traces(rs) = batch else {
+        let decoded = batch.decoded();
+        let Batch::Traces(rs) = &*decoded else {
             return Err(ExportError::Permanent("awsxray exports traces only".into()));
         };
         let opts = TranslateOptions { now_secs: now_secs(), ..self.opts.clone() };

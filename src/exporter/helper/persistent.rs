@@ -33,11 +33,9 @@ use tokio::sync::Notify;
 
 /// The batch as the OTLP export request of its signal.
 pub fn encode(b: &Batch) -> Vec<u8> {
-    match b {
-        Batch::Traces(rs) => ExportTraceServiceRequest { resource_spans: rs.clone() }.encode_to_vec(),
-        Batch::Metrics(rm) => ExportMetricsServiceRequest { resource_metrics: rm.clone() }.encode_to_vec(),
-        Batch::Logs(rl) => ExportLogsServiceRequest { resource_logs: rl.clone() }.encode_to_vec(),
-    }
+    let mut buf = Vec::new();
+    b.encode_request(&mut buf);
+    buf
 }
 
 pub fn decode(signal: Signal, bytes: &[u8]) -> Result<Batch, prost::DecodeError> {

@@ -230,7 +230,8 @@ impl LokiExporter {
 #[async_trait]
 impl Exporter for LokiExporter {
     async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
-        let Batch::Logs(rl) = batch else {
+        let decoded = batch.decoded();
+        let Batch::Logs(rl) = &*decoded else {
             return Err(ExportError::Permanent("loki exports logs only".into()));
         };
         let now = std::time::SystemTime::now()

@@ -1,6 +1,7 @@
 //! The `otlp` exporter over gRPC (tonic), sending requests encoded in place from the batch.
 
 use super::{encode_request, partial_success, OtlpGrpcConfig};
+use crate::component::Signal;
 use crate::exporter::{ExportError, Exporter};
 use crate::pipeline::data::Batch;
 use crate::wire::grpc_status::{retry_delay, LOGS_EXPORT_PATH, METRICS_EXPORT_PATH, TRACES_EXPORT_PATH};
@@ -78,10 +79,10 @@ impl Exporter for OtlpGrpcExporter {
     async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
         let mut buf = Vec::new();
         encode_request(batch, &mut buf);
-        let path = match batch {
-            Batch::Traces(_) => TRACES_EXPORT_PATH,
-            Batch::Metrics(_) => METRICS_EXPORT_PATH,
-            Batch::Logs(_) => LOGS_EXPORT_PATH,
+        let path = match batch.signal() {
+            Signal::Traces => TRACES_EXPORT_PATH,
+            Signal::Metrics => METRICS_EXPORT_PATH,
+            Signal::Logs => LOGS_EXPORT_PATH,
         };
         let mut client = tonic::client::Grpc::new(self.channel.clone());
         if let Some(c) = self.compression {

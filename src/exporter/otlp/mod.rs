@@ -6,6 +6,7 @@ pub mod grpc;
 pub mod http;
 
 use super::helper::config::{QueueConfig, RetryConfig};
+use crate::component::Signal;
 use crate::config::{ConfigError, GoDuration};
 use crate::http_client::TlsClientConfig;
 use crate::pipeline::data::Batch;
@@ -205,12 +206,7 @@ impl OtlpHttpConfig {
 
 /// Encodes the export request of `batch` as protobuf, reading the shared data in place.
 pub fn encode_request(batch: &Batch, buf: &mut Vec<u8>) {
-    // Each Export*ServiceRequest has one field: repeated resource entries, tag 1.
-    match batch {
-        Batch::Traces(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
-        Batch::Metrics(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
-        Batch::Logs(rs) => rs.iter().for_each(|r| prost::encoding::message::encode(1, r, buf)),
-    }
+    batch.encode_request(buf)
 }
 
 /// Encodes the export request of `batch` as OTLP/JSON.
@@ -230,7 +226,10 @@ pub fn encode_request_json(batch: &Batch) -> Vec<u8> {
     struct L<'a> {
         resource_logs: &'a [opentelemetry_proto::tonic::logs::v1::ResourceLogs],
     }
-    let r = match batch {
+    let decoded = batch.decoded();
+    let r = match &*decoded {
+        // `decoded` built the structs.
+        Batch::Raw(_) => Ok(Vec::new()),
         Batch::Traces(rs) => serde_json::to_vec(&T { resource_spans: rs }),
         Batch::Metrics(rs) => serde_json::to_vec(&M { resource_metrics: rs }),
         Batch::Logs(rs) => serde_json::to_vec(&L { resource_logs: rs }),
@@ -241,16 +240,16 @@ pub fn encode_request_json(batch: &Batch) -> Vec<u8> {
 /// Reads the rejected count and message from an OTLP export response (protobuf).
 pub fn partial_success(batch: &Batch, body: &[u8]) -> Option<(i64, String)> {
     use opentelemetry_proto::tonic::collector::{logs::v1 as l, metrics::v1 as m, trace::v1 as t};
-    let (n, msg) = match batch {
-        Batch::Traces(_) => t::ExportTraceServiceResponse::decode(body)
+    let (n, msg) = match batch.signal() {
+        Signal::Traces => t::ExportTraceServiceResponse::decode(body)
             .ok()?
             .partial_success
             .map(|p| (p.rejected_spans, p.error_message))?,
-        Batch::Metrics(_) => m::ExportMetricsServiceResponse::decode(body)
+        Signal::Metrics => m::ExportMetricsServiceResponse::decode(body)
             .ok()?
             .partial_success
             .map(|p| (p.rejected_data_points, p.error_message))?,
-        Batch::Logs(_) => l::ExportLogsServiceResponse::decode(body)
+        Signal::Logs => l::ExportLogsServiceResponse::decode(body)
             .ok()?
             .partial_success
             .map(|p| (p.rejected_log_records, p.error_message))?,

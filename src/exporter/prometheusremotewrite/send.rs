@@ -163,7 +163,8 @@ pub fn split_requests(
 impl Exporter for PrwExporter {
     /// exporter.go `pushMetricsV1` + `handleExport`.
     async fn export(&self, batch: &Batch) -> Result<(), ExportError> {
-        let Batch::Metrics(rm) = batch else {
+        let decoded = batch.decoded();
+        let Batch::Metrics(rm) = &*decoded else {
             return Err(ExportError::Permanent("prometheusremotewrite exports metrics only".into()));
         };
         let t = translate(rm, &self.opts);

@@ -170,7 +170,10 @@ impl Transform for ResourceDetection {
                 merge(&mut r.get_or_insert_with(Resource::default).attributes, detected, o);
             }
         };
+        batch.decode_in_place();
         match batch {
+            // Just decoded.
+            Batch::Raw(_) => {}
             Batch::Traces(rs) => rs.iter_mut().for_each(|r| go(&mut r.schema_url, &mut r.resource)),
             Batch::Metrics(rs) => rs.iter_mut().for_each(|r| go(&mut r.schema_url, &mut r.resource)),
             Batch::Logs(rs) => rs.iter_mut().for_each(|r| go(&mut r.schema_url, &mut r.resource)),

@@ -4,6 +4,7 @@
 //! after `limit` bytes instead of being expanded.
 
 use crate::component::Signal;
+use crate::pipeline::data::raw::RawBatch;
 use crate::pipeline::data::Batch;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -88,6 +89,12 @@ pub enum Encoding {
 /// Decodes an OTLP export request of `signal`.
 pub fn decode_request(signal: Signal, enc: Encoding, body: &[u8]) -> Result<Batch, DecodeError> {
     let bad = |e: String| DecodeError::Malformed(e);
+    if enc == Encoding::Protobuf {
+        // Kept encoded when it is well formed (see `pipeline::data::raw`).
+        if let Some(raw) = RawBatch::scan(signal, Bytes::copy_from_slice(body)) {
+            return Ok(Batch::Raw(raw));
+        }
+    }
     Ok(match (signal, enc) {
         (Signal::Traces, Encoding::Protobuf) => {
             Batch::Traces(ExportTraceServiceRequest::decode(body).map_err(|e| bad(e.to_string()))?.resource_spans)
@@ -218,7 +225,8 @@ pub fn reject_invalid(batch: &mut Batch) -> Option<(u64, String)> {
                 )
             })
         }
-        Batch::Metrics(_) => None,
+        // Raw batches are taken only when every id is valid.
+        Batch::Metrics(_) | Batch::Raw(_) => None,
     }
 }
 

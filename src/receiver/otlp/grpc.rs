@@ -171,15 +171,19 @@ impl<S: OtlpSignal> tonic::server::UnaryService<bytes::Bytes> for ExportSvc<S> {
                 entry.refused_before_decode(&st.budget, &st.id, "grpc", decode::count_items(S::SIGNAL, &msg), &e);
                 return Err(status::grpc_status(&status::from_consume_error(&e)));
             }
-            let req = match <S::Req as prost::Message>::decode(&msg[..]) {
-                Ok(r) => r,
-                Err(e) => {
-                    st.log_bad(S::SIGNAL, &e.to_string());
-                    return Err(Status::invalid_argument(format!("failed to decode the request: {e}")));
-                }
+            // Kept encoded when it is well formed (see `pipeline::data::raw`); decoded otherwise, which
+            // also gives the error message or rejects the items with bad ids.
+            let mut batch = match crate::pipeline::data::raw::RawBatch::scan(S::SIGNAL, msg.clone()) {
+                Some(raw) => crate::pipeline::data::Batch::Raw(raw),
+                None => match <S::Req as prost::Message>::decode(&msg[..]) {
+                    Ok(r) => S::into_batch(r),
+                    Err(e) => {
+                        st.log_bad(S::SIGNAL, &e.to_string());
+                        return Err(Status::invalid_argument(format!("failed to decode the request: {e}")));
+                    }
+                },
             };
             drop(msg);
-            let mut batch = S::into_batch(req);
             let rejected = decode::reject_invalid(&mut batch);
             if let Some((n, _)) = &rejected {
                 entry.telemetry.refused.add(*n);
