@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     exemplar, metric::Data, number_data_point, AggregationTemporality, Exemplar, HistogramDataPoint, Metric,
     NumberDataPoint, ResourceMetrics, SummaryDataPoint,
 };
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 mod labels;
 mod native;
@@ -91,20 +91,43 @@ fn ms(ns: u64) -> i64 {
     (ns / 1_000_000) as i64
 }
 
-/// Series accumulate here, keyed by label set, so samples of one series from several data
-/// points (or requests in one batch) land in one `TimeSeries`.
+/// Series accumulate here, found by a hash of their label set (as Go's `timeSeriesSignature`
+/// map, with the labels compared on a collision), so samples of one series from several data
+/// points (or requests in one batch) land in one `TimeSeries` without copying any label.
 #[derive(Default)]
 struct Acc {
-    series: BTreeMap<Vec<(String, String)>, TimeSeries>,
+    series: Vec<TimeSeries>,
+    index: HashMap<u64, Vec<usize>>,
 }
 
-type Key = Vec<(String, String)>;
+/// A series' index in `Acc::series`.
+type Key = usize;
+
+fn labels_hash(labels: &[Label]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x6f78_6964_6f74).build_hasher();
+    for l in labels {
+        h.write(l.name.as_bytes());
+        h.write_u8(0xff);
+        h.write(l.value.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
 
 impl Acc {
     fn entry(&mut self, labels: Vec<Label>) -> (&mut TimeSeries, Key) {
-        let key: Key = labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
-        let ts = self.series.entry(key.clone()).or_insert_with(|| TimeSeries { labels, ..Default::default() });
-        (ts, key)
+        let slot = self.index.entry(labels_hash(&labels)).or_default();
+        let found = slot.iter().copied().find(|&i| self.series[i].labels == labels);
+        let i = match found {
+            Some(i) => i,
+            None => {
+                self.series.push(TimeSeries { labels, ..Default::default() });
+                slot.push(self.series.len() - 1);
+                self.series.len() - 1
+            }
+        };
+        (&mut self.series[i], i)
     }
     fn sample(&mut self, labels: Vec<Label>, value: f64, timestamp: i64) -> Key {
         let (ts, key) = self.entry(labels);
@@ -221,7 +244,11 @@ pub fn translate(resources: &[ResourceMetrics], opts: &TranslateOptions) -> Tran
             out.errors.push(e);
         }
     }
-    for (_, mut ts) in acc.series {
+    // Ordered by label set (names and values in turn), as the output always was.
+    acc.series.sort_unstable_by(|a, b| {
+        a.labels.iter().map(|l| (&l.name, &l.value)).cmp(b.labels.iter().map(|l| (&l.name, &l.value)))
+    });
+    for mut ts in acc.series {
         ts.samples.sort_by_key(|s| s.timestamp);
         ts.histograms.sort_by_key(|h| h.timestamp);
         out.series.push(ts);
@@ -331,7 +358,7 @@ fn add_metric(
                 match base(&p.attributes) {
                     Ok(b) => {
                         let key = acc.sample(b.with(&named(name.to_string())), number(p), ms(p.time_unix_nano));
-                        if let Some(ts) = acc.series.get_mut(&key) {
+                        if let Some(ts) = acc.series.get_mut(key) {
                             ts.exemplars.extend(exemplars(&p.exemplars));
                         }
                     }
@@ -403,7 +430,7 @@ fn add_histogram(acc: &mut Acc, p: &HistogramDataPoint, name: &str, base: &Label
     bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
     for e in exemplars(&p.exemplars) {
         for (bound, key) in &bounds {
-            if let Some(ts) = acc.series.get_mut(key).filter(|ts| !ts.samples.is_empty()) {
+            if let Some(ts) = acc.series.get_mut(*key).filter(|ts| !ts.samples.is_empty()) {
                 if e.value <= *bound {
                     ts.exemplars.push(e);
                     break;
