@@ -275,7 +275,7 @@ def report(cg_kind, runs):
               "`Exporting failed. Will retry` lines) and sent the batch again, at-least-once as Go's exporterhelper.",
               "- The issue's target is S = 1 (90,000 items/s). At about 10 µs of CPU per item a quarter core "
               "(250,000 µs/s) handles about 25,000 items/s; S = 1 needs about 2.8 µs per item. The CPU per item "
-              "is the same figure as `compare.sh`'s OTLP rows: closing the gap is the CPU work of issue 17, not "
+              "is of the same order as `compare.sh`'s OTLP rows above: closing the gap is the CPU work of issue 17, not "
               "runtime sizing.",
               f"- {os.environ.get('BENCH_NOTE', 'Nothing else ran on the machine during the runs.')}", ""]
     return "\n".join(lines)
