@@ -245,12 +245,16 @@ def write_report(rows):
               f"- {os.environ.get('BENCH_NOTE', 'Nothing else ran on the machine during the runs.')}",
               "", "![CPU per item](benches/compare.svg)", ""]
     path = os.path.join(ROOT, "BENCHMARKS.md")
-    soak = ""
+    # Sections other scripts write (or were recorded by hand) are kept, each up to the next heading.
+    kept = []
     if os.path.exists(path):
         old = open(path).read()
-        if "\n## Soak" in old:
-            soak = old[old.index("\n## Soak") + 1:]
-    open(path, "w").write("\n".join(lines) + ("\n" + soak if soak else ""))
+        for head in ("\n## Soak", "\n## Quarter core"):
+            if head in old:
+                i = old.index(head) + 1
+                j = old.find("\n## ", i)
+                kept.append(old[i:j + 1 if j >= 0 else len(old)].rstrip("\n") + "\n")
+    open(path, "w").write("\n".join(lines) + "".join("\n" + k for k in kept))
     svg(rows, os.path.join(ROOT, "benches", "compare.svg"))
     print("wrote BENCHMARKS.md and benches/compare.svg")
 

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod collector;
 pub mod component;
 pub mod config;
+pub mod cpu;
 pub mod exporter;
 pub mod extension;
 pub mod featuregate;

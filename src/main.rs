@@ -112,8 +112,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// The async runtime, one worker per CPU oxidot may use (`oxidot::cpu`: a quarter-core quota is
+/// one worker); `log` says so once, when the collector runs.
+fn runtime_sized(log: bool) -> anyhow::Result<tokio::runtime::Runtime> {
+    let w = oxidot::cpu::workers().map_err(|e| anyhow!(e))?;
+    if log {
+        if let Some(warning) = &w.warning {
+            tracing::warn!("{warning}");
+        }
+        tracing::info!(worker_threads = w.count, from = %w.from, "Sized the async runtime");
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(w.count)
+        // File storage, resource detection and DNS lookups; tokio's default of 512 threads
+        // would let a burst of them cost megabytes of stacks on a quarter core.
+        .max_blocking_threads((8 * w.count).max(32))
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    runtime_sized(false)
 }
 
 /// Resolves and validates the configuration, then sets up logging from it. `validate` is silent
@@ -141,7 +161,7 @@ fn resolve(uris: &[String]) -> anyhow::Result<(Config, String, Vec<String>)> {
 }
 
 fn run(cfg: Config, uris: &[String], deadline: std::time::Duration) -> anyhow::Result<()> {
-    let rt = runtime()?;
+    let rt = runtime_sized(true)?;
     let result = rt.block_on(async {
         // Before the start, so a SIGHUP from then on reloads instead of ending the process.
         let mut signals = reload::Signals::new();

@@ -98,7 +98,7 @@ pub async fn start(cfg: &Config) -> Result<Running, LifecycleError> {
 
     // service.go Start: the command, its version and runtime.NumCPU (the CPUs this process may
     // run on), before the extensions start.
-    tracing::info!(Version = env!("CARGO_PKG_VERSION"), NumCPU = num_cpu(), "Starting oxidot...");
+    tracing::info!(Version = env!("CARGO_PKG_VERSION"), NumCPU = crate::cpu::affinity_cpus(), "Starting oxidot...");
 
     let host = match build_extensions(cfg, &reg) {
         Ok(h) => h,
@@ -232,24 +232,6 @@ pub async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-/// Go's runtime.NumCPU: the CPUs in this process's affinity mask (cgroup quotas not applied).
-fn num_cpu() -> u64 {
-    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for this process.
-    let n = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
-            libc::CPU_COUNT(&set) as u64
-        } else {
-            0
-        }
-    };
-    if n > 0 {
-        n
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
     }
 }
 
