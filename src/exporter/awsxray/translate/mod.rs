@@ -234,44 +234,41 @@ impl Shape {
     }
 }
 
-fn scalar_json(v: &Value) -> String {
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, GoJson);
-    // Writing a Value to a Vec cannot fail (NaN and infinities are already null in a Value).
-    if serde::Serialize::serialize(v, &mut ser).is_err() {
-        return v.to_string();
-    }
-    String::from_utf8(out).unwrap_or_else(|_| v.to_string())
+/// Writes one scalar (or key) as Go's encoder does, straight into `out`.
+fn write_scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, GoJson);
+    // Writing to a Vec cannot fail (NaN and infinities are already null in a Value).
+    let _ = v.serialize(&mut ser);
 }
 
-fn write_shaped(v: &Value, shape: Shape, out: &mut String) {
+fn write_shaped(v: &Value, shape: Shape, out: &mut Vec<u8>) {
     match v {
         Value::Object(m) => {
             let fields = shape.fields();
             let mut keys: Vec<&String> = fields.iter().filter_map(|f| m.get_key_value(*f).map(|(k, _)| k)).collect();
             keys.extend(m.keys().filter(|k| !fields.contains(&k.as_str())));
-            out.push('{');
+            out.push(b'{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&scalar_json(&Value::String(k.clone())));
-                out.push(':');
+                write_scalar(k.as_str(), out);
+                out.push(b':');
                 write_shaped(&m[k.as_str()], shape.child(k), out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(a) => {
-            out.push('[');
+            out.push(b'[');
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_shaped(x, shape, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        _ => out.push_str(&scalar_json(v)),
+        _ => write_scalar(v, out),
     }
 }
 
@@ -279,9 +276,10 @@ fn write_shaped(v: &Value, shape: Shape, out: &mut String) {
 /// without the encoder's trailing newline): struct fields in tracesegment.go's order, map keys
 /// sorted, numbers and strings as encoding/json prints them.
 pub fn to_document(doc: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(1024);
     write_shaped(doc, Shape::Segment, &mut out);
-    out
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]
