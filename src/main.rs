@@ -36,6 +36,11 @@ struct Cli {
     /// oxidot only: the Go collector has no such setting.
     #[arg(long = "decode-budget-mib", global = true, value_name = "MIB")]
     decode_budget_mib: Option<u64>,
+    /// MiB of protobuf the exporters may hold in their in-memory sending queues and in flight,
+    /// process-wide, before they refuse (retryably) and the batch processor waits. Default 8,
+    /// or OXIDOT_EXPORT_BUDGET_MIB. oxidot only: the Go collector has no such setting.
+    #[arg(long = "export-budget-mib", global = true, value_name = "MIB")]
+    export_budget_mib: Option<u64>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -66,18 +71,34 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let budget = match (cli.decode_budget_mib, std::env::var("OXIDOT_DECODE_BUDGET_MIB")) {
-        (Some(m), _) => Some(m.to_string()),
-        (None, Ok(v)) => Some(v),
-        (None, Err(_)) => None,
-    };
-    if let Some(v) = budget {
-        let mib = v.trim().parse::<u64>().unwrap_or(0);
-        if mib == 0 || mib > 1 << 24 {
-            eprintln!("Error: the decode budget (--decode-budget-mib, OXIDOT_DECODE_BUDGET_MIB) must be a number of MiB from 1 to 16777216, not {v:?}");
-            return ExitCode::FAILURE;
+    let budgets: [(_, _, _, fn(u64)); 2] = [
+        (
+            cli.decode_budget_mib,
+            "OXIDOT_DECODE_BUDGET_MIB",
+            "the decode budget (--decode-budget-mib",
+            oxidot::memory::budget::set_global,
+        ),
+        (
+            cli.export_budget_mib,
+            "OXIDOT_EXPORT_BUDGET_MIB",
+            "the export budget (--export-budget-mib",
+            oxidot::memory::export_budget::set_global,
+        ),
+    ];
+    for (flag, env, what, set) in budgets {
+        let budget = match (flag, std::env::var(env)) {
+            (Some(m), _) => Some(m.to_string()),
+            (None, Ok(v)) => Some(v),
+            (None, Err(_)) => None,
+        };
+        if let Some(v) = budget {
+            let mib = v.trim().parse::<u64>().unwrap_or(0);
+            if mib == 0 || mib > 1 << 24 {
+                eprintln!("Error: {what}, {env}) must be a number of MiB from 1 to 16777216, not {v:?}");
+                return ExitCode::FAILURE;
+            }
+            set(mib << 20);
         }
-        oxidot::memory::budget::set_global(mib << 20);
     }
     let result = match cli.command {
         Some(Command::Components) => {

@@ -1,8 +1,10 @@
 //! Process memory, shared by the receivers and the memory_limiter: what the kernel charges for
-//! oxidot (`usage`), the budget of bytes being decoded at once (`budget`), and the pressure
+//! oxidot (`usage`), the budget of bytes being decoded at once (`budget`), the budget of bytes
+//! the exporters hold (`export_budget`), and the pressure
 //! flag a memory_limiter raises above its soft limit, so receivers refuse before decoding.
 
 pub mod budget;
+pub mod export_budget;
 pub mod usage;
 
 use std::sync::atomic::{AtomicU32, Ordering};

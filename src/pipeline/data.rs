@@ -147,6 +147,21 @@ impl Batch {
             Batch::Metrics(rs) => Batch::Metrics(split_metrics(rs, n)),
         }
     }
+
+    /// Bytes of the equivalent `Export*ServiceRequest` once protobuf-encoded (Go's bytes sizer:
+    /// exporterhelper `sizer.TracesSizer.TracesSize` etc., the marshalled request size).
+    pub fn wire_size(&self) -> usize {
+        use prost::Message;
+        fn entries<M: Message>(rs: &[M]) -> usize {
+            // Each resource entry is field 1 of the request, length-delimited.
+            rs.iter().map(|r| prost::encoding::message::encoded_len(1, r)).sum()
+        }
+        match self {
+            Batch::Traces(r) => entries(r),
+            Batch::Metrics(r) => entries(r),
+            Batch::Logs(r) => entries(r),
+        }
+    }
 }
 
 /// Data points in one metric (a histogram or summary point counts as one).

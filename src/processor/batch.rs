@@ -1,13 +1,15 @@
 //! The `batch` processor, with the collector's semantics: flush when `send_batch_size` items
 //! are pending or `timeout` passed since the first; split at `send_batch_max_size`; flush on
 //! shutdown. Unlike the Go processor it never drops silently: when downstream queues are full it
-//! holds the batch and retries, and its own bounded intake then refuses new data, so the
-//! receiver answers "retry later" to the client.
+//! holds the batch and retries, and its own intake, bounded in items and in protobuf bytes,
+//! makes new data wait (`INTAKE_WAIT`) and then refuses it, so the client is slowed down and at
+//! worst the receiver answers "retry later".
 
 pub mod factory;
 
 use crate::component::{ComponentId, Signal};
 use crate::config::{limits, ConfigError, GoDuration};
+use crate::memory::export_budget;
 use crate::pipeline::consumer::{consume_will_retry, ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::component::BatchTelemetry;
@@ -74,16 +76,39 @@ impl BatchConfig {
     }
 }
 
-/// Items the intake holds before refusing: several batches' worth, so bursts pass.
-const INTAKE_BATCHES: usize = 8;
+/// Items the intake holds (queued, pending and being handed downstream) before new data waits:
+/// the batch being handed to the exporters and the next one filling.
+const INTAKE_BATCHES: usize = 2;
+/// Protobuf bytes (`Batch::wire_size`) the intake holds before new data waits. Decoded data
+/// takes ~4-6x its wire size, so this bounds the processor to a few tens of MB.
+pub const INTAKE_BYTES: u64 = 8 << 20;
+/// How long `consume` waits for room before refusing (well under SDKs' 10 s export timeout).
+pub const INTAKE_WAIT: Duration = Duration::from_secs(2);
+/// The pending batch is sent once it holds this share of `INTAKE_BYTES` even below
+/// `send_batch_size`, so large items cannot fill the intake with one batch that never sends.
+const FLUSH_BYTES_DIVISOR: u64 = 2;
+/// Backoff bounds while the exporters refuse (`deliver`); a freed export budget wakes it sooner.
+const DELIVER_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_millis(200));
+
+const KIB: u64 = 1024;
+
+/// KiB of a batch's wire size, as intake permits (at least 1, at most the whole intake).
+fn kib_of(bytes: usize, cap_kib: usize) -> usize {
+    (bytes as u64).div_ceil(KIB).clamp(1, cap_kib as u64) as usize
+}
+
+/// A batch in the intake channel: with its item count and KiB, counted once in `consume`.
+type Intake = (Arc<Batch>, usize, usize);
 
 /// One batch processor instance (one per pipeline, as in the collector).
 pub struct BatchProcessor {
     id: ComponentId,
-    /// Each batch with its item count, counted once in `consume`.
-    tx: mpsc::UnboundedSender<(Arc<Batch>, usize)>,
+    tx: mpsc::UnboundedSender<Intake>,
+    /// Items and KiB of the intake.
     permits: Arc<Semaphore>,
     capacity: usize,
+    kib_permits: Arc<Semaphore>,
+    kib_capacity: usize,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
     deadline_tx: watch::Sender<Option<Instant>>,
     /// Items accepted and not yet handed downstream or counted as dropped.
@@ -97,6 +122,8 @@ struct Batcher {
     cfg: BatchConfig,
     next: Arc<dyn Consumer>,
     permits: Arc<Semaphore>,
+    kib_permits: Arc<Semaphore>,
+    flush_kib: usize,
     telemetry: BatchTelemetry,
     dropped: Counter,
     deadline_rx: watch::Receiver<Option<Instant>>,
@@ -116,6 +143,8 @@ impl BatchProcessor {
         let unit = (cfg.send_batch_size.max(cfg.send_batch_max_size) as usize).max(8192);
         let capacity = unit.saturating_mul(INTAKE_BATCHES);
         let permits = Arc::new(Semaphore::new(capacity));
+        let kib_capacity = (INTAKE_BYTES / KIB) as usize;
+        let kib_permits = Arc::new(Semaphore::new(kib_capacity));
         let (tx, rx) = mpsc::unbounded_channel();
         let (deadline_tx, deadline_rx) = watch::channel(None);
         let held = Arc::new(AtomicU64::new(0));
@@ -129,6 +158,8 @@ impl BatchProcessor {
             cfg,
             next,
             permits: Arc::clone(&permits),
+            kib_permits: Arc::clone(&kib_permits),
+            flush_kib: kib_capacity / FLUSH_BYTES_DIVISOR as usize,
             telemetry: BatchTelemetry::new(reg, &id, metrics_enabled),
             dropped: dropped.clone(),
             deadline_rx,
@@ -141,6 +172,8 @@ impl BatchProcessor {
             tx,
             permits,
             capacity,
+            kib_permits,
+            kib_capacity,
             task: std::sync::Mutex::new(Some(task)),
             deadline_tx,
             held,
@@ -153,6 +186,7 @@ impl BatchProcessor {
     pub async fn shutdown(&self, deadline: Instant) {
         let _ = self.deadline_tx.send(Some(deadline));
         self.permits.close();
+        self.kib_permits.close();
         let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut t) = task {
             // The batcher ends when every sender is gone; ours is the last one the graph holds.
@@ -181,19 +215,28 @@ impl Consumer for BatchProcessor {
         if items == 0 {
             return Ok(());
         }
-        let n = items.min(self.capacity) as u32;
-        match Arc::clone(&self.permits).try_acquire_many_owned(n) {
-            Ok(p) => p.forget(),
-            Err(tokio::sync::TryAcquireError::Closed) => return Err(ConsumeError::Shutdown),
-            Err(tokio::sync::TryAcquireError::NoPermits) => {
-                return Err(ConsumeError::overloaded(format!(
-                    "processor {} is full: the exporters downstream are not keeping up",
-                    self.id
-                )))
+        let n = items.min(self.capacity);
+        let kib = kib_of(batch.wire_size(), self.kib_capacity);
+        // Waits for room (the client is slowed down by backpressure), for a bounded time; the
+        // semaphores close at shutdown, which ends the wait at once.
+        let until = tokio::time::Instant::now() + INTAKE_WAIT;
+        let mut permits = Vec::with_capacity(2);
+        for (sem, k) in [(&self.permits, n), (&self.kib_permits, kib)] {
+            match tokio::time::timeout_at(until, Arc::clone(sem).acquire_many_owned(k as u32)).await {
+                Ok(Ok(p)) => permits.push(p),
+                Ok(Err(_)) => return Err(ConsumeError::Shutdown),
+                Err(_) => {
+                    return Err(ConsumeError::overloaded(format!(
+                        "processor {} is full: the exporters downstream are not keeping up",
+                        self.id
+                    )))
+                }
             }
         }
+        // Given back by the batcher once the data went downstream.
+        permits.into_iter().for_each(|p| p.forget());
         self.held.fetch_add(items as u64, Ordering::SeqCst);
-        self.tx.send((batch, items)).map_err(|_| {
+        self.tx.send((batch, items, kib)).map_err(|_| {
             self.held.fetch_sub(items as u64, Ordering::SeqCst);
             ConsumeError::Shutdown
         })
@@ -201,9 +244,11 @@ impl Consumer for BatchProcessor {
 }
 
 impl Batcher {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<(Arc<Batch>, usize)>) {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Intake>) {
         let mut pending: Option<Batch> = None;
         let mut pending_items = 0usize;
+        // KiB of intake permits the pending batch holds.
+        let mut kib = 0usize;
         let mut timer: Option<tokio::time::Instant> = None;
         let immediate = self.cfg.timeout.0.is_zero() || self.cfg.send_batch_size == 0;
         let mut deadline_rx = self.deadline_rx.clone();
@@ -212,9 +257,10 @@ impl Batcher {
             let sleep_until = timer.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some((b, items)) => {
+                    Some((b, items, k)) => {
                         let b = Arc::unwrap_or_clone(b);
                         pending_items += items;
+                        kib += k;
                         match &mut pending {
                             Some(p) => { let _ = p.append(b); }
                             None => pending = Some(b),
@@ -222,8 +268,10 @@ impl Batcher {
                         if timer.is_none() && !immediate {
                             timer = Some(tokio::time::Instant::now() + self.cfg.timeout.0);
                         }
-                        while pending_items > 0 && (immediate || pending_items >= self.cfg.send_batch_size as usize) {
-                            pending_items = self.send_some(&mut pending, pending_items, true).await;
+                        while pending_items > 0
+                            && (immediate || pending_items >= self.cfg.send_batch_size as usize || kib >= self.flush_kib)
+                        {
+                            (pending_items, kib) = self.send_some(&mut pending, pending_items, kib, true).await;
                         }
                         if pending_items == 0 {
                             timer = None;
@@ -233,7 +281,7 @@ impl Batcher {
                 },
                 _ = tokio::time::sleep_until(sleep_until), if timer.is_some() => {
                     while pending_items > 0 {
-                        pending_items = self.send_some(&mut pending, pending_items, false).await;
+                        (pending_items, kib) = self.send_some(&mut pending, pending_items, kib, false).await;
                     }
                     timer = None;
                 }
@@ -245,22 +293,33 @@ impl Batcher {
             }
         }
         while pending_items > 0 {
-            pending_items = self.send_some(&mut pending, pending_items, false).await;
+            (pending_items, kib) = self.send_some(&mut pending, pending_items, kib, false).await;
         }
     }
 
-    /// Sends up to `send_batch_max_size` items; returns how many remain pending.
-    async fn send_some(&self, pending: &mut Option<Batch>, pending_items: usize, size_trigger: bool) -> usize {
-        let Some(p) = pending.as_mut() else { return 0 };
+    /// Sends up to `send_batch_max_size` items; returns the items and intake KiB still pending.
+    async fn send_some(
+        &self,
+        pending: &mut Option<Batch>,
+        pending_items: usize,
+        kib: usize,
+        size_trigger: bool,
+    ) -> (usize, usize) {
+        let Some(p) = pending.as_mut() else {
+            self.kib_permits.add_permits(kib);
+            return (0, 0);
+        };
         let max = self.cfg.send_batch_max_size as usize;
         let (out, n, rest) = if max > 0 && pending_items > max {
             (p.split_front(max), max, pending_items - max)
         } else {
             match pending.take() {
                 Some(all) => (all, pending_items, 0),
-                None => return 0,
+                None => return (0, 0),
             }
         };
+        // The part sent takes its share of the KiB with it.
+        let sent_kib = if rest == 0 { kib } else { kib * n / pending_items.max(1) };
         let t = &self.telemetry;
         if let Some(h) = &t.send_size {
             h.observe(n as u64);
@@ -272,14 +331,18 @@ impl Batcher {
         self.deliver(out, n).await;
         self.held.fetch_sub(n as u64, Ordering::SeqCst);
         self.permits.add_permits(n);
-        rest
+        self.kib_permits.add_permits(sent_kib);
+        (rest, kib - sent_kib)
     }
 
     /// Hands a batch downstream, waiting out `Overloaded` until the shutdown deadline.
     async fn deliver(&self, out: Batch, n: usize) {
         let batch = Arc::new(out);
-        let mut wait = Duration::from_millis(20);
+        let mut wait = DELIVER_BACKOFF.0;
+        let budget = export_budget::global();
         loop {
+            // Made before the attempt, so bytes freed during it are not missed.
+            let freed = budget.freed();
             match consume_will_retry(self.next.as_ref(), Arc::clone(&batch)).await {
                 Ok(()) => return,
                 Err(ConsumeError::Overloaded { .. }) => {
@@ -294,8 +357,13 @@ impl Batcher {
                         record_drop("processor", &self.id, self.signal.as_str(), DropReason::Deadline, n as u64);
                         return;
                     }
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_millis(500));
+                    // An exporter freeing budget wakes this at once; a full queue (no budget
+                    // involved) is polled with a short backoff.
+                    tokio::select! {
+                        _ = freed => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(DELIVER_BACKOFF.1);
                 }
                 Err(ConsumeError::Permanent(m)) => {
                     // The exporter counted and logged it (and recorded it for the exit summary);

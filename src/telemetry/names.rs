@@ -77,6 +77,11 @@ pub const EXPORTER_IN_FLIGHT: &str = "otelcol_exporter_in_flight_requests";
 pub const OXIDOT_EXPORTER_QUEUE_DISK_BYTES: &str = "oxidot_exporter_queue_disk_bytes";
 pub const OXIDOT_EXPORTER_QUEUE_CORRUPT: &str = "oxidot_exporter_queue_corrupt_regions";
 pub const OXIDOT_EXPORTER_QUEUE_REDELIVERED: &str = "oxidot_exporter_queue_redelivered_items";
+// oxidot's own: the process-wide export budget (crate::memory::export_budget): protobuf bytes
+// the exporters hold (queued in memory and being sent) now, the most ever held, and the budget.
+pub const OXIDOT_EXPORTER_HELD_BYTES: &str = "oxidot_exporter_held_bytes";
+pub const OXIDOT_EXPORTER_HELD_BYTES_PEAK: &str = "oxidot_exporter_held_bytes_peak";
+pub const OXIDOT_EXPORTER_HELD_BYTES_LIMIT: &str = "oxidot_exporter_held_bytes_limit";
 
 // processor/batchprocessor/metadata.yaml
 pub const BATCH_SEND_SIZE: &str = "otelcol_processor_batch_batch_send_size";

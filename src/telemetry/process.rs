@@ -72,10 +72,25 @@ pub fn render(
     let _ = writeln!(out, "# HELP {rss} Total physical memory (resident set size) [Alpha]\n# TYPE {rss} gauge");
     write_sample(out, rss, "", &[], None, s.rss_bytes as f64);
     render_runtime(out, with_suffixes, &s);
+    render_export_budget(out);
     let _ = writeln!(out, "# HELP {uptime} Uptime of the process [Alpha]\n# TYPE {uptime} counter");
     write_sample(out, uptime, "", &[], None, started.elapsed().as_secs_f64());
     let _ = writeln!(out, "# HELP {TARGET_INFO} Target metadata\n# TYPE {TARGET_INFO} gauge");
     write_sample(out, TARGET_INFO, "", target_labels, None, 1.0);
+}
+
+/// The export budget (oxidot's own, no Go equivalent): bytes held against it, its high-water
+/// mark and its size.
+fn render_export_budget(out: &mut String) {
+    let b = crate::memory::export_budget::global();
+    for (name, help, v) in [
+        (OXIDOT_EXPORTER_HELD_BYTES, "Protobuf bytes the exporters hold in memory (queued and being sent)", b.held()),
+        (OXIDOT_EXPORTER_HELD_BYTES_PEAK, "The most protobuf bytes the exporters held at once", b.peak()),
+        (OXIDOT_EXPORTER_HELD_BYTES_LIMIT, "The exporters' memory budget (--export-budget-mib)", b.limit()),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        write_sample(out, name, "", &[], None, v as f64);
+    }
 }
 
 /// The Go runtime's MemStats metrics (proctelemetry `updateAllocMem`, `updateTotalAllocMem`,

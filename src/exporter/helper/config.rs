@@ -12,7 +12,7 @@ pub enum Sizer {
     Requests,
     /// Spans, data points or log records.
     Items,
-    /// Serialized size; accepted by Go, not by oxidot yet (validate says so).
+    /// Protobuf-marshalled size of the request (Go's bytes sizer); in-memory queues only.
     Bytes,
 }
 
@@ -63,10 +63,10 @@ impl QueueConfig {
         }
         limits::check(errors, p("num_consumers"), self.num_consumers as u64, limits::CONSUMERS);
         limits::check(errors, p("queue_size"), self.queue_size as u64, limits::QUEUE_SIZE);
-        if self.sizer == Sizer::Bytes {
+        if self.sizer == Sizer::Bytes && self.storage.is_some() {
             errors.push(ConfigError::new(
                 p("sizer"),
-                "sizer \"bytes\" is not supported by oxidot yet (use requests or items)",
+                "sizer \"bytes\" is not supported by oxidot with a persistent queue (storage) yet (use requests or items)",
             ));
         }
         if self.batch.is_some() {

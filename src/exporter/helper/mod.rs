@@ -9,6 +9,7 @@ pub mod retry;
 
 use super::{ExportError, Exporter};
 use crate::component::{ComponentId, Signal};
+use crate::memory::export_budget::{self, ExportBudget, Holder};
 use crate::pipeline::consumer::{caller_retries, ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::component::ExporterTelemetry;
@@ -39,6 +40,12 @@ pub struct ExporterHelper {
     /// Items the queue workers took and have not yet counted as sent or failed: what a worker
     /// still stuck at the shutdown deadline (plus a grace) loses when it is stopped.
     in_flight_items: Arc<AtomicU64>,
+    /// This exporter's share of the process-wide export budget (`crate::memory::export_budget`):
+    /// the protobuf bytes of what its in-memory queue holds and what its workers are sending.
+    holder: Arc<Holder>,
+    /// The last batch the queue accepted: a fan-out whose other branch refused is retried by
+    /// the batch processor with the same batch, which this exporter must not queue twice.
+    last_accepted: std::sync::Mutex<std::sync::Weak<Batch>>,
     /// Turns true at the shutdown deadline: retries stop and what is left counts as failed.
     abort_tx: watch::Sender<bool>,
     abort_rx: watch::Receiver<bool>,
@@ -62,6 +69,12 @@ impl SendingQueue {
         match self {
             SendingQueue::Memory(q) => q.size(),
             SendingQueue::Persistent(q) => q.size(),
+        }
+    }
+    fn is_closed(&self) -> bool {
+        match self {
+            SendingQueue::Memory(q) => q.is_closed(),
+            SendingQueue::Persistent(_) => false,
         }
     }
     fn close(&self) {
@@ -106,7 +119,7 @@ impl ExporterHelper {
             .queue
             .enabled
             .then(|| SendingQueue::Memory(Arc::new(BoundedQueue::new(s.queue.queue_size, s.queue.sizer))));
-        Self::build(id, signal, exporter, telemetry, s, queue)
+        Self::build(id, signal, exporter, telemetry, s, queue, export_budget::global())
     }
 
     /// With a persistent queue (`sending_queue.storage`) opened from a storage extension.
@@ -118,7 +131,7 @@ impl ExporterHelper {
         s: HelperSettings,
         queue: Arc<PersistentQueue>,
     ) -> Arc<Self> {
-        Self::build(id, signal, exporter, telemetry, s, Some(SendingQueue::Persistent(queue)))
+        Self::build(id, signal, exporter, telemetry, s, Some(SendingQueue::Persistent(queue)), export_budget::global())
     }
 
     fn build(
@@ -128,6 +141,7 @@ impl ExporterHelper {
         telemetry: ExporterTelemetry,
         s: HelperSettings,
         queue: Option<SendingQueue>,
+        budget: &'static ExportBudget,
     ) -> Arc<Self> {
         if let Some(q) = &queue {
             telemetry.queue_capacity.set(s.queue.queue_size as i64);
@@ -147,6 +161,8 @@ impl ExporterHelper {
             num_consumers: s.queue.num_consumers.max(1),
             workers: std::sync::Mutex::new(Vec::new()),
             in_flight_items: Arc::new(AtomicU64::new(0)),
+            holder: Holder::new(budget),
+            last_accepted: std::sync::Mutex::new(std::sync::Weak::new()),
             abort_tx,
             abort_rx,
             stopping_tx,
@@ -164,12 +180,28 @@ impl ExporterHelper {
             let me = Arc::clone(self);
             let q = q.clone();
             ws.push(tokio::spawn(async move {
-                while let Some((c, taken)) = q.pop().await {
+                while let Some((mut c, taken)) = q.pop().await {
                     me.telemetry.queue_size.set(q.size() as i64);
+                    if c.held.is_none() {
+                        // A persistent queue's batch, read back from disk: its bytes count
+                        // against the budget while it is sent. Waits for room (the exporter
+                        // holding nothing always gets it) until the shutdown deadline.
+                        let abort = me.abort_rx.clone();
+                        c.held = me.holder.reserve_wait(c.bytes as u64, || !*abort.borrow()).await.map(Arc::new);
+                    }
                     // Counted in flight until `send` has counted it (no await in between).
                     me.in_flight_items.fetch_add(c.items as u64, Ordering::SeqCst);
                     let (_, kept) = me.send_counted(&c.batch, c.items).await;
                     me.in_flight_items.fetch_sub(c.items as u64, Ordering::SeqCst);
+                    // Sent or failed: its room in the queue and its bytes go back (the batch
+                    // processor waiting for room is woken).
+                    if let SendingQueue::Memory(m) = &q {
+                        m.done(&c);
+                        me.telemetry.queue_size.set(q.size() as i64);
+                    }
+                    if let Some(h) = c.held.take() {
+                        h.sent();
+                    }
                     if let (SendingQueue::Persistent(p), Some(t)) = (&q, taken) {
                         // Cut by the shutdown deadline: kept on disk for the next start (Go:
                         // a shutdown error leaves the item in the queue).
@@ -257,6 +289,26 @@ impl ExporterHelper {
             q.release();
         }
         self.exporter.shutdown().await;
+    }
+
+    /// Takes the export budget for a batch going into the in-memory queue: at once, or (with
+    /// `block_on_overflow`) waiting for room until the queue closes. `None` = refused.
+    async fn reserve(&self, c: &Counted) -> Option<export_budget::Held> {
+        let q = self.queue.as_ref()?;
+        if matches!(q, SendingQueue::Persistent(_)) {
+            return None;
+        }
+        if self.block_on_overflow {
+            self.holder.reserve_wait(c.bytes as u64, || !q.is_closed()).await
+        } else {
+            self.holder.try_reserve(c.bytes as u64)
+        }
+    }
+
+    /// Whether `batch` is the very batch (same allocation, still alive) this exporter last queued.
+    fn already_accepted(&self, batch: &Arc<Batch>) -> bool {
+        let last = self.last_accepted.lock().unwrap_or_else(|p| p.into_inner());
+        last.upgrade().is_some_and(|l| Arc::ptr_eq(&l, batch))
     }
 
     fn persistent(&self) -> bool {
@@ -382,16 +434,31 @@ impl Consumer for ExporterHelper {
                 ExportError::Permanent(m) | ExportError::Dropped { reason: m, .. } => ConsumeError::Permanent(m),
             });
         };
-        let queued = Counted { batch, items };
-        let pushed = q.push(queued, self.block_on_overflow).await;
+        if caller_retries() && self.already_accepted(&batch) {
+            return Ok(());
+        }
+        let accepted = Arc::downgrade(&batch);
+        let mut queued = Counted::new(batch, items);
+        let pushed = match (q, self.reserve(&queued).await) {
+            // A persistent queue holds its data on disk: only its workers' batches count.
+            (SendingQueue::Persistent(_), _) => q.push(queued, self.block_on_overflow).await,
+            (SendingQueue::Memory(_), Some(held)) => {
+                queued.held = Some(Arc::new(held));
+                q.push(queued, self.block_on_overflow).await
+            }
+            (SendingQueue::Memory(_), None) if q.is_closed() => Err(PushError::Closed),
+            (SendingQueue::Memory(_), None) => Err(PushError::Budget),
+        };
         match pushed {
             Ok(()) => {
                 self.telemetry.queue_size.set(q.size() as i64);
+                *self.last_accepted.lock().unwrap_or_else(|p| p.into_inner()) = accepted;
                 Ok(())
             }
             Err(e) => {
                 let reason = match e {
                     PushError::Full => "sending queue is full",
+                    PushError::Budget => "the exporters' memory budget is full (--export-budget-mib)",
                     PushError::TooLarge => "element size too large",
                     PushError::Closed => "the exporter is shutting down",
                     PushError::Storage => "the persistent queue cannot write",
@@ -400,7 +467,7 @@ impl Consumer for ExporterHelper {
                 // refused to the client). A batch processor holding the batch retries a full
                 // queue, so that refusal loses nothing and is not counted; it counts once, on
                 // its last attempt, if it finally gives up.
-                if e == PushError::Full && caller_retries() {
+                if matches!(e, PushError::Full | PushError::Budget) && caller_retries() {
                     tracing::debug!(exporter = %self.id, data_type = %self.signal, items,
                         "sending queue is full; the batch processor holds the data and retries");
                     return Err(ConsumeError::overloaded(reason));
@@ -413,7 +480,7 @@ impl Consumer for ExporterHelper {
                 Err(match e {
                     PushError::Closed => ConsumeError::Shutdown,
                     PushError::TooLarge => ConsumeError::Permanent(reason.into()),
-                    PushError::Full | PushError::Storage => ConsumeError::overloaded(reason),
+                    PushError::Full | PushError::Budget | PushError::Storage => ConsumeError::overloaded(reason),
                 })
             }
         }
@@ -421,53 +488,4 @@ impl Consumer for ExporterHelper {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pipeline::consumer::consume_will_retry;
-    use crate::pipeline::fanout::Fanout;
-    use crate::telemetry::metrics::Registry;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-
-    struct Idle;
-
-    #[async_trait]
-    impl Exporter for Idle {
-        async fn export(&self, _: &Batch) -> Result<(), ExportError> {
-            Ok(())
-        }
-    }
-
-    fn spans(n: usize) -> Arc<Batch> {
-        Arc::new(Batch::Traces(vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans { spans: vec![Span::default(); n], ..Default::default() }],
-            ..Default::default()
-        }]))
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_counts_enqueue_failed_only_when_the_caller_will_not_retry() {
-        let reg = Registry::new();
-        let id = ComponentId::parse("otlp").unwrap();
-        let telemetry = ExporterTelemetry::new(&reg, &id, Signal::Traces, &[]);
-        let failed = telemetry.enqueue_failed.clone();
-        let queue = QueueConfig { queue_size: 1, ..QueueConfig::enabled_default() };
-        // Not started: nothing drains the queue, so it stays full after one batch.
-        let h = ExporterHelper::new(
-            id,
-            Signal::Traces,
-            Arc::new(Idle),
-            telemetry,
-            HelperSettings { queue, retry: RetryConfig::default(), timeout: None },
-        );
-        h.consume(spans(2)).await.unwrap();
-        // A batch processor holding the batch (through a fan-out in between): not a loss.
-        let through: Arc<dyn Consumer> = Arc::new(Fanout::new(vec![h.clone(), h.clone()]));
-        let r = consume_will_retry(through.as_ref(), spans(3)).await;
-        assert!(matches!(r, Err(ConsumeError::Overloaded { .. })), "{r:?}");
-        assert_eq!(failed.get(), 0);
-        // Refused for good (a receiver's request, or the batch processor's last attempt).
-        let r = h.consume(spans(3)).await;
-        assert!(matches!(r, Err(ConsumeError::Overloaded { .. })), "{r:?}");
-        assert_eq!(failed.get(), 3);
-    }
-}
+mod tests;

@@ -315,7 +315,7 @@ impl PersistentQueue {
                                 self.set_disk_bytes(&st);
                                 drop(st);
                                 self.readable.notify_one();
-                                let counted = Counted { batch: Arc::new(b), items: meta as usize };
+                                let counted = Counted::new(Arc::new(b), meta as usize);
                                 return Some(Taken { counted, seq, cost });
                             }
                             Err(e) => self.skip_corrupt(&mut st, seq, cost, &e.to_string()),

@@ -1,6 +1,7 @@
-//! The bounded sending queue: capacity in requests or items, refusal when full.
+//! The bounded sending queue: capacity in requests, items or bytes, refusal when full.
 
 use super::config::Sizer;
+use crate::memory::export_budget::Held;
 use crate::pipeline::data::Batch;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -15,19 +16,32 @@ pub enum PushError {
     Closed,
     /// The persistent queue could not write the batch (disk full, I/O error).
     Storage,
+    /// The process-wide export budget is full (`crate::memory::export_budget`).
+    Budget,
 }
 
-/// A queued batch with its item count, counted once when the exporter accepted it.
+/// A queued batch with its item count and protobuf size, counted once when the exporter
+/// accepted it, and the export budget it holds until it is sent (in-memory queue).
 #[derive(Debug, Clone)]
 pub struct Counted {
     pub batch: Arc<Batch>,
     pub items: usize,
+    /// `Batch::wire_size`: the bytes sizer's unit and what the export budget is charged.
+    pub bytes: usize,
+    pub held: Option<Arc<Held>>,
+}
+
+impl Counted {
+    pub fn new(batch: Arc<Batch>, items: usize) -> Counted {
+        let bytes = batch.wire_size();
+        Counted { batch, items, bytes, held: None }
+    }
 }
 
 impl From<Arc<Batch>> for Counted {
     fn from(batch: Arc<Batch>) -> Counted {
         let items = batch.items();
-        Counted { batch, items }
+        Counted::new(batch, items)
     }
 }
 
@@ -37,7 +51,9 @@ struct State {
     closed: bool,
 }
 
-/// A FIFO queue of batches bounded by `capacity` in `sizer` units.
+/// A FIFO queue of batches bounded by `capacity` in `sizer` units. A batch counts from `push`
+/// until the worker that popped it calls `done` (queued and being sent), as Go's memoryQueue
+/// (memory_queue.go: the size falls in `onDone`, not in `Read`).
 pub struct BoundedQueue {
     state: Mutex<State>,
     capacity: usize,
@@ -63,8 +79,10 @@ impl BoundedQueue {
 
     fn cost(&self, b: &Counted) -> usize {
         match self.sizer {
-            Sizer::Requests | Sizer::Bytes => 1,
+            Sizer::Requests => 1,
             Sizer::Items => b.items.max(1),
+            // Go's bytes sizer: the marshalled request size.
+            Sizer::Bytes => b.bytes.max(1),
         }
     }
 
@@ -107,10 +125,8 @@ impl BoundedQueue {
             let notified = self.readable.notified();
             {
                 let mut st = self.lock();
-                if let Some((b, cost)) = st.items.pop_front() {
-                    st.size -= cost;
+                if let Some((b, _)) = st.items.pop_front() {
                     drop(st);
-                    self.writable.notify_one();
                     // Wake another worker if more is waiting.
                     self.readable.notify_one();
                     return Some(b);
@@ -123,6 +139,16 @@ impl BoundedQueue {
         }
     }
 
+    /// A popped batch was sent or given up: its room is free again.
+    pub fn done(&self, b: &Counted) {
+        let cost = self.cost(b);
+        {
+            let mut st = self.lock();
+            st.size = st.size.saturating_sub(cost);
+        }
+        self.writable.notify_one();
+    }
+
     /// Stops accepting; workers finish what is queued.
     pub fn close(&self) {
         self.lock().closed = true;
@@ -133,8 +159,13 @@ impl BoundedQueue {
     /// Removes and returns whatever is still queued (at the shutdown deadline).
     pub fn take_all(&self) -> Vec<Counted> {
         let mut st = self.lock();
-        st.size = 0;
-        st.items.drain(..).map(|(b, _)| b).collect()
+        let left: Vec<_> = st.items.drain(..).collect();
+        st.size = st.size.saturating_sub(left.iter().map(|(_, cost)| cost).sum());
+        left.into_iter().map(|(b, _)| b).collect()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
     }
 
     /// Current size in sizer units.
@@ -164,8 +195,44 @@ mod tests {
         assert_eq!(q.size(), 2);
         q.close();
         assert_eq!(q.try_push(batch()), Err(PushError::Closed));
-        assert!(q.pop().await.is_some());
+        let first = q.pop().await.unwrap();
         assert!(q.pop().await.is_some());
         assert!(q.pop().await.is_none());
+        // Popped batches count until they are done.
+        assert_eq!(q.size(), 2);
+        q.done(&first);
+        assert_eq!(q.size(), 1);
+    }
+
+    fn spans(n: usize, name: &str) -> Counted {
+        use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+        let span = Span { name: name.into(), ..Default::default() };
+        Counted::from(Arc::new(Batch::Traces(vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans { spans: vec![span; n], ..Default::default() }],
+            ..Default::default()
+        }])))
+    }
+
+    #[tokio::test]
+    async fn the_bytes_sizer_counts_the_protobuf_size_until_done() {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use prost::Message;
+        let a = spans(3, "abc");
+        let Batch::Traces(rs) = a.batch.as_ref() else { unreachable!() };
+        let wire = ExportTraceServiceRequest { resource_spans: rs.clone() }.encoded_len();
+        assert_eq!(a.bytes, wire);
+        let q = BoundedQueue::new(wire * 2 + 1, Sizer::Bytes);
+        q.try_push(a.clone()).unwrap();
+        q.try_push(a.clone()).unwrap();
+        assert_eq!(q.size(), wire * 2);
+        assert_eq!(q.try_push(spans(1, "")), Err(PushError::Full));
+        assert_eq!(q.try_push(spans(100, "large")), Err(PushError::TooLarge));
+        let popped = q.pop().await.unwrap();
+        // Still being sent: no room yet (Go's onDone).
+        assert_eq!(q.try_push(a.clone()), Err(PushError::Full));
+        q.done(&popped);
+        q.try_push(a).unwrap();
+        assert_eq!(q.take_all().len(), 2);
+        assert_eq!(q.size(), 0);
     }
 }

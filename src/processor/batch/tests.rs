@@ -128,3 +128,46 @@ fn config_validation() {
         .contains("send_batch_max_size must be greater or equal"));
     assert!(cfg(100, 0, 1).validate("processors::batch").is_empty());
 }
+
+/// One span with a name of `kib` KiB: a batch whose wire size is about that.
+fn large(kib: usize) -> Arc<Batch> {
+    let span = Span { name: "x".repeat(kib * 1024), ..Default::default() };
+    Arc::new(Batch::Traces(vec![ResourceSpans {
+        scope_spans: vec![ScopeSpans { spans: vec![span], ..Default::default() }],
+        ..Default::default()
+    }]))
+}
+
+#[tokio::test]
+async fn the_intake_is_bounded_in_bytes_waits_for_room_and_flushes_early_on_bytes() {
+    let rec = Arc::new(Recorder::default());
+    *rec.overloaded.lock().unwrap() = u32::MAX;
+    let reg = Registry::new();
+    // Items never trigger a send (8192, 10 s): only the bytes do.
+    let bp =
+        BatchProcessor::new(ComponentId::new("batch"), Signal::Traces, cfg(8192, 0, 10_000), rec.clone(), &reg, true);
+    let mib = (INTAKE_BYTES >> 20) as usize;
+    // Downstream refuses: the intake takes INTAKE_BYTES of data (a few items), then new data
+    // waits INTAKE_WAIT and is refused.
+    let mut accepted = 0;
+    for _ in 0..mib {
+        bp.consume(large(1000)).await.unwrap();
+        accepted += 1;
+    }
+    let r = bp.consume(large(1000)).await;
+    assert!(matches!(r, Err(ConsumeError::Overloaded { .. })), "{r:?}");
+    // The pending batch went out on bytes (far below 8192 items) and is held, retried.
+    assert!(rec.will_retry.lock().unwrap().len() >= 2);
+    // Downstream takes data again while a consume waits: it gets in instead of being refused.
+    let waiting = {
+        let bp = Arc::clone(&bp);
+        tokio::spawn(async move { bp.consume(large(1000)).await })
+    };
+    tokio::task::yield_now().await;
+    *rec.overloaded.lock().unwrap() = 0;
+    waiting.await.unwrap().unwrap();
+    accepted += 1;
+    bp.shutdown(Instant::now() + Duration::from_secs(5)).await;
+    assert_eq!(rec.got.lock().unwrap().iter().sum::<usize>(), accepted);
+    assert!(rec.got.lock().unwrap().len() >= 2, "{:?}", rec.got.lock().unwrap());
+}
