@@ -160,6 +160,7 @@ impl Batch {
             Batch::Traces(r) => entries(r),
             Batch::Metrics(r) => entries(r),
             Batch::Logs(r) => entries(r),
+            Batch::Raw(r) => r.len(),
         }
     }
 }
