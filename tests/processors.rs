@@ -424,3 +424,135 @@ service:
     assert_eq!(ox.metric("otelcol_processor_memory_limiter_accepted_spans", &[]), accepted as f64);
     assert!(ox.stderr().contains("Memory usage back within limits"));
 }
+
+/// An IMDSv2-only metadata service on loopback (a blocking one-request-per-connection server):
+/// without the token from `PUT /latest/api/token` every GET is 401, as on an instance with
+/// `HttpTokens=required`.
+fn imds_stand_in(instance_id: &str) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let doc = serde_json::json!({
+        "accountId": "123456789012", "architecture": "x86_64", "availabilityZone": "us-east-1b",
+        "imageId": "ami-0abcdef1234567890", "instanceId": instance_id, "instanceType": "t3.small",
+        "privateIp": "10.0.1.12", "region": "us-east-1", "version": "2017-09-30"
+    })
+    .to_string();
+    let id = instance_id.to_string();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut line = String::new();
+            if r.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut token_ok = false;
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                let lower = h.to_ascii_lowercase();
+                token_ok |= lower.starts_with("x-aws-ec2-metadata-token: tok-123");
+            }
+            let mut parts = line.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or("").to_string());
+            log.lock().unwrap().push(format!("{method} {path}"));
+            let (code, body) = match (method, path.as_str()) {
+                ("PUT", "/latest/api/token") => (200, "tok-123".to_string()),
+                _ if !token_ok => (401, String::new()),
+                ("GET", "/latest/meta-data/instance-id") => (200, id.clone()),
+                ("GET", "/latest/dynamic/instance-identity/document") => (200, doc.clone()),
+                ("GET", "/latest/meta-data/hostname") => (200, "ip-10-0-1-12.ec2.internal".to_string()),
+                _ => (404, String::new()),
+            };
+            let mut s = s;
+            let _ = write!(s, "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (port, seen)
+}
+
+/// The ec2 detector on an IMDSv2-only instance: identity document and hostname through the
+/// token, and the instance's tags read with EC2 DescribeTags from moto's EC2 API (signed with
+/// SigV4; moto routes by the credential scope), filtered by the `tags` expressions.
+#[test]
+fn ec2_detector_reads_imdsv2_and_describe_tags() {
+    let moto = support::moto::Moto::start();
+    let script = "import boto3,sys\n\
+        ec2=boto3.client('ec2',endpoint_url=sys.argv[1],region_name='us-east-1',aws_access_key_id='k',aws_secret_access_key='s')\n\
+        i=ec2.run_instances(ImageId='ami-12c6146b',MinCount=1,MaxCount=1)['Instances'][0]['InstanceId']\n\
+        ec2.create_tags(Resources=[i],Tags=[{'Key':'Name','Value':'web-1'},{'Key':'team','Value':'obs & co'},{'Key':'secret-ish','Value':'x'}])\n\
+        print(i)\n";
+    let out = std::process::Command::new(python()).args(["-c", script, &moto.url()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let instance = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (imds, seen) = imds_stand_in(&instance);
+    let sink = GrpcSink::start();
+    let cfg = config(sink.port, "[ec2]", "    ec2:\n      tags: ['^Name$', '^te']\n");
+    let ox = Oxidot::start_with(
+        &cfg,
+        &[
+            ("AWS_EC2_METADATA_DISABLED", "false"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &format!("http://127.0.0.1:{imds}")),
+            ("AWS_ENDPOINT_URL_EC2", &moto.url()),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        ],
+    );
+    run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 1, 0, "api");
+    assert!(eventually(10, || sink.spans() == 1), "{}", ox.stderr());
+    let res = resources(&sink);
+    let a = &res[0].1;
+    let want = [
+        ("cloud.provider", "aws"),
+        ("cloud.platform", "aws_ec2"),
+        ("cloud.region", "us-east-1"),
+        ("cloud.account.id", "123456789012"),
+        ("cloud.availability_zone", "us-east-1b"),
+        ("host.id", instance.as_str()),
+        ("host.image.id", "ami-0abcdef1234567890"),
+        ("host.type", "t3.small"),
+        ("host.name", "ip-10-0-1-12.ec2.internal"),
+        ("ec2.tag.Name", "web-1"),
+        ("ec2.tag.team", "obs & co"),
+    ];
+    for (k, v) in want {
+        assert_eq!(a.get(k).map(String::as_str), Some(v), "{k} in {a:?}\n{}\n{:?}", ox.stderr(), seen.lock().unwrap());
+    }
+    assert!(!a.contains_key("ec2.tag.secret-ish"), "tags not matching the expressions stay out");
+    assert_eq!(seen.lock().unwrap().first().map(String::as_str), Some("PUT /latest/api/token"));
+    assert!(!ox.stderr().contains("failed to detect"), "{}", ox.stderr());
+}
+
+/// Off EC2 (Fargate): the metadata address accepts nothing or never answers. The detector adds
+/// nothing, says so once, and does not hold the start for the processor's whole timeout.
+#[test]
+fn ec2_detector_off_ec2_is_silent_fast_and_adds_nothing() {
+    // A listener that accepts and never answers: the worst case (a black-holed address).
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hole.local_addr().unwrap().port();
+    let sink = GrpcSink::start();
+    let cfg = config(sink.port, "[ec2, env]", "").replace("timeout: 500ms", "timeout: 10s");
+    let started = std::time::Instant::now();
+    let ox = Oxidot::start_with(
+        &cfg,
+        &[
+            ("AWS_EC2_METADATA_DISABLED", "false"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &format!("http://127.0.0.1:{port}")),
+            ("OTEL_RESOURCE_ATTRIBUTES", "team=obs"),
+        ],
+    );
+    let up = started.elapsed();
+    run_sdk("grpc", &format!("http://127.0.0.1:{}", ox.ports.grpc), 1, 0, "api");
+    assert!(eventually(10, || sink.spans() == 1), "{}", ox.stderr());
+    let a = &resources(&sink)[0].1;
+    assert_eq!(a.get("team").map(String::as_str), Some("obs"));
+    assert!(!a.keys().any(|k| k.starts_with("cloud.") || k == "host.id"), "{a:?}");
+    let err = ox.stderr();
+    assert_eq!(err.matches("EC2 instance metadata is not reachable").count(), 1, "{err}");
+    assert!(up < Duration::from_secs(6), "start took {up:?}: the probe must be bounded, not the 10 s timeout");
+    drop(hole);
+}

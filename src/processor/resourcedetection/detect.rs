@@ -3,7 +3,7 @@
 //! (Go: internal/resourcedetection.go detectResource, MergeResource, MergeSchemaURL;
 //! resourcedetection_processor.go).
 
-use super::{ecs, env, system, Detected, Detection, ResourceDetection, NO_DETECTOR_SUCCEEDED};
+use super::{ec2, ecs, env, system, Detected, Detection, ResourceDetection, NO_DETECTOR_SUCCEEDED};
 use crate::pipeline::data::Batch;
 use crate::processor::Transform;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -47,7 +47,8 @@ impl ResourceDetection {
                 }
             }
             "ecs" => ecs::detect(&self.cfg.ecs, env, deadline).await,
-            // ec2 is accepted without effect (see ACCEPTED_WITHOUT_EFFECT).
+            "ec2" => ec2::detect(&self.cfg.ec2, env, deadline).await,
+            // validate() refused any other name.
             _ => Ok(Detection::default()),
         }
     }

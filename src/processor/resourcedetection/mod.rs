@@ -8,6 +8,7 @@
 //! Go v0.150, so there is no opt-out).
 
 mod detect;
+pub mod ec2;
 pub mod ecs;
 pub mod env;
 pub mod factory;
@@ -46,7 +47,7 @@ pub struct ResourceDetectionConfig {
     pub system: system::SystemConfig,
     pub ecs: ecs::EcsConfig,
     pub env: Option<serde_yaml_ng::Value>,
-    pub ec2: Option<serde_yaml_ng::Value>,
+    pub ec2: ec2::Ec2Config,
     /// Go squashes confighttp.ClientConfig into this config (`timeout` is its field). The HTTP
     /// client it builds is handed to detectors that use it, which env, system and ecs do not
     /// (ecs builds its own), so the other client keys are accepted and change nothing, as in Go.
@@ -82,7 +83,7 @@ impl Default for ResourceDetectionConfig {
             system: Default::default(),
             ecs: Default::default(),
             env: None,
-            ec2: None,
+            ec2: Default::default(),
             endpoint: None,
             proxy_url: None,
             tls: None,
@@ -106,10 +107,7 @@ impl Default for ResourceDetectionConfig {
     }
 }
 
-/// Detectors the Go collector has that oxidot does not; `ec2` is accepted (ADOT's ECS configs
-/// list it) with a warning, because on Fargate it finds nothing anyway.
-const ACCEPTED_WITHOUT_EFFECT: &[&str] = &["ec2"];
-const SUPPORTED: &[&str] = &["env", "system", "ecs"];
+const SUPPORTED: &[&str] = &["env", "system", "ecs", "ec2"];
 
 impl ResourceDetectionConfig {
     pub fn validate(&self, base: &str) -> (Vec<ConfigError>, Vec<String>) {
@@ -118,11 +116,7 @@ impl ResourceDetectionConfig {
         // factory.go getResourceProvider trims each name; internal/resourcedetection.go
         // getDetectors rejects an unknown one.
         for (i, d) in self.detectors.iter().map(|d| d.trim()).enumerate() {
-            if ACCEPTED_WITHOUT_EFFECT.contains(&d) {
-                warns.push(format!(
-                    "{base}::detectors: detector {d:?} is not implemented by oxidot and detects nothing"
-                ));
-            } else if !SUPPORTED.contains(&d) {
+            if !SUPPORTED.contains(&d) {
                 errs.push(
                     ConfigError::new(
                         format!("{base}::detectors::{i}"),
@@ -139,6 +133,7 @@ impl ResourceDetectionConfig {
         }
         errs.extend(self.system.validate(&format!("{base}::system")));
         errs.extend(self.ecs.validate(&format!("{base}::ecs")));
+        errs.extend(self.ec2.validate(&format!("{base}::ec2")));
         (errs, warns)
     }
 }
