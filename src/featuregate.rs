@@ -83,15 +83,20 @@ pub static PROMETHEUS_PERMISSIVE_LABEL_SANITIZATION: Gate = Gate::new(
     "Controls whether to change labels starting with '_' to 'key_'.",
 );
 
+/// otelcol command_print.go (beta): enables the `print-config` command.
+pub static PRINT_INITIAL_CONFIG: Gate =
+    Gate::new("otelcol.printInitialConfig", Stage::Beta, "if set to true, enable the print-config command");
+
 /// Every registered gate, sorted by id (as otelcol's `VisitAll`).
 // processor.resourcedetection.propagateerrors is not here: Go made it stable in v0.146 and removed
 // it in v0.150, so in v0.156 naming it is "no such feature gate" and detector errors always fail
 // the start.
-pub fn all() -> [&'static Gate; 5] {
+pub fn all() -> [&'static Gate; 6] {
     [
         &XRAY_SKIP_TIMESTAMP_VALIDATION,
         &XRAY_ALLOW_DOT,
         &PRW_RETRY_ON_429,
+        &PRINT_INITIAL_CONFIG,
         &PROMETHEUS_PERMISSIVE_LABEL_SANITIZATION,
         &RECEIVER_NEW_METRICS,
     ]

@@ -25,6 +25,11 @@ struct Cli {
     /// Repeatable. `oxidot components` lists the gates.
     #[arg(long = "feature-gates", global = true, value_name = "IDS")]
     feature_gates: Vec<String>,
+    /// Sets one configuration value over every source, as otelcol's flag:
+    /// `--set=processors.batch.timeout=2s` (each `.` of the key is a level; the value is YAML).
+    /// Repeatable.
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// How long the drain after SIGTERM/SIGINT may take (a Go duration: `25s`, `1m`), then what
     /// is left is dropped, counted and summarised. Default 25s, or OXIDOT_SHUTDOWN_TIMEOUT.
     /// oxidot only: the Go collector has no such setting.
@@ -51,6 +56,21 @@ enum Command {
     Validate,
     /// Lists the supported component types.
     Components,
+    /// Prints the resolved configuration (YAML, or JSON with --format json), values that are
+    /// secrets in the Go collector shown as [REDACTED] unless --mode unredacted. Needs the
+    /// otelcol.printInitialConfig feature gate (on by default, as in Go).
+    #[command(name = "print-config", alias = "print-initial-config")]
+    PrintConfig {
+        /// redacted (default) or unredacted.
+        #[arg(long, default_value = "redacted")]
+        mode: String,
+        /// yaml (default) or json.
+        #[arg(long, default_value = "yaml")]
+        format: String,
+        /// Validate the configuration before printing it (default true).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        validate: bool,
+    },
     /// Probes a health_check endpoint; exit 0 when it answers 200 (for container health checks).
     Health {
         /// The URL (or host:port) to probe.
@@ -64,7 +84,22 @@ enum Command {
 
 fn main() -> ExitCode {
     oxidot::alloc::mark_installed();
+    // ADOT's image has a `/healthcheck` program that task definitions call; oxidot's image makes
+    // it a second name of this binary.
+    let mut args = std::env::args();
+    let argv0 = args.next().unwrap_or_default();
+    if std::path::Path::new(&argv0).file_name().is_some_and(|n| n == "healthcheck") {
+        return adot_healthcheck(args.collect());
+    }
     let cli = Cli::parse();
+    let sets = match cli.set.iter().map(|s| config::set_flag_uri(s)).collect::<Result<Vec<_>, _>>() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: invalid argument for \"--set\" flag: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sources = Sources { uris: cli.config.clone(), sets };
     for flag in &cli.feature_gates {
         if let Err(e) = oxidot::featuregate::apply_flag(flag) {
             eprintln!("Error: invalid value \"{flag}\" for flag -feature-gates: {e}");
@@ -107,7 +142,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some(Command::Health { endpoint, timeout }) => health(&endpoint, timeout),
-        Some(Command::Validate) => load(&cli.config, false).and_then(|cfg| {
+        Some(Command::PrintConfig { mode, format, validate }) => print_config(&sources, &mode, &format, validate),
+        Some(Command::Validate) => load(&sources, false).and_then(|cfg| {
             runtime()?.block_on(async {
                 // Build the graph (exporter clients, processors) without starting anything.
                 lifecycle::build(&cfg).map_err(|e| anyhow!(e))?;
@@ -117,7 +153,7 @@ fn main() -> ExitCode {
         None => {
             let env = std::env::var(lifecycle::SHUTDOWN_TIMEOUT_ENV).ok();
             match lifecycle::shutdown_timeout(cli.shutdown_timeout.as_deref(), env.as_deref()) {
-                Ok(deadline) => load(&cli.config, true).and_then(|cfg| run(cfg, &cli.config, deadline)),
+                Ok(deadline) => load(&sources, true).and_then(|cfg| run(cfg, &sources, deadline)),
                 Err(e) => Err(anyhow!(e)),
             }
         }
@@ -159,8 +195,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Resolves and validates the configuration, then sets up logging from it. `validate` is silent
 /// on success, as the collector's is: only warnings are printed.
-fn load(uris: &[String], running: bool) -> anyhow::Result<Config> {
-    let (cfg, resolved, warnings) = resolve(uris)?;
+fn load(sources: &Sources, running: bool) -> anyhow::Result<Config> {
+    let (cfg, resolved, warnings) = resolve(sources)?;
     oxidot::telemetry::logging::init(&cfg.service.telemetry);
     if running {
         tracing::info!(config = %resolved, version = env!("CARGO_PKG_VERSION"), "Loaded configuration");
@@ -173,15 +209,21 @@ fn load(uris: &[String], running: bool) -> anyhow::Result<Config> {
 
 /// Reads every config source again (files, AOT_CONFIG_CONTENT, ${env:…}) and validates it:
 /// the config, where it came from, its warnings.
-fn resolve(uris: &[String]) -> anyhow::Result<(Config, String, Vec<String>)> {
+fn resolve(sources: &Sources) -> anyhow::Result<(Config, String, Vec<String>)> {
     let env = |k: &str| std::env::var(k).ok();
-    let resolved = config::resolve(uris, &env).map_err(|e| anyhow!(e))?;
+    let resolved = config::resolve_with(&sources.uris, &sources.sets, &env).map_err(|e| anyhow!(e))?;
     let cfg = Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
     let warnings = resolved.warnings.iter().chain(cfg.warnings.iter()).cloned().collect();
     Ok((cfg, resolved.description, warnings))
 }
 
-fn run(cfg: Config, uris: &[String], deadline: std::time::Duration) -> anyhow::Result<()> {
+/// Where the configuration comes from: `--config` URIs and `--set` overrides (as `yaml:` URIs).
+struct Sources {
+    uris: Vec<String>,
+    sets: Vec<String>,
+}
+
+fn run(cfg: Config, uris: &Sources, deadline: std::time::Duration) -> anyhow::Result<()> {
     let rt = runtime_sized(true)?;
     let result = rt.block_on(async {
         // Before the start, so a SIGHUP from then on reloads instead of ending the process.
@@ -236,6 +278,73 @@ fn run(cfg: Config, uris: &[String], deadline: std::time::Duration) -> anyhow::R
     // Tasks still running past the summary (a stuck DNS lookup, say) do not hold the exit.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     result
+}
+
+/// otelcol command_print.go: needs the gate; validates first unless `--validate=false`.
+fn print_config(sources: &Sources, mode: &str, format: &str, validate: bool) -> anyhow::Result<()> {
+    if !oxidot::featuregate::PRINT_INITIAL_CONFIG.is_enabled() {
+        return Err(anyhow!(
+            "print-config is currently experimental, use the otelcol.printInitialConfig feature gate to enable this command"
+        ));
+    }
+    let redacted = match mode.to_ascii_lowercase().as_str() {
+        "redacted" => true,
+        "unredacted" => false,
+        _ => return Err(anyhow!("invalid mode {mode:?}: modes are: redacted, unredacted")),
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let resolved = config::resolve_with(&sources.uris, &sources.sets, &env).map_err(|e| anyhow!(e))?;
+    if validate {
+        Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
+    }
+    let mut value = resolved.value.clone();
+    if redacted {
+        config::print::redact(&mut value);
+    }
+    print!("{}", config::print::render(&value, format).map_err(|e| anyhow!(e))?);
+    Ok(())
+}
+
+/// ADOT's `/healthcheck` (cmd/healthcheck): `GET http://127.0.0.1:PORT/` (`-port`, default
+/// 13133); exit 0 on 200, else 1.
+fn adot_healthcheck(args: Vec<String>) -> ExitCode {
+    let mut port = "13133".to_string();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let flag = a.trim_start_matches('-');
+        if let Some(v) = flag.strip_prefix("port=") {
+            port = v.to_string();
+        } else if flag == "port" && a.starts_with('-') {
+            match it.next() {
+                Some(v) => port = v,
+                None => {
+                    eprintln!("flag needs an argument: -port");
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            eprintln!("flag provided but not defined: {a}");
+            return ExitCode::from(2);
+        }
+    }
+    match port.parse::<i64>() {
+        Ok(p) if (1..=65535).contains(&p) => {}
+        Ok(p) => {
+            eprintln!("port outside of range [1:65535]: {p}");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("invalid port: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match health(&format!("http://127.0.0.1:{port}/"), 5) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn health(endpoint: &str, timeout: u64) -> anyhow::Result<()> {

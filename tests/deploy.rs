@@ -143,9 +143,42 @@ fn grafana_provisioning_and_dashboards_are_valid() {
 fn images_are_non_root_with_the_health_probe() {
     let d = std::fs::read_to_string(root().join("deploy/Dockerfile")).unwrap();
     assert!(d.contains("USER nonroot") && d.contains("AS build"));
-    assert!(d.contains(r#"HEALTHCHECK"#) && d.contains(r#""health""#));
+    assert!(d.contains(r#"HEALTHCHECK"#) && d.contains(r#"CMD ["/healthcheck"]"#));
     let a = std::fs::read_to_string(root().join("deploy/demo-api/Dockerfile")).unwrap();
     assert!(a.contains("USER nonroot"));
+}
+
+/// ADOT's image contract (aws-otel-collector cmd/awscollector/Dockerfile): every bundled config
+/// at the path task definitions name, the default command on /etc/otel-config.yaml,
+/// `/healthcheck`, and the UDP ports of the X-Ray and StatsD receivers. Every file the
+/// Dockerfile copies exists in the repository.
+#[test]
+fn the_image_keeps_adots_contract() {
+    let d = std::fs::read_to_string(root().join("deploy/Dockerfile")).unwrap();
+    let fixtures = root().join("tests/fixtures/adot-configs");
+    let mut shipped = 0;
+    for e in std::fs::read_dir(&fixtures).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().to_string();
+        if name.starts_with("ecs-") && name.ends_with(".yaml") {
+            assert!(d.contains(&format!("tests/fixtures/adot-configs/{name}")), "{name} not shipped in /etc/ecs");
+            shipped += 1;
+        }
+    }
+    assert_eq!(shipped, 8);
+    assert!(d.contains("COPY tests/fixtures/adot-configs/config.yaml /etc/otel-config.yaml"));
+    assert!(d.contains(" /etc/ecs/\n"));
+    assert!(d.contains(r#"CMD ["--config=/etc/otel-config.yaml"]"#));
+    assert!(d.contains("/src/target/release/oxidot /healthcheck"));
+    let expose = d.lines().find(|l| l.starts_with("EXPOSE")).unwrap();
+    for p in ["4317", "4318", "2000/udp", "8125/udp", "13133"] {
+        assert!(expose.split_whitespace().any(|w| w == p), "EXPOSE lacks {p}");
+    }
+    for line in d.lines().filter(|l| l.starts_with("COPY ") && !l.contains("--from")) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for src in &words[1..words.len() - 1] {
+            assert!(root().join(src).exists(), "{src} in {line:?} does not exist");
+        }
+    }
 }
 
 fn unquote(v: &serde_json::Value) -> String {

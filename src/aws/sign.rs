@@ -47,6 +47,30 @@ pub fn sign_request<B>(
     service: &str,
     time: SystemTime,
 ) -> Result<(), SignError> {
+    sign_request_with(req, body, creds, region, service, time, SigningSettings::default())
+}
+
+/// S3's signing rules: the payload hash sent as `x-amz-content-sha256` (S3 requires it), the
+/// path encoded once and not normalized.
+pub fn s3_settings() -> SigningSettings {
+    use aws_sigv4::http_request::{PayloadChecksumKind, PercentEncodingMode, UriPathNormalizationMode};
+    let mut s = SigningSettings::default();
+    s.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    s.percent_encoding_mode = PercentEncodingMode::Single;
+    s.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    s
+}
+
+/// [`sign_request`] with explicit settings (S3 needs [`s3_settings`]).
+pub fn sign_request_with<B>(
+    req: &mut http::Request<B>,
+    body: &[u8],
+    creds: &Credentials,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+    settings: SigningSettings,
+) -> Result<(), SignError> {
     let signing = |e: &dyn std::fmt::Display| SignError::Signing(e.to_string());
     let identity: Identity = creds.clone().into();
     let params = v4::SigningParams::builder()
@@ -54,7 +78,7 @@ pub fn sign_request<B>(
         .region(region)
         .name(service)
         .time(time)
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
         .map_err(|e| signing(&e))?
         .into();

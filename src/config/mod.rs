@@ -6,6 +6,8 @@ pub mod de;
 pub mod error;
 pub mod expand;
 pub mod limits;
+pub mod print;
+pub mod remote;
 pub mod serde_util;
 pub mod service;
 pub mod source;
@@ -33,8 +35,25 @@ pub struct Resolved {
 /// Reads the configuration the way ADOT does: `AOT_CONFIG_CONTENT` if set, else every `--config`
 /// in order (later ones merge over earlier), else the embedded default.
 pub fn resolve(uris: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, String> {
+    resolve_with(uris, &[], env)
+}
+
+/// otelcol flags.go `--set`: `a.b.c=value` becomes the URI `yaml:a::b::c: value` (every `.` of
+/// the key is a level), merged after every other source.
+pub fn set_flag_uri(flag: &str) -> Result<String, String> {
+    let (key, value) = flag.split_once('=').ok_or_else(|| "missing equal sign".to_string())?;
+    Ok(format!("yaml:{}: {}", key.replace('.', "::").trim(), value.trim()))
+}
+
+/// [`resolve`] with `--set` overrides (URIs from [`set_flag_uri`]) merged over the
+/// configuration, whichever source it came from.
+pub fn resolve_with(
+    uris: &[String],
+    overrides: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, String> {
     let mut warnings = Vec::new();
-    let sources: Vec<Source> = match env(source::AOT_CONFIG_CONTENT).filter(|c| !c.trim().is_empty()) {
+    let mut sources: Vec<Source> = match env(source::AOT_CONFIG_CONTENT).filter(|c| !c.trim().is_empty()) {
         Some(text) => {
             if !uris.is_empty() {
                 warnings.push(format!(
@@ -50,6 +69,9 @@ pub fn resolve(uris: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<
         None if uris.is_empty() => vec![source::embedded_default()?],
         None => uris.iter().map(|u| source::load_uri(u, env)).collect::<Result<Vec<_>, _>>()?,
     };
+    for o in overrides {
+        sources.push(source::load_uri(o, env)?);
+    }
     let description = sources.iter().map(|s| s.origin.as_str()).collect::<Vec<_>>().join(" + ");
     let mut merged = Value::Mapping(Default::default());
     for s in &sources {

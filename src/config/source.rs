@@ -31,6 +31,12 @@ pub fn load_uri(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sourc
         let v = parse(&origin, rest)?;
         return Ok(Source { value: split_colon_keys(v), origin });
     }
+    if super::remote::handles(uri) {
+        let origin = crate::secret::redact_url(uri).into_owned();
+        let text = super::remote::fetch(uri, env)?;
+        super::limits::check_text(&text).map_err(|e| format!("{origin}: {e}"))?;
+        return Ok(Source { value: parse(&origin, &text)?, origin });
+    }
     let path = match uri.strip_prefix("file:") {
         Some(p) => p,
         None => {
@@ -39,7 +45,7 @@ pub fn load_uri(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sourc
                     && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.');
                 if looks_like_scheme && uri.contains(':') && !std::path::Path::new(uri).exists() {
                     return Err(format!(
-                        "unsupported scheme on URI {uri:?}: oxidot reads file:, env: and yaml: (or a plain path)"
+                        "unsupported scheme on URI {uri:?}: oxidot reads file:, env:, yaml:, http:, https: and s3: (or a plain path)"
                     ));
                 }
             }
@@ -177,7 +183,8 @@ mod tests {
 
     #[test]
     fn bad_uris() {
-        assert!(load_uri("s3:bucket/x", &|_| None).unwrap_err().contains("unsupported scheme"));
+        assert!(load_uri("ftp://host/x", &|_| None).unwrap_err().contains("unsupported scheme"));
+        assert!(load_uri("s3:bucket/x", &|_| None).unwrap_err().contains("is not valid s3-url"));
         assert!(load_uri("env:NOPE", &|_| None).unwrap_err().contains("not set"));
         assert!(load_uri("/no/such/file.yaml", &|_| None).unwrap_err().contains("cannot read"));
     }

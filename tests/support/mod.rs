@@ -89,6 +89,12 @@ impl Oxidot {
         Self::spawn(ports, dir, uris, env, &[])
     }
 
+    /// Starts oxidot on `ports` with `--config` URIs as given (a remote configuration already
+    /// has its ports filled in).
+    pub fn start_uris_on(ports: Ports, uris: &[String], env: &[(&str, &str)]) -> Oxidot {
+        Self::spawn(ports, tempfile::tempdir().unwrap(), uris.to_vec(), env, &[])
+    }
+
     fn spawn(ports: Ports, dir: tempfile::TempDir, uris: Vec<String>, env: &[(&str, &str)], args: &[&str]) -> Oxidot {
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
