@@ -20,6 +20,7 @@ pub mod processor;
 pub mod proto;
 pub mod receiver;
 pub mod registry;
+pub mod remote_config;
 pub mod secret;
 pub mod storage;
 pub mod telemetry;

@@ -211,7 +211,8 @@ fn load(sources: &Sources, running: bool) -> anyhow::Result<Config> {
 /// the config, where it came from, its warnings.
 fn resolve(sources: &Sources) -> anyhow::Result<(Config, String, Vec<String>)> {
     let env = |k: &str| std::env::var(k).ok();
-    let resolved = config::resolve_with(&sources.uris, &sources.sets, &env).map_err(|e| anyhow!(e))?;
+    let resolved = config::resolve_with(&sources.uris, &sources.sets, &env, &|u| oxidot::remote_config::fetch(u, &env))
+        .map_err(|e| anyhow!(e))?;
     let cfg = Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
     let warnings = resolved.warnings.iter().chain(cfg.warnings.iter()).cloned().collect();
     Ok((cfg, resolved.description, warnings))
@@ -293,7 +294,8 @@ fn print_config(sources: &Sources, mode: &str, format: &str, validate: bool) -> 
         _ => return Err(anyhow!("invalid mode {mode:?}: modes are: redacted, unredacted")),
     };
     let env = |k: &str| std::env::var(k).ok();
-    let resolved = config::resolve_with(&sources.uris, &sources.sets, &env).map_err(|e| anyhow!(e))?;
+    let resolved = config::resolve_with(&sources.uris, &sources.sets, &env, &|u| oxidot::remote_config::fetch(u, &env))
+        .map_err(|e| anyhow!(e))?;
     if validate {
         Config::from_resolved(&resolved).map_err(|e| anyhow!("{e}"))?;
     }

@@ -149,7 +149,11 @@ fn later_configs_merge_over_earlier_and_errors_name_the_file_that_set_the_key() 
     let text = std::fs::read_to_string(&base).unwrap();
     let (code, _, stderr) = validate(&["--config", "env:OXIDOT_CFG"], &[("OXIDOT_CFG", &text)]);
     assert_eq!(code, 0, "{stderr}");
+    // s3: is a provider now (tests/cli_contract.rs); an unknown scheme is still refused.
     let (code, _, stderr) = validate(&["--config", "s3://bucket/cfg.yaml"], &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is not valid s3-url"), "{stderr}");
+    let (code, _, stderr) = validate(&["--config", "ftp://host/cfg.yaml"], &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("unsupported scheme"), "{stderr}");
 }

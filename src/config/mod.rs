@@ -7,7 +7,6 @@ pub mod error;
 pub mod expand;
 pub mod limits;
 pub mod print;
-pub mod remote;
 pub mod serde_util;
 pub mod service;
 pub mod source;
@@ -35,7 +34,7 @@ pub struct Resolved {
 /// Reads the configuration the way ADOT does: `AOT_CONFIG_CONTENT` if set, else every `--config`
 /// in order (later ones merge over earlier), else the embedded default.
 pub fn resolve(uris: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, String> {
-    resolve_with(uris, &[], env)
+    resolve_with(uris, &[], env, &source::no_remote)
 }
 
 /// otelcol flags.go `--set`: `a.b.c=value` becomes the URI `yaml:a::b::c: value` (every `.` of
@@ -51,6 +50,7 @@ pub fn resolve_with(
     uris: &[String],
     overrides: &[String],
     env: &dyn Fn(&str) -> Option<String>,
+    remote: source::Remote,
 ) -> Result<Resolved, String> {
     let mut warnings = Vec::new();
     let mut sources: Vec<Source> = match env(source::AOT_CONFIG_CONTENT).filter(|c| !c.trim().is_empty()) {
@@ -67,10 +67,10 @@ pub fn resolve_with(
             vec![Source { value: source::parse(&origin, &text)?, origin }]
         }
         None if uris.is_empty() => vec![source::embedded_default()?],
-        None => uris.iter().map(|u| source::load_uri(u, env)).collect::<Result<Vec<_>, _>>()?,
+        None => uris.iter().map(|u| source::load_uri_with(u, env, remote)).collect::<Result<Vec<_>, _>>()?,
     };
     for o in overrides {
-        sources.push(source::load_uri(o, env)?);
+        sources.push(source::load_uri_with(o, env, remote)?);
     }
     let description = sources.iter().map(|s| s.origin.as_str()).collect::<Vec<_>>().join(" + ");
     let mut merged = Value::Mapping(Default::default());

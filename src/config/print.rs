@@ -4,6 +4,9 @@
 
 use serde_yaml_ng::Value;
 
+/// As `configopaque.String` prints (and `crate::secret::REDACTED`).
+const REDACTED: &str = "[REDACTED]";
+
 /// Whether a key holds a secret: any value under `headers`, and keys that name a password,
 /// secret, token or key material (Go's configopaque fields: `headers`, `password`, `key_pem`,
 /// `bearer_token`, `api_key`, `secret_key`, `session_token`, `client_secret`, …).
@@ -37,7 +40,7 @@ fn redact_in(v: &mut Value, under_secret: bool) {
         Value::Null => {}
         scalar => {
             if under_secret {
-                *scalar = Value::String(crate::secret::REDACTED.to_string());
+                *scalar = Value::String(REDACTED.to_string());
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Configuration fetched over the network, as ADOT's confmap providers do: `http://` and
+//! Configuration fetched over the network (`--config` URIs `config::source` hands over), as
+//! ADOT's confmap providers do: `http://` and
 //! `https://` (a GET; only 200 is a configuration: confmap/provider/internal/configurablehttpprovider)
 //! and `s3://BUCKET.s3.REGION.amazonaws.com/KEY` (S3 GetObject signed with SigV4 and the default
 //! credential chain: contrib confmap/provider/s3provider).
@@ -59,13 +60,9 @@ fn key_path(key: &str) -> String {
         .collect()
 }
 
-/// Whether `uri` is one this module fetches.
-pub fn handles(uri: &str) -> bool {
-    uri.starts_with("s3:") || uri.starts_with("http://") || uri.starts_with("https://")
-}
-
-/// Fetches the configuration text at `uri` (`http://`, `https://` or `s3://`).
-pub fn fetch(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+/// Fetches the configuration text at `uri` (`http://`, `https://` or `s3://`): (how errors name
+/// it, the text).
+pub fn fetch(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(String, String), String> {
     let shown = crate::secret::redact_url(uri).into_owned();
     let target = if uri.starts_with("s3:") {
         let (bucket, region, key) = split_s3(uri)?;
@@ -92,7 +89,8 @@ pub fn fetch(uri: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, 
                 .map_err(|_| format!("{shown2}: no answer within {FETCH_TIMEOUT:?}"))?
         })
     };
-    std::thread::scope(|s| s.spawn(run).join().map_err(|_| format!("{shown}: the fetch panicked"))?)
+    let text = std::thread::scope(|s| s.spawn(run).join().map_err(|_| format!("{shown}: the fetch panicked"))?)?;
+    Ok((shown, text))
 }
 
 enum Target {
@@ -128,7 +126,7 @@ async fn get(target: Target, shown: &str) -> Result<String, String> {
         format!("{what} {shown:?}: {}", crate::http_client::error_chain(&e))
     })?;
     let status = resp.status();
-    let limit = super::limits::CONFIG_BYTES as usize;
+    let limit = crate::config::limits::CONFIG_BYTES as usize;
     let body = http_body_util::Limited::new(resp.into_body(), limit)
         .collect()
         .await
