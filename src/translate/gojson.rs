@@ -70,6 +70,41 @@ pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// [`json_str`] appended to bytes in one pass over the string's bytes (the hot path of the X-Ray
+/// documents: only ASCII specials and the three-byte U+2028/U+2029 need a look).
+pub fn json_str_bytes(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        let c = b[i];
+        let line_sep = c == 0xE2 && i + 2 < b.len() && b[i + 1] == 0x80 && (b[i + 2] == 0xA8 || b[i + 2] == 0xA9);
+        if !(c < 0x20 || matches!(c, b'"' | b'\\' | b'<' | b'>' | b'&') || line_sep) {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&b[start..i]);
+        let width = if line_sep { 3 } else { 1 };
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0xE2 => out.extend_from_slice(if b[i + 2] == 0xA8 { b"\\u2028" } else { b"\\u2029" }),
+            _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 0xf) as usize]]),
+        }
+        i += width;
+        start = i;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
 // Go's strconv.IsPrint (a constant pattern: the unit tests below exercise it).
 static PRINTABLE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok());
 
@@ -109,4 +144,28 @@ pub fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_str_bytes_escapes_as_json_str() {
+        let mut cases: Vec<String> = (0u8..0x80).map(|b| format!("a{}b", b as char)).collect();
+        cases.extend(
+            ["", "plain", "\u{2028}x\u{2029}", "é\u{2027}\u{202a}", "🦀\"<&>", "\u{e2}", "tail\u{2028}", "\\\n\t"]
+                .map(String::from),
+        );
+        for s in &cases {
+            let mut want = String::new();
+            json_str(&mut want, s);
+            let mut got = Vec::new();
+            json_str_bytes(&mut got, s);
+            assert_eq!(String::from_utf8_lossy(&got), want, "{s:?}");
+        }
+        let mut got = Vec::new();
+        json_str_bytes(&mut got, "<\u{2028}");
+        assert_eq!(got, b"\"\\u003c\\u2028\"");
+    }
 }

@@ -143,8 +143,16 @@ impl Api {
     }
 
     async fn put(&self, docs: &[String]) -> Result<Vec<Unprocessed>, ExportError> {
-        let body = serde_json::to_vec(&serde_json::json!({ "TraceSegmentDocuments": docs }))
-            .map_err(|e| ExportError::Permanent(e.to_string()))?;
+        // Written directly: `json!` would clone every document into a Value first.
+        let mut body = Vec::with_capacity(docs.iter().map(|d| d.len() + 8).sum::<usize>() + 32);
+        body.extend_from_slice(b"{\"TraceSegmentDocuments\":[");
+        for (i, d) in docs.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            serde_json::to_writer(&mut body, d).map_err(|e| ExportError::Permanent(e.to_string()))?;
+        }
+        body.extend_from_slice(b"]}");
         let mut req =
             self.sender.post(&[(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"))]);
         if let Err(e) = self.signer.sign(&mut req, &body).await {

@@ -12,6 +12,7 @@ mod segment;
 mod sql;
 
 pub(crate) use crate::pipeline::attrs::str_attr;
+use crate::translate::gojson::json_str_bytes;
 pub use annotations::fix_annotation_key;
 pub use segment::{fix_segment_name, make_segment, seconds, segments, xray_trace_id};
 use serde_json::Value;
@@ -252,7 +253,7 @@ fn write_shaped(v: &Value, shape: Shape, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_scalar(k.as_str(), out);
+                json_str_bytes(out, k);
                 out.push(b':');
                 write_shaped(&m[k.as_str()], shape.child(k), out);
             }
@@ -268,6 +269,9 @@ fn write_shaped(v: &Value, shape: Shape, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        // Strings are most of a document: escaped in one pass rather than through serde's
+        // formatter (which splits every string into fragments).
+        Value::String(s) => json_str_bytes(out, s),
         _ => write_scalar(v, out),
     }
 }
