@@ -84,7 +84,10 @@ fn adot_shipped_configs_fail_only_on_component_types_never_on_keys() {
             assert_eq!(code, 0, "{p:?}: {stderr}");
             continue;
         }
-        assert_eq!(code, 1, "{p:?} (uses components oxidot lacks)");
+        if code == 0 {
+            continue;
+        }
+        assert_eq!(code, 1, "{p:?}: {stderr}");
         for l in stderr.lines().filter(|l| !l.contains("\twarn\t") && !l.contains("\tinfo\t")).skip(1) {
             assert!(
                 l.contains("unknown type") || l.contains("is not implemented in this version of oxidot yet"),
