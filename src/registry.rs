@@ -8,6 +8,7 @@ use crate::component::{ComponentId, Kind, Signal, TypeInfo};
 use crate::config::ConfigError;
 use crate::exporter::awsxray::factory::XrayFactory;
 use crate::exporter::debug::factory::DebugFactory;
+use crate::exporter::loadbalancing::factory::LoadBalancingFactory;
 use crate::exporter::loki::factory::LokiFactory;
 use crate::exporter::otlp::factory::{OtlpGrpcFactory, OtlpHttpFactory};
 use crate::exporter::prometheusremotewrite::factory::PrwFactory;
@@ -59,6 +60,7 @@ pub const FACTORIES: &[AnyFactory] = &[
     E(&XrayFactory),
     E(&LokiFactory),
     E(&PrwFactory),
+    E(&LoadBalancingFactory),
     X(&FileStorageFactory),
     X(&HealthCheckFactory),
     X(&PPROF),

@@ -142,3 +142,12 @@ pub const PRW_CONSUMERS: &str = "otelcol_exporter_prometheusremotewrite_consumer
 /// oxidot only (Go counts no reloads): SIGHUP reloads, by `outcome`
 /// (`success`, `failure`).
 pub const CONFIG_RELOADS: &str = "oxidot_config_reloads";
+
+// exporter/loadbalancingexporter metadata.yaml telemetry.
+pub const LB_NUM_BACKENDS: &str = "otelcol_loadbalancer_num_backends";
+pub const LB_NUM_BACKEND_UPDATES: &str = "otelcol_loadbalancer_num_backend_updates";
+pub const LB_NUM_RESOLUTIONS: &str = "otelcol_loadbalancer_num_resolutions";
+pub const LB_BACKEND_OUTCOME: &str = "otelcol_loadbalancer_backend_outcome";
+pub const LB_BACKEND_LATENCY: &str = "otelcol_loadbalancer_backend_latency";
+/// oxidot's own: items a failed backend handed to another (`endpoint_health.reroute_on_failure`).
+pub const LB_REROUTED_ITEMS: &str = "otelcol_loadbalancer_rerouted_items";
