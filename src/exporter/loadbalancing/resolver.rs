@@ -5,7 +5,9 @@
 use super::{with_port, Core, DnsResolver, ResolverConfig};
 use crate::telemetry::logging::RateLimit;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
 use tokio::task::JoinHandle;
 
 pub(super) fn start(cfg: &ResolverConfig, core: &Arc<Core>) -> Result<Option<JoinHandle<()>>, String> {
@@ -15,28 +17,34 @@ pub(super) fn start(cfg: &ResolverConfig, core: &Arc<Core>) -> Result<Option<Joi
         return Ok(None);
     }
     let Some(d) = cfg.dns.clone() else { return Err("no resolvers specified for the exporter".into()) };
-    let weak = Arc::downgrade(core);
-    Ok(Some(tokio::spawn(async move {
-        let log = RateLimit::new();
-        loop {
-            let Some(core) = weak.upgrade() else { return };
-            match resolve(&d).await {
-                Ok(eps) => {
-                    core.tel.resolution(true);
-                    core.set_endpoints(eps);
-                }
-                Err(e) => {
-                    core.tel.resolution(false);
-                    if log.allow(60) {
-                        tracing::warn!(exporter = %core.id, hostname = %d.hostname, error = %e,
-                            "DNS resolution of the load balancer's backends failed; keeping the last answer");
-                    }
+    Ok(Some(tokio::spawn(poll(d, Arc::downgrade(core), Arc::new(|d: DnsResolver| Box::pin(async move { resolve(&d).await }))))))
+}
+
+/// A lookup: the system resolver, or a stand-in in tests.
+pub(super) type Lookup =
+    Arc<dyn Fn(DnsResolver) -> Pin<Box<dyn Future<Output = Result<Vec<String>, String>> + Send>> + Send + Sync>;
+
+/// Looks `d` up every `interval` until the exporter is gone.
+pub(super) async fn poll(d: DnsResolver, weak: Weak<Core>, lookup: Lookup) {
+    let log = RateLimit::new();
+    loop {
+        let Some(core) = weak.upgrade() else { return };
+        match lookup(d.clone()).await {
+            Ok(eps) => {
+                core.tel.resolution(true);
+                core.set_endpoints(eps);
+            }
+            Err(e) => {
+                core.tel.resolution(false);
+                if log.allow(60) {
+                    tracing::warn!(exporter = %core.id, hostname = %d.hostname, error = %e,
+                        "DNS resolution of the load balancer's backends failed; keeping the last answer");
                 }
             }
-            drop(core);
-            tokio::time::sleep(d.interval.0.max(std::time::Duration::from_millis(100))).await;
         }
-    })))
+        drop(core);
+        tokio::time::sleep(d.interval.0.max(std::time::Duration::from_millis(100))).await;
+    }
 }
 
 /// One lookup: `ip:port` per address (IPv6 in brackets), sorted.

@@ -73,3 +73,53 @@ fn endpoint_failures_are_told_from_backend_answers() {
     assert!(endpoint_failure(&r("rpc error: code = ResourceExhausted desc = slow down")).is_none());
     assert!(endpoint_failure(&ExportError::Permanent("connection refused".into())).is_none());
 }
+
+#[tokio::test]
+async fn dns_answers_that_change_rebalance_and_a_failed_lookup_keeps_the_last() {
+    // A resolver stand-in: the test sets each answer; the poller asks every 100 ms.
+    let c = cfg("resolver: {dns: {hostname: gateways.test, interval: 100ms}}");
+    let reg = Registry::new();
+    let id = ComponentId::parse("loadbalancing").unwrap();
+    let core = Core::new(&c, &id, Signal::Traces, &reg).unwrap();
+    let answer: Arc<Mutex<Result<Vec<String>, String>>> =
+        Arc::new(Mutex::new(Ok(vec!["10.0.0.1:4317".into(), "10.0.0.2:4317".into()])));
+    let a = answer.clone();
+    let lookup: resolver::Lookup = Arc::new(move |d: DnsResolver| {
+        assert_eq!(d.hostname, "gateways.test");
+        let r = a.lock().unwrap().clone();
+        Box::pin(async move { r })
+    });
+    let task = tokio::spawn(resolver::poll(c.resolver.dns.clone().unwrap(), Arc::downgrade(&core), lookup));
+    let wait = |n: i64| {
+        let core = core.clone();
+        async move {
+            for _ in 0..50 {
+                if core.tel.num_backends.get() == n {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            false
+        }
+    };
+    assert!(wait(2).await);
+    let key = |ring: &Ring| (0..1000u32).map(|i| ring.endpoint_for(&i.to_be_bytes()).unwrap_or("").to_string()).collect::<Vec<_>>();
+    let before = key(&core.ring().0);
+
+    *answer.lock().unwrap() = Ok(vec!["10.0.0.1:4317".into(), "10.0.0.2:4317".into(), "10.0.0.3:4317".into()]);
+    assert!(wait(3).await, "a new address joins the ring");
+    assert_eq!(core.tel.updates.get(), 2);
+    let after = key(&core.ring().0);
+    let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
+    // Consistent hashing: only keys taken by the new endpoint move, about a third.
+    assert!(after.iter().zip(&before).all(|(a, b)| a == b || a == "10.0.0.3:4317"));
+    assert!((150..550).contains(&moved), "{moved} of 1000 keys moved");
+
+    *answer.lock().unwrap() = Err("SERVFAIL".into());
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(core.tel.num_backends.get(), 3, "a failed lookup keeps the last answer");
+    let failed = reg.counter(LB_NUM_RESOLUTIONS, "", vec![("resolver", "dns".into()), ("success", "false".into())]).get();
+    assert!(failed >= 2, "{failed}");
+    drop(core);
+    tokio::time::timeout(Duration::from_secs(2), task).await.expect("the poller ends with the exporter").unwrap();
+}

@@ -108,8 +108,18 @@ impl Exporter for OtlpGrpcExporter {
 /// Retryable codes per the OTLP spec; RESOURCE_EXHAUSTED only with a RetryInfo delay.
 pub fn classify(st: &Status) -> ExportError {
     let delay = retry_delay(st.details());
-    let reason = format!("rpc error: code = {:?} desc = {}", st.code(), st.message());
-    match st.code() {
+    // A connection lost mid-call: tonic says Unknown "transport error" with the hyper error as
+    // its source (a server's own Unknown has none); grpc-go says UNAVAILABLE. The server never
+    // answered, so the data may be sent again (a gateway killed mid-request lost nothing).
+    let code = match (st.code(), std::error::Error::source(st)) {
+        (Code::Unknown, Some(_)) => Code::Unavailable,
+        (c, _) => c,
+    };
+    let reason = match std::error::Error::source(st) {
+        Some(src) if code != st.code() => format!("rpc error: code = {code:?} desc = {}: {src}", st.message()),
+        _ => format!("rpc error: code = {code:?} desc = {}", st.message()),
+    };
+    match code {
         Code::Cancelled
         | Code::DeadlineExceeded
         | Code::Aborted
@@ -174,5 +184,32 @@ mod tests {
         assert_eq!(t("endpoint: https://host:4317\ntls: {insecure: true}"), ("host:4317".into(), true));
         // insecure with a CA: LoadTLSConfig still returns a config, so TLS.
         assert_eq!(t("endpoint: host:4317\ntls: {insecure: true, ca_file: /x}"), ("host:4317".into(), true));
+    }
+}
+
+#[cfg(test)]
+mod lost_connection {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// A backend that dies mid-call (accepts, reads the request's first bytes, closes): the
+    /// send is retryable, as grpc-go's UNAVAILABLE; a server's own UNKNOWN stays permanent.
+    #[tokio::test]
+    async fn a_connection_lost_mid_call_is_retryable() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 64];
+                let _ = s.read(&mut buf).await;
+                drop(s);
+            }
+        });
+        let cfg: OtlpGrpcConfig =
+            serde_yaml_ng::from_str(&format!("endpoint: 127.0.0.1:{port}\ntls: {{insecure: true}}\ntimeout: 2s")).unwrap();
+        let e = OtlpGrpcExporter::new(&cfg).unwrap();
+        let r = e.export(&Batch::Traces(vec![Default::default()])).await;
+        assert!(matches!(r, Err(ExportError::Retryable { .. })), "{r:?}");
+        assert!(matches!(classify(&Status::unknown("the server's own")), ExportError::Permanent(_)));
     }
 }
