@@ -106,9 +106,12 @@ fn send(port: u16, first: u64, n: u64, mut after_round: impl FnMut(usize)) {
     });
 }
 
-/// Trace id → the sinks (by index) that hold a span of it, and the span ids each sink holds.
-fn placement(sinks: &[&GrpcSink]) -> (HashMap<Vec<u8>, HashSet<usize>>, Vec<Vec<Vec<u8>>>) {
-    let mut traces: HashMap<Vec<u8>, HashSet<usize>> = HashMap::new();
+/// Trace id → the sinks (by index) that hold a span of it.
+type Traces = HashMap<Vec<u8>, HashSet<usize>>;
+
+/// Where each trace's spans are, and the span ids each sink holds.
+fn placement(sinks: &[&GrpcSink]) -> (Traces, Vec<Vec<Vec<u8>>>) {
+    let mut traces = Traces::new();
     let mut ids = vec![];
     for (i, sink) in sinks.iter().enumerate() {
         let got = sink.got.lock().unwrap();
@@ -177,7 +180,11 @@ fn every_span_of_a_trace_reaches_one_gateway_and_a_killed_gateway_loses_nothing(
         ids.iter().flatten().collect::<HashSet<_>>().len()
     };
     if !eventually(60, || unique_count() >= want) {
-        let m: Vec<_> = side.metrics().into_iter().filter(|(k, _)| k.contains("loadbalancer") || k.contains("exporter") || k.contains("dropped")).collect();
+        let m: Vec<_> = side
+            .metrics()
+            .into_iter()
+            .filter(|(k, _)| k.contains("loadbalancer") || k.contains("exporter") || k.contains("dropped"))
+            .collect();
         panic!("phase 2: {} of {want} unique spans arrived\n{m:#?}\n{}", unique_count(), side.stderr());
     }
     let (traces, ids) = placement(&sink_refs);

@@ -4,8 +4,8 @@
 
 use super::{with_port, Core, DnsResolver, ResolverConfig};
 use crate::telemetry::logging::RateLimit;
-use std::net::SocketAddr;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use tokio::task::JoinHandle;
@@ -17,7 +17,11 @@ pub(super) fn start(cfg: &ResolverConfig, core: &Arc<Core>) -> Result<Option<Joi
         return Ok(None);
     }
     let Some(d) = cfg.dns.clone() else { return Err("no resolvers specified for the exporter".into()) };
-    Ok(Some(tokio::spawn(poll(d, Arc::downgrade(core), Arc::new(|d: DnsResolver| Box::pin(async move { resolve(&d).await }))))))
+    Ok(Some(tokio::spawn(poll(
+        d,
+        Arc::downgrade(core),
+        Arc::new(|d: DnsResolver| Box::pin(async move { resolve(&d).await })),
+    ))))
 }
 
 /// A lookup: the system resolver, or a stand-in in tests.
@@ -72,13 +76,19 @@ mod tests {
 
     #[test]
     fn addresses_become_sorted_endpoints_with_the_port() {
-        let addrs: Vec<SocketAddr> = vec!["10.0.0.2:4317".parse().unwrap(), "[::1]:4317".parse().unwrap(), "10.0.0.1:4317".parse().unwrap()];
+        let addrs: Vec<SocketAddr> =
+            vec!["10.0.0.2:4317".parse().unwrap(), "[::1]:4317".parse().unwrap(), "10.0.0.1:4317".parse().unwrap()];
         assert_eq!(endpoints(addrs.into_iter()), vec!["10.0.0.1:4317", "10.0.0.2:4317", "[::1]:4317"]);
     }
 
     #[tokio::test]
     async fn localhost_resolves_and_a_bad_port_is_an_error() {
-        let d = DnsResolver { hostname: "localhost".into(), port: "4999".into(), interval: GoDuration::from_secs(5), timeout: GoDuration::from_secs(2) };
+        let d = DnsResolver {
+            hostname: "localhost".into(),
+            port: "4999".into(),
+            interval: GoDuration::from_secs(5),
+            timeout: GoDuration::from_secs(2),
+        };
         let eps = resolve(&d).await.unwrap();
         assert!(eps.contains(&"127.0.0.1:4999".to_string()), "{eps:?}");
         let bad = DnsResolver { port: "x".into(), ..d };

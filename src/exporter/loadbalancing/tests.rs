@@ -103,7 +103,9 @@ async fn dns_answers_that_change_rebalance_and_a_failed_lookup_keeps_the_last() 
         }
     };
     assert!(wait(2).await);
-    let key = |ring: &Ring| (0..1000u32).map(|i| ring.endpoint_for(&i.to_be_bytes()).unwrap_or("").to_string()).collect::<Vec<_>>();
+    let key = |ring: &Ring| {
+        (0..1000u32).map(|i| ring.endpoint_for(&i.to_be_bytes()).unwrap_or("").to_string()).collect::<Vec<_>>()
+    };
     let before = key(&core.ring().0);
 
     *answer.lock().unwrap() = Ok(vec!["10.0.0.1:4317".into(), "10.0.0.2:4317".into(), "10.0.0.3:4317".into()]);
@@ -118,7 +120,8 @@ async fn dns_answers_that_change_rebalance_and_a_failed_lookup_keeps_the_last() 
     *answer.lock().unwrap() = Err("SERVFAIL".into());
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(core.tel.num_backends.get(), 3, "a failed lookup keeps the last answer");
-    let failed = reg.counter(LB_NUM_RESOLUTIONS, "", vec![("resolver", "dns".into()), ("success", "false".into())]).get();
+    let failed =
+        reg.counter(LB_NUM_RESOLUTIONS, "", vec![("resolver", "dns".into()), ("success", "false".into())]).get();
     assert!(failed >= 2, "{failed}");
     drop(core);
     tokio::time::timeout(Duration::from_secs(2), task).await.expect("the poller ends with the exporter").unwrap();

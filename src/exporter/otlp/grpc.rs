@@ -206,7 +206,8 @@ mod lost_connection {
             }
         });
         let cfg: OtlpGrpcConfig =
-            serde_yaml_ng::from_str(&format!("endpoint: 127.0.0.1:{port}\ntls: {{insecure: true}}\ntimeout: 2s")).unwrap();
+            serde_yaml_ng::from_str(&format!("endpoint: 127.0.0.1:{port}\ntls: {{insecure: true}}\ntimeout: 2s"))
+                .unwrap();
         let e = OtlpGrpcExporter::new(&cfg).unwrap();
         let r = e.export(&Batch::Traces(vec![Default::default()])).await;
         assert!(matches!(r, Err(ExportError::Retryable { .. })), "{r:?}");
