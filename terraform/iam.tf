@@ -22,11 +22,12 @@ resource "aws_iam_role_policy_attachment" "execution_managed" {
 data "aws_iam_policy_document" "execution_ssm" {
   statement {
     actions = ["ssm:GetParameters", "ssm:GetParameter"]
-    resources = [
+    resources = flatten([
       aws_ssm_parameter.collector_config.arn,
       aws_ssm_parameter.amp_remote_write_url.arn,
       aws_ssm_parameter.grafana_admin_password.arn,
-    ]
+      aws_ssm_parameter.gateway_config[*].arn,
+    ])
   }
 }
 

@@ -49,6 +49,8 @@ locals {
       environment = [
         { name = "AWS_REGION", value = var.region },
         { name = "LOKI_ENDPOINT", value = aws_lb.internal.dns_name },
+        # Read by config/aws-sidecar-lb.yaml (gateway_enabled); unused by aws.yaml.
+        { name = "GATEWAY_HOSTNAME", value = local.gateway_hostname },
       ]
       # oxidot reads its whole configuration from AOT_CONFIG_CONTENT, as ADOT does.
       secrets = [

@@ -61,3 +61,15 @@ variable "log_retention_days" {
   type        = number
   default     = 14
 }
+
+variable "gateway_enabled" {
+  description = "Run a gateway tier of oxidot (its own ECS service, found through Cloud Map DNS); the sidecars then send everything to it with the loadbalancing exporter (README: Scaling out)."
+  type        = bool
+  default     = false
+}
+
+variable "gateway_desired_count" {
+  description = "Number of gateway tasks when gateway_enabled."
+  type        = number
+  default     = 2
+}

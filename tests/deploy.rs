@@ -24,6 +24,16 @@ fn compose_parses_and_everything_it_mounts_or_builds_exists() {
         assert!(names.contains(&s), "service {s} missing: {names:?}");
     }
     assert_eq!(c["services"]["locust"]["profiles"][0].as_str(), Some("load"));
+    // The gateway tier: its own profile, two replicas behind one DNS name, and the collector's
+    // config for it mounted next to the default one.
+    assert_eq!(c["services"]["gateway"]["profiles"][0].as_str(), Some("gateway"));
+    assert_eq!(c["services"]["gateway"]["deploy"]["replicas"].as_u64(), Some(2));
+    assert_eq!(c["services"]["collector"]["command"][1].as_str(), Some("/etc/oxidot/${COLLECTOR_CONFIG:-local.yaml}"));
+    let lb = yaml("config/local-sidecar-lb.yaml");
+    assert_eq!(
+        lb["exporters"]["loadbalancing"]["resolver"]["dns"]["hostname"].as_str(),
+        Some("${env:GATEWAY_HOSTNAME:-gateway}")
+    );
     let mut mounts = 0;
     for (name, svc) in services {
         for v in svc["volumes"].as_sequence().into_iter().flatten() {
@@ -60,6 +70,7 @@ fn every_collector_config_in_the_repository_validates() {
         ("AWS_REGION", "us-west-2"),
         ("AMP_REMOTE_WRITE_URL", "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write"),
         ("LOKI_ENDPOINT", "internal-alb.example"),
+        ("GATEWAY_HOSTNAME", "gateway.oxidot.local"),
         // benches/configs/*.yaml (benches/compare.py sets these).
         ("BENCH_SINK", "127.0.0.1:9000"),
         ("BENCH_GRPC_PORT", "4317"),
@@ -75,7 +86,7 @@ fn every_collector_config_in_the_repository_validates() {
             n += 1;
         }
     }
-    assert_eq!(n, 3 + 4);
+    assert_eq!(n, 7 + 4);
 }
 
 #[test]
@@ -281,6 +292,25 @@ fn terraform_parses_and_the_task_definition_is_right() {
     // The SSM parameter holds config/aws.yaml, which exists (and validates: see above).
     let ssm = serde_json::to_string(&hcl["ssm.tf"]).unwrap();
     assert!(ssm.contains("../config/aws.yaml"));
+    // The gateway tier (off by default): the sidecars get the loadbalancing config, the gateways
+    // their own, and the DNS name the sidecars resolve is the Cloud Map service's.
+    assert!(ssm.contains("gateway_enabled") && ssm.contains("../config/aws-sidecar-lb.yaml"));
+    let gw = serde_json::to_string(&hcl["gateway.tf"]).unwrap();
+    for needle in [
+        "aws_service_discovery_private_dns_namespace",
+        "MULTIVALUE",
+        "service_registries",
+        "../config/aws-gateway.yaml",
+        "gateway.${var.project}.local",
+        "${var.project}.local",
+    ] {
+        assert!(gw.contains(needle), "{needle} missing from gateway.tf");
+    }
+    assert_eq!(
+        yaml("config/aws-sidecar-lb.yaml")["exporters"]["loadbalancing"]["resolver"]["dns"]["hostname"].as_str(),
+        Some("${env:GATEWAY_HOSTNAME}")
+    );
+    assert!(env(&col, "GATEWAY_HOSTNAME").is_some());
     let iam = serde_json::to_string(&hcl["iam.tf"]).unwrap();
     for action in ["xray:PutTraceSegments", "aps:RemoteWrite", "ssm:GetParameters", "s3:PutObject"] {
         assert!(iam.contains(action), "{action} missing from iam.tf");

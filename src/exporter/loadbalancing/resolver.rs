@@ -32,8 +32,13 @@ pub(super) type Lookup =
 pub(super) async fn poll(d: DnsResolver, weak: Weak<Core>, lookup: Lookup) {
     let log = RateLimit::new();
     loop {
+        let answer = lookup(d.clone()).await;
+        if answer.as_ref().is_err_and(|e| e == CANCELLED) {
+            return;
+        }
+        // Gone (shut down, or only built by `validate`): nothing to tell.
         let Some(core) = weak.upgrade() else { return };
-        match lookup(d.clone()).await {
+        match answer {
             Ok(eps) => {
                 core.tel.resolution(true);
                 core.set_endpoints(eps);
@@ -51,13 +56,20 @@ pub(super) async fn poll(d: DnsResolver, weak: Weak<Core>, lookup: Lookup) {
     }
 }
 
+/// The lookup's task was cancelled: the runtime is going away.
+pub(super) const CANCELLED: &str = "lookup cancelled";
+
 /// One lookup: `ip:port` per address (IPv6 in brackets), sorted.
 async fn resolve(d: &DnsResolver) -> Result<Vec<String>, String> {
     let port: u16 = d.port.parse().map_err(|_| format!("invalid port {:?}", d.port))?;
-    let lookup = tokio::net::lookup_host((d.hostname.as_str(), port));
+    let host = d.hostname.clone();
+    // getaddrinfo on a blocking thread, so that a runtime shutting down (or `validate`, which
+    // builds and drops the exporter) shows as cancellation rather than a failed lookup.
+    let lookup = tokio::task::spawn_blocking(move || std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)));
     let addrs = tokio::time::timeout(d.timeout.0, lookup)
         .await
         .map_err(|_| format!("lookup timed out after {:?}", d.timeout.0))?
+        .map_err(|e| if e.is_cancelled() { CANCELLED.to_string() } else { e.to_string() })?
         .map_err(|e| e.to_string())?;
     Ok(endpoints(addrs))
 }
