@@ -176,7 +176,7 @@ fn malformed_datagrams_are_counted_and_the_receiver_stays_up() {
     let bad: Vec<Vec<u8>> = vec![
         b"no header at all".to_vec(),                                         // 1: no newline
         b"{\"format\":\"json\",\"version\":2}\n{}".to_vec(),                 // 1: bad version
-        format!("{HEADER}").into_bytes(),                                     // 1: no body
+        HEADER.as_bytes().to_vec(),                                     // 1: no body
         format!("{HEADER}{{not json").into_bytes(),                           // 1: undecodable
         format!("{HEADER}{{\"name\":\"x\",\"id\":\"5cc4a447f5d4d696\",\"trace_id\":\"1-5f187253-6a106696d56b1f4ef9eba2ed\",\"start_time\":1,\"subsegments\":[{{\"id\":\"5cc4a447f5d4d697\"}}]}}").into_bytes(), // 2: Go would crash
         format!("{HEADER}{{\"name\":\"x\",\"id\":\"5cc4a447f5d4d696\",\"trace_id\":\"1-5f187253-6a106696d56b1f4ef9eba2ed\",\"start_time\":1,\"namespace\":\"weird\"}}").into_bytes(), // 1
@@ -251,7 +251,7 @@ fn a_segment_through_receiver_and_exporter_comes_back_from_moto_equal() {
         "{}",
         ox.stderr()
     );
-    let back = moto.segments("us-east-1", &[trace_id.clone()]);
+    let back = moto.segments("us-east-1", std::slice::from_ref(&trace_id));
     assert_eq!(back.len(), 2, "{back:?}");
     let sent: serde_json::Value = serde_json::from_str(&doc).unwrap();
     let root = back.iter().find(|d| d["id"] == "70de5b6f19ff9a0a").expect("segment");
