@@ -7,7 +7,6 @@ use crate::component::{
     BuildError, Component, ComponentId, Factory, Host, Kind, Settings, Signal, StartError, TypeInfo,
 };
 use crate::pipeline::consumer::SignalConsumers;
-use crate::receiver::otlp::Entry;
 use crate::telemetry::component::ReceiverTelemetry;
 use crate::telemetry::Registry;
 use async_trait::async_trait;
@@ -129,7 +128,7 @@ impl Component for XrayReceiver {
         }
         let mut tasks = Vec::new();
         if let Some(c) = self.consumers.get(Signal::Traces) {
-            let entry = Entry {
+            let entry = udp::Entry {
                 consumer: Arc::clone(c),
                 telemetry: ReceiverTelemetry::new(&self.registry, &self.id, udp::TRANSPORT, Signal::Traces),
             };

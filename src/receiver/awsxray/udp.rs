@@ -5,9 +5,9 @@
 
 use super::translate::to_resource_spans;
 use crate::component::ComponentId;
+use crate::pipeline::consumer::{ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
-use crate::receiver::otlp::Entry;
-use crate::telemetry::component::ReceiveOutcome;
+use crate::telemetry::component::{ReceiveOutcome, ReceiverTelemetry};
 use crate::telemetry::logging::RateLimit;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -18,6 +18,24 @@ use tokio::sync::watch;
 pub const TRANSPORT: &str = "udp";
 /// poller.go `pollerBufferSizeKB`: the X-Ray daemon's buffer; a longer datagram is cut.
 const BUFFER: usize = 64 * 1024;
+
+/// The traces pipeline and the receiver's counters (`transport="udp"`).
+pub struct Entry {
+    pub consumer: Arc<dyn Consumer>,
+    pub telemetry: ReceiverTelemetry,
+}
+
+impl Entry {
+    /// Pushes one document's spans into the pipeline and counts them accepted or, on any
+    /// pipeline error, refused (failed with `receiverhelper.newReceiverMetrics`), as the OTLP
+    /// receiver counts a request.
+    async fn deliver(&self, batch: Batch) -> Result<(), ConsumeError> {
+        let items = batch.items() as u64;
+        let r = self.consumer.consume(Arc::new(batch)).await;
+        self.telemetry.record(items, if r.is_ok() { ReceiveOutcome::Success } else { ReceiveOutcome::Failure });
+        r
+    }
+}
 
 /// tracesegment.go `Header`.
 #[derive(Deserialize, Debug, Default, PartialEq)]
