@@ -376,3 +376,32 @@ fn without_a_region_segments_flow_and_the_proxy_answers_502() {
     send(p.udp, &ok);
     assert!(eventually(20, || sink.spans() == 1), "{}", ox.stderr());
 }
+
+#[test]
+fn the_python_sdks_sampling_call_goes_through_the_proxy_signed() {
+    let sink = HttpSink::start();
+    // X-Ray's answer (the shape of the GetSamplingRules API reference example).
+    let rules = serde_json::json!({"SamplingRuleRecords": [{"SamplingRule": {
+        "RuleName": "orders", "RuleARN": "arn:aws:xray:us-west-2:123456789012:sampling-rule/orders",
+        "ResourceARN": "*", "Priority": 10, "FixedRate": 0.25, "ReservoirSize": 5, "ServiceName": "*",
+        "ServiceType": "*", "Host": "*", "HTTPMethod": "*", "URLPath": "/orders/*", "Version": 1, "Attributes": {}},
+        "CreatedAt": 1.7e9, "ModifiedAt": 1.7e9}]});
+    sink.script.lock().unwrap().push_back(support::sinks::Answer {
+        status: 200,
+        headers: vec![("content-type", "application/json".into())],
+        body: rules.to_string().into_bytes(),
+    });
+    let url = format!("http://127.0.0.1:{}", sink.port);
+    let p = xray_ports();
+    let extra = format!("      region: us-west-2\n      aws_endpoint: {url}\n");
+    let ox = Oxidot::start_with(&config(&p, &extra, "  debug:\n", "debug"), &KEYS);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/xray_sdk_sampling.py");
+    let out = std::process::Command::new(python()).arg(script).arg(format!("127.0.0.1:{}", p.proxy)).output().unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), ox.stderr());
+    let got: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii()).unwrap();
+    assert_eq!(got, serde_json::json!([{"name": "orders", "priority": 10, "rate": 0.25}]));
+    let r = sink.requests().pop().expect("forwarded");
+    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/GetSamplingRules"));
+    assert!(r.header("authorization").unwrap().contains("/us-west-2/xray/aws4_request"));
+    assert_eq!(r.header("authorization").unwrap(), botocore_authorization(&r, &url, "/GetSamplingRules"));
+}
