@@ -121,13 +121,6 @@ impl Proxy {
         Ok(Proxy { target, client, signer, log_unsigned: RateLimit::new(), log_failed: RateLimit::new() })
     }
 
-    /// A proxy whose signer has fixed credentials (tests).
-    pub fn with_signer(cfg: &ProxyServerConfig, target: Target, signer: Signer) -> Result<Proxy, String> {
-        let mut p = Proxy::new(cfg, Some(target))?;
-        p.signer = Some(signer);
-        Ok(p)
-    }
-
     /// One request: read (bounded), re-target, sign, forward, answer with X-Ray's answer.
     pub async fn handle(&self, req: hyper::Request<Incoming>) -> Answer {
         let (parts, body) = req.into_parts();
