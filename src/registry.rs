@@ -21,6 +21,7 @@ use crate::processor::batch::factory::BatchFactory;
 use crate::processor::memory_limiter::factory::MemoryLimiterFactory;
 use crate::processor::resource::factory::ResourceFactory;
 use crate::processor::resourcedetection::factory::ResourceDetectionFactory;
+use crate::receiver::awsxray::factory::XrayReceiverFactory;
 use crate::receiver::otlp::factory::OtlpReceiverFactory;
 
 /// A factory of one kind (connectors will be a fifth arm).
@@ -49,6 +50,7 @@ use AnyFactory::{Exporter as E, Extension as X, Processor as P, Receiver as R};
 #[rustfmt::skip]
 pub const FACTORIES: &[AnyFactory] = &[
     R(&OtlpReceiverFactory),
+    R(&XrayReceiverFactory),
     P(&BatchFactory),
     P(&MemoryLimiterFactory),
     P(&ResourceDetectionFactory),

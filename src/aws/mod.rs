@@ -1,8 +1,9 @@
 //! AWS: credentials (the aws-config default chain, cached) and SigV4 signing, shared by the
-//! `sigv4auth` extension and the X-Ray exporter.
+//! `sigv4auth` extension, the X-Ray exporter and receiver; the X-Ray attribute names both share.
 
 pub mod credentials;
 pub mod sign;
+pub mod xray;
 
 pub use credentials::CredentialsCache;
 pub use sign::Signer;

@@ -7,9 +7,9 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashSet};
 
 /// segment.go: the span attribute listing further keys to index (a list of strings).
-pub const ANNOTATIONS_ATTRIBUTE: &str = "aws.xray.annotations";
+pub use crate::aws::xray::ANNOTATIONS as ANNOTATIONS_ATTRIBUTE;
 /// segment.go: `aws.xray.metadata.<namespace>` holds a JSON object for that namespace.
-pub const METADATA_PREFIX: &str = "aws.xray.metadata.";
+pub use crate::aws::xray::METADATA_PREFIX;
 const DEFAULT_NAMESPACE: &str = "default";
 const RESOURCE_PREFIX: &str = "otel.resource.";
 

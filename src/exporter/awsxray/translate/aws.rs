@@ -3,6 +3,10 @@
 //! aws.go `makeAws`, and `origin` as segment.go `determineAwsOrigin`.
 
 use super::http::{go_str, value_of};
+use crate::aws::xray::{
+    AWS_ACCOUNT, AWS_OPERATION, AWS_QUEUE_URL, AWS_QUEUE_URL_2, AWS_REGION, AWS_REQUEST_ID, AWS_REQUEST_ID_2,
+    AWS_TABLE_NAME, AWS_TABLE_NAME_2,
+};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{json, Map, Value};
@@ -11,15 +15,15 @@ use serde_json::{json, Map, Value};
 /// `aws.dynamodb.table_names` are read but stay).
 pub const CONSUMED: &[&str] = &[
     "rpc.method",
-    "aws.operation",
-    "aws.account_id",
-    "aws.region",
-    "aws.request_id",
-    "aws.requestId",
-    "aws.queue_url",
-    "aws.queue.url",
-    "aws.table_name",
-    "aws.table.name",
+    AWS_OPERATION,
+    AWS_ACCOUNT,
+    AWS_REGION,
+    AWS_REQUEST_ID,
+    AWS_REQUEST_ID_2,
+    AWS_QUEUE_URL,
+    AWS_QUEUE_URL_2,
+    AWS_TABLE_NAME,
+    AWS_TABLE_NAME_2,
 ];
 
 // segment.go determineAwsOrigin: from `cloud.platform` (and the ECS launch type), unless
@@ -105,7 +109,7 @@ pub fn block(span: &Span, res: &[KeyValue], config_log_groups: &[String]) -> Map
     let a = &span.attributes;
     let mut account = res_str("cloud.account.id").to_string();
     let mut operation = String::new();
-    if let Some(v) = value_of(a, "aws.operation") {
+    if let Some(v) = value_of(a, AWS_OPERATION) {
         operation = go_str(Some(v)).into();
     } else if let Some(v) = value_of(a, "rpc.method") {
         operation = go_str(Some(v)).into();
@@ -116,11 +120,11 @@ pub fn block(span: &Span, res: &[KeyValue], config_log_groups: &[String]) -> Map
         let Some(v) = kv.value.as_ref() else { continue };
         let s = go_str(Some(v)).to_string();
         match kv.key.as_str() {
-            "aws.account_id" if v.value.is_some() => account = s,
-            "aws.region" => region = s,
-            "aws.request_id" | "aws.requestId" => request_id = s,
-            "aws.queue_url" | "aws.queue.url" => queue_url = s,
-            "aws.table_name" | "aws.table.name" => table_name = s,
+            AWS_ACCOUNT if v.value.is_some() => account = s,
+            AWS_REGION => region = s,
+            AWS_REQUEST_ID | AWS_REQUEST_ID_2 => request_id = s,
+            AWS_QUEUE_URL | AWS_QUEUE_URL_2 => queue_url = s,
+            AWS_TABLE_NAME | AWS_TABLE_NAME_2 => table_name = s,
             _ => {}
         }
     }

@@ -157,7 +157,7 @@ fn name_and_namespace(span: &Span, res: &[KeyValue]) -> (String, Option<&'static
         namespace = Some("aws");
     }
     if name.is_empty() {
-        if let Some(s) = attr_str(span, "aws.service") {
+        if let Some(s) = attr_str(span, crate::aws::xray::AWS_SERVICE) {
             name = s.to_string();
             namespace.get_or_insert("aws");
         }
