@@ -21,7 +21,9 @@ use crate::processor::batch::factory::BatchFactory;
 use crate::processor::memory_limiter::factory::MemoryLimiterFactory;
 use crate::processor::resource::factory::ResourceFactory;
 use crate::processor::resourcedetection::factory::ResourceDetectionFactory;
+use crate::receiver::awsecscontainermetrics::factory::EcsContainerMetricsFactory;
 use crate::receiver::otlp::factory::OtlpReceiverFactory;
+use crate::receiver::statsd::factory::StatsdReceiverFactory;
 
 /// A factory of one kind (connectors will be a fifth arm).
 #[derive(Clone, Copy)]
@@ -49,6 +51,8 @@ use AnyFactory::{Exporter as E, Extension as X, Processor as P, Receiver as R};
 #[rustfmt::skip]
 pub const FACTORIES: &[AnyFactory] = &[
     R(&OtlpReceiverFactory),
+    R(&StatsdReceiverFactory),
+    R(&EcsContainerMetricsFactory),
     P(&BatchFactory),
     P(&MemoryLimiterFactory),
     P(&ResourceDetectionFactory),

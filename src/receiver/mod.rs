@@ -1,3 +1,5 @@
 //! Receivers: where data enters oxidot.
 
+pub mod awsecscontainermetrics;
 pub mod otlp;
+pub mod statsd;
