@@ -22,7 +22,9 @@ use crate::processor::memory_limiter::factory::MemoryLimiterFactory;
 use crate::processor::resource::factory::ResourceFactory;
 use crate::processor::resourcedetection::factory::ResourceDetectionFactory;
 use crate::receiver::awsxray::factory::XrayReceiverFactory;
+use crate::receiver::awsecscontainermetrics::factory::EcsContainerMetricsFactory;
 use crate::receiver::otlp::factory::OtlpReceiverFactory;
+use crate::receiver::statsd::factory::StatsdReceiverFactory;
 
 /// A factory of one kind (connectors will be a fifth arm).
 #[derive(Clone, Copy)]
@@ -51,6 +53,8 @@ use AnyFactory::{Exporter as E, Extension as X, Processor as P, Receiver as R};
 pub const FACTORIES: &[AnyFactory] = &[
     R(&OtlpReceiverFactory),
     R(&XrayReceiverFactory),
+    R(&StatsdReceiverFactory),
+    R(&EcsContainerMetricsFactory),
     P(&BatchFactory),
     P(&MemoryLimiterFactory),
     P(&ResourceDetectionFactory),

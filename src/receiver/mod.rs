@@ -1,4 +1,6 @@
 //! Receivers: where data enters oxidot.
 
 pub mod awsxray;
+pub mod awsecscontainermetrics;
 pub mod otlp;
+pub mod statsd;

@@ -151,3 +151,10 @@ pub const LB_BACKEND_OUTCOME: &str = "otelcol_loadbalancer_backend_outcome";
 pub const LB_BACKEND_LATENCY: &str = "otelcol_loadbalancer_backend_latency";
 /// oxidot's own: items a failed backend handed to another (`endpoint_health.reroute_on_failure`).
 pub const LB_REROUTED_ITEMS: &str = "otelcol_loadbalancer_rerouted_items";
+
+// receiver/statsdreceiver metadata.yaml telemetry (reporter.go RecordParseSuccess/Failure).
+pub const STATSD_RECEIVED: &str = "otelcol_receiver_received_statsd_metrics";
+pub const LABEL_PARSE_SUCCESS: &str = "parse_success";
+/// oxidot's own: StatsD lines parsed and then dropped, by `reason` (not_finite, limit).
+pub const OXIDOT_STATSD_DROPPED: &str = "oxidot_receiver_statsd_dropped_lines";
+pub const LABEL_REASON: &str = "reason";
