@@ -151,3 +151,26 @@ pub const LB_BACKEND_OUTCOME: &str = "otelcol_loadbalancer_backend_outcome";
 pub const LB_BACKEND_LATENCY: &str = "otelcol_loadbalancer_backend_latency";
 /// oxidot's own: items a failed backend handed to another (`endpoint_health.reroute_on_failure`).
 pub const LB_REROUTED_ITEMS: &str = "otelcol_loadbalancer_rerouted_items";
+
+// processor/filterprocessor metadata.yaml telemetry (`otelcol_processor_filter_<x>.filtered`,
+// printed by the Prometheus exporter with `_` for `.`), label `filter` = the processor id.
+pub const LABEL_FILTER: &str = "filter";
+pub struct FilterNames;
+pub const FILTER_FILTERED: FilterNames = FilterNames;
+impl FilterNames {
+    /// The counter's name and help for a signal.
+    pub fn get(&self, s: Signal) -> (&'static str, &'static str) {
+        match s {
+            Signal::Traces => {
+                ("otelcol_processor_filter_spans_filtered", "Number of spans dropped by the filter processor")
+            }
+            Signal::Metrics => (
+                "otelcol_processor_filter_datapoints_filtered",
+                "Number of metric data points dropped by the filter processor",
+            ),
+            Signal::Logs => {
+                ("otelcol_processor_filter_logs_filtered", "Number of logs dropped by the filter processor")
+            }
+        }
+    }
+}

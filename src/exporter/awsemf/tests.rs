@@ -1,0 +1,1 @@
+//! Config cases of awsemfexporter config_test.go.
