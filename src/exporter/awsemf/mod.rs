@@ -387,11 +387,20 @@ impl Exporter for EmfExporter {
             return Err(ExportError::Permanent("awsemf exports metrics only".into()));
         };
         let now = now_ms();
-        let translated = {
+        let (translated, refused) = {
             // Held only while translating: the delta state must see a series' points in order.
             let mut deltas = self.deltas.lock().unwrap_or_else(|e| e.into_inner());
-            translate::translate(rms, &self.opts, &mut deltas, now)
+            let before = deltas.refused;
+            let t = translate::translate(rms, &self.opts, &mut deltas, now);
+            (t, deltas.refused - before)
         };
+        if refused > 0 && self.log_refused.allow(60) {
+            tracing::warn!(
+                series = refused,
+                limit = translate::datapoint::MAX_DELTA_SERIES,
+                "Too many cumulative series to remember for deltas: points of new series dropped"
+            );
+        }
         if translated.skipped > 0 {
             tracing::debug!(points = translated.skipped, "Skipped stale, NaN or infinite data points");
         }
