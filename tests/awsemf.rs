@@ -132,3 +132,73 @@ fn output_destination_stdout_prints_one_document_per_line() {
                  "Dimensions": [["OTelLib", "a", "b"]], "Metrics": [{"Name": "g", "Unit": "Milliseconds"}]}]}})
     );
 }
+
+/// ADOT's `/etc/ecs/ecs-cloudwatch.yaml`, unchanged (only the listening ports are moved by extra
+/// `--config yaml:` sources): ECS resource detection, the resource processor's renames,
+/// `batch/metrics`, and `awsemf/application` (NoDimensionRollup, resource_to_telemetry_conversion)
+/// into CloudWatch Logs (moto, through `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`).
+#[test]
+fn adot_ecs_cloudwatch_config_runs_unchanged_into_cloudwatch_logs() {
+    let moto = Moto::start();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ecs");
+    let task = std::fs::read_to_string(dir.join("task.json")).unwrap();
+    let container = std::fs::read_to_string(dir.join("container.json")).unwrap();
+    let ecs = support::sinks::StaticServer::start(vec![("/v4/abc/task", 200, task), ("/v4/abc", 200, container)]);
+    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/adot-configs/ecs-cloudwatch.yaml");
+    let uris = [
+        cfg.display().to_string(),
+        "yaml:receivers::otlp::protocols::grpc::endpoint: 127.0.0.1:$GRPC".into(),
+        "yaml:receivers::otlp::protocols::http::endpoint: 127.0.0.1:$HTTP".into(),
+        "yaml:extensions::health_check::endpoint: 127.0.0.1:$HEALTH".into(),
+        "yaml:service::telemetry::metrics::address: 127.0.0.1:$METRICS".into(),
+    ];
+    let meta = ecs.url("/v4/abc");
+    let logs = moto.url();
+    let env = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", logs.as_str()),
+        ("ECS_CONTAINER_METADATA_URI_V4", meta.as_str()),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let mut o = Oxidot::start_uris(&uris, &env);
+    let t = now_ns() / 1_000_000 * 1_000_000;
+    send(o.ports.grpc, vec![gauge("temp", "s", 4.0, t, vec![kv("host", "h1")])]);
+    // batch/metrics waits 60 s; the shutdown flushes it.
+    assert!(o.stop().success(), "{}", o.stderr());
+    let g = groups(&moto);
+    let streams = g["/aws/ecs/application/metrics"]["streams"].as_object().unwrap_or_else(|| panic!("{g}"));
+    assert_eq!(streams.len(), 1, "{g}");
+    let (stream, events) = streams.iter().next().unwrap();
+    assert!(stream.starts_with("otel-stream-"), "{stream}");
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 1, "{g}");
+    let doc: Value = serde_json::from_str(events[0]["message"].as_str().unwrap()).unwrap();
+    // The resource processor's renames, copied onto the point by resource_to_telemetry_conversion.
+    let labels = json!({
+        "ClusterARN": "arn:aws:ecs:us-west-2:111122223333:cluster/default",
+        "LaunchType": "fargate",
+        "OTelLib": "oxidot.test",
+        "TaskARN": "arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3",
+        "TaskDefinitionFamily": "curltest",
+        "TaskDefinitionRevision": "3",
+        "aws.ecs.task.id": "e9028f8d5d8e4f258373e7b93ce9a3c3",
+        // The config deletes the other aws.log.* lists but not this one: a list attribute is
+        // written as its JSON text (pdata AsString), as Go does.
+        "aws.log.stream.arns": "[\"arn:aws:logs:us-west-2:111122223333:log-group:/ecs/containerlogs:log-stream:ecs/curl/e9028f8d5d8e4f258373e7b93ce9a3c3\"]",
+        "host": "h1",
+        "service.name": "svc",
+    });
+    let mut want = labels.as_object().unwrap().clone();
+    let dims: Vec<&String> = want.keys().collect();
+    let dims = json!([dims]);
+    want.insert("temp".into(), json!(4));
+    want.insert("Version".into(), json!("1"));
+    want.insert(
+        "_aws".into(),
+        json!({"Timestamp": (t / 1_000_000) as i64, "CloudWatchMetrics": [{"Namespace": "ECS/AWSOTel/Application",
+               "Dimensions": dims, "Metrics": [{"Name": "temp", "Unit": "Seconds"}]}]}),
+    );
+    assert_eq!(doc, Value::Object(want));
+}

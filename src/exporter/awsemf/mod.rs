@@ -341,17 +341,22 @@ impl EmfExporter {
         let client = if cfg.stdout() {
             None
         } else {
+            // No `endpoint`: the SDKs' override variables, as Go's aws-sdk-go-v2 client reads them.
+            let endpoint = Some(cfg.endpoint.clone())
+                .filter(|e| !e.is_empty())
+                .or_else(|| crate::aws::env_endpoint("CLOUDWATCH_LOGS"))
+                .unwrap_or_default();
             let region = Some(cfg.region.clone())
                 .filter(|r| !r.is_empty())
                 .or_else(crate::aws::env_region)
                 .or_else(|| {
-                    let host = cfg.endpoint.parse::<http::Uri>().ok()?.host()?.to_string();
+                    let host = endpoint.parse::<http::Uri>().ok()?.host()?.to_string();
                     crate::aws::infer_service_and_region(&host).1
                 })
                 .ok_or("no region: set `region` (or AWS_REGION)")?;
             Some(cwlogs::Client::new(cwlogs::ClientSettings {
                 region: &region,
-                endpoint: &cfg.endpoint,
+                endpoint: &endpoint,
                 role_arn: &cfg.role_arn,
                 sts_region: &cfg.sts_region,
                 timeout: std::time::Duration::from_secs(cfg.request_timeout_seconds.max(1)),
