@@ -66,7 +66,7 @@ pub fn validate(e: &mut Event, now_ms: i64) -> Result<(), Refused> {
         return Err(Refused { reason: "empty log event message", points: e.points });
     }
     let age = now_ms - e.timestamp_ms;
-    if age > MAX_AGE_MS || age < -MAX_AHEAD_MS {
+    if !(-MAX_AHEAD_MS..=MAX_AGE_MS).contains(&age) {
         return Err(Refused {
             reason: "the log entry's timestamp is older than 14 days or more than 2 hours in the future",
             points: e.points,

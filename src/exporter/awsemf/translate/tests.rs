@@ -104,7 +104,7 @@ fn emf_v1_document_as_test_translate_cw_metric_to_emf() {
 fn emf_v0_and_no_measurements() {
     let o = TranslateOptions { namespace: "ns".into(), version: "0".into(), ..opts() };
     let r = rm(&[], "", vec![gauge("g", "", vec![np(1.5, T, &[("a", "A")])])]);
-    let v = run(&[r.clone()], &o, &mut Deltas::default());
+    let v = run(std::slice::from_ref(&r), &o, &mut Deltas::default());
     assert_eq!(
         v[0],
         json!({"Timestamp": T_MS.to_string(), "Version": "0", "a": "A", "g": 1.5,
