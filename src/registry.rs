@@ -6,6 +6,7 @@
 use crate::component::factory::{ExporterFactory, ExtensionFactory, Factory, ProcessorFactory, ReceiverFactory};
 use crate::component::{ComponentId, Kind, Signal, TypeInfo};
 use crate::config::ConfigError;
+use crate::exporter::awsemf::factory::EmfFactory;
 use crate::exporter::awsxray::factory::XrayFactory;
 use crate::exporter::debug::factory::DebugFactory;
 use crate::exporter::loadbalancing::factory::LoadBalancingFactory;
@@ -18,6 +19,7 @@ use crate::extension::ignored::{PPROF, ZPAGES};
 use crate::extension::sigv4auth::factory::SigV4AuthFactory;
 use crate::processor::attributes::factory::AttributesFactory;
 use crate::processor::batch::factory::BatchFactory;
+use crate::processor::filter::factory::FilterFactory;
 use crate::processor::memory_limiter::factory::MemoryLimiterFactory;
 use crate::processor::resource::factory::ResourceFactory;
 use crate::processor::resourcedetection::factory::ResourceDetectionFactory;
@@ -60,6 +62,7 @@ pub const FACTORIES: &[AnyFactory] = &[
     P(&ResourceDetectionFactory),
     P(&ResourceFactory),
     P(&AttributesFactory),
+    P(&FilterFactory),
     E(&DebugFactory),
     E(&OtlpGrpcFactory),
     E(&OtlpHttpFactory),
@@ -67,6 +70,7 @@ pub const FACTORIES: &[AnyFactory] = &[
     E(&LokiFactory),
     E(&PrwFactory),
     E(&LoadBalancingFactory),
+    E(&EmfFactory),
     X(&FileStorageFactory),
     X(&HealthCheckFactory),
     X(&PPROF),

@@ -13,6 +13,16 @@ pub fn env_region() -> Option<String> {
     std::env::var("AWS_REGION").ok().or_else(|| std::env::var("AWS_DEFAULT_REGION").ok()).filter(|r| !r.is_empty())
 }
 
+/// The SDKs' endpoint override for a service: `AWS_ENDPOINT_URL_<SERVICE>` (e.g.
+/// `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`), then `AWS_ENDPOINT_URL`; without a trailing `/`.
+pub fn env_endpoint(service_env: &str) -> Option<String> {
+    [format!("AWS_ENDPOINT_URL_{service_env}"), "AWS_ENDPOINT_URL".to_string()]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| v.trim().trim_end_matches('/').to_string())
+        .find(|v| !v.is_empty())
+}
+
 /// Service and region from an AWS endpoint host: `aps-workspaces.us-east-1.amazonaws.com` →
 /// (`aps`, `us-east-1`); `xray.eu-west-1.amazonaws.com` → (`xray`, `eu-west-1`).
 pub fn infer_service_and_region(host: &str) -> (Option<String>, Option<String>) {

@@ -1,6 +1,7 @@
 //! Exporters: the `Exporter` trait every backend implements, and the shared helper that gives
 //! each one a sending queue, retries, a timeout and self-metrics.
 
+pub mod awsemf;
 pub mod awsxray;
 pub mod debug;
 pub mod helper;

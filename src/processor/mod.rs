@@ -3,6 +3,7 @@
 pub mod attraction;
 pub mod attributes;
 pub mod batch;
+pub mod filter;
 pub mod memory_limiter;
 pub mod resource;
 pub mod resourcedetection;

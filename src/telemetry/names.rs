@@ -158,3 +158,25 @@ pub const LABEL_PARSE_SUCCESS: &str = "parse_success";
 /// oxidot's own: StatsD lines parsed and then dropped, by `reason` (not_finite, limit).
 pub const OXIDOT_STATSD_DROPPED: &str = "oxidot_receiver_statsd_dropped_lines";
 pub const LABEL_REASON: &str = "reason";
+// processor/filterprocessor metadata.yaml telemetry (`otelcol_processor_filter_<x>.filtered`,
+// printed by the Prometheus exporter with `_` for `.`), label `filter` = the processor id.
+pub const LABEL_FILTER: &str = "filter";
+pub struct FilterNames;
+pub const FILTER_FILTERED: FilterNames = FilterNames;
+impl FilterNames {
+    /// The counter's name and help for a signal.
+    pub fn get(&self, s: Signal) -> (&'static str, &'static str) {
+        match s {
+            Signal::Traces => {
+                ("otelcol_processor_filter_spans_filtered", "Number of spans dropped by the filter processor")
+            }
+            Signal::Metrics => (
+                "otelcol_processor_filter_datapoints_filtered",
+                "Number of metric data points dropped by the filter processor",
+            ),
+            Signal::Logs => {
+                ("otelcol_processor_filter_logs_filtered", "Number of logs dropped by the filter processor")
+            }
+        }
+    }
+}
