@@ -22,6 +22,7 @@ use crate::processor::memory_limiter::factory::MemoryLimiterFactory;
 use crate::processor::resource::factory::ResourceFactory;
 use crate::processor::resourcedetection::factory::ResourceDetectionFactory;
 use crate::receiver::otlp::factory::OtlpReceiverFactory;
+use crate::receiver::prometheus::factory::PrometheusReceiverFactory;
 
 /// A factory of one kind (connectors will be a fifth arm).
 #[derive(Clone, Copy)]
@@ -49,6 +50,7 @@ use AnyFactory::{Exporter as E, Extension as X, Processor as P, Receiver as R};
 #[rustfmt::skip]
 pub const FACTORIES: &[AnyFactory] = &[
     R(&OtlpReceiverFactory),
+    R(&PrometheusReceiverFactory),
     P(&BatchFactory),
     P(&MemoryLimiterFactory),
     P(&ResourceDetectionFactory),
