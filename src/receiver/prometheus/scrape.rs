@@ -47,6 +47,11 @@ pub struct Loop {
     pub shared: Arc<Shared>,
     /// Series of the last scrape (without own timestamps), by hash of their labels.
     prev: HashMap<u64, Labels>,
+    /// Metadata by family name with the scrape it was last seen in: kept for 10 scrapes after
+    /// its family disappears (scrape.go scrapeCache.iterDone), so stale markers keep their type.
+    meta: HashMap<String, textparse::Metadata>,
+    meta_seen: HashMap<String, u64>,
+    iter: u64,
     log_scrape: RateLimit,
     log_sample: RateLimit,
     log_consume: RateLimit,
@@ -101,6 +106,9 @@ impl Loop {
             client,
             shared,
             prev: HashMap::new(),
+            meta: HashMap::new(),
+            meta_seen: HashMap::new(),
+            iter: 0,
             log_scrape: RateLimit::new(),
             log_sample: RateLimit::new(),
             log_consume: RateLimit::new(),
@@ -227,7 +235,6 @@ impl Loop {
             Err(_) => Err(FetchError::Other(format!("Get {:?}: context deadline exceeded", self.target.url))),
         };
         let mut bytes_read: i64 = 0;
-        let mut metadata = HashMap::new();
         let mut samples: Vec<(Labels, i64, f64, Option<Exemplar>)> = Vec::new();
         let mut cur: HashMap<u64, Labels> = HashMap::new();
         let (mut total, mut added, mut series_added) = (0usize, 0usize, 0usize);
@@ -236,7 +243,17 @@ impl Loop {
             Ok(f) => {
                 bytes_read = f.body.len() as i64;
                 match self.append(&f, t, &mut samples, &mut cur, &mut total, &mut added, &mut series_added) {
-                    Ok(md) => metadata = md,
+                    Ok(md) => {
+                        self.iter += 1;
+                        let iter = self.iter;
+                        for (k, m) in md {
+                            self.meta_seen.insert(k.clone(), iter);
+                            self.meta.insert(k, m);
+                        }
+                        self.meta_seen.retain(|_, last| iter - *last <= 10);
+                        let seen = &self.meta_seen;
+                        self.meta.retain(|k, _| seen.contains_key(k));
+                    }
                     Err(e) => {
                         // A failed append is an empty scrape (scrape.go: rollback, then stale markers).
                         samples.clear();
@@ -281,7 +298,7 @@ impl Loop {
                 tracing::warn!(component = %self.shared.id, target = %self.target.url, job = %self.job.name, error = %e, "Failed to scrape Prometheus endpoint");
             }
         }
-        self.commit(samples, &metadata).await;
+        self.commit(samples, &self.meta).await;
     }
 
     /// Parses, relabels and limits one body into `samples`; the metadata it declared.
