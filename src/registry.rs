@@ -27,6 +27,7 @@ use crate::receiver::awsxray::factory::XrayReceiverFactory;
 use crate::receiver::awsecscontainermetrics::factory::EcsContainerMetricsFactory;
 use crate::receiver::otlp::factory::OtlpReceiverFactory;
 use crate::receiver::statsd::factory::StatsdReceiverFactory;
+use crate::receiver::prometheus::factory::PrometheusReceiverFactory;
 
 /// A factory of one kind (connectors will be a fifth arm).
 #[derive(Clone, Copy)]
@@ -57,6 +58,7 @@ pub const FACTORIES: &[AnyFactory] = &[
     R(&XrayReceiverFactory),
     R(&StatsdReceiverFactory),
     R(&EcsContainerMetricsFactory),
+    R(&PrometheusReceiverFactory),
     P(&BatchFactory),
     P(&MemoryLimiterFactory),
     P(&ResourceDetectionFactory),

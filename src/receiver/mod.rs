@@ -4,3 +4,4 @@ pub mod awsxray;
 pub mod awsecscontainermetrics;
 pub mod otlp;
 pub mod statsd;
+pub mod prometheus;
