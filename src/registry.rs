@@ -23,11 +23,11 @@ use crate::processor::filter::factory::FilterFactory;
 use crate::processor::memory_limiter::factory::MemoryLimiterFactory;
 use crate::processor::resource::factory::ResourceFactory;
 use crate::processor::resourcedetection::factory::ResourceDetectionFactory;
-use crate::receiver::awsxray::factory::XrayReceiverFactory;
 use crate::receiver::awsecscontainermetrics::factory::EcsContainerMetricsFactory;
+use crate::receiver::awsxray::factory::XrayReceiverFactory;
 use crate::receiver::otlp::factory::OtlpReceiverFactory;
-use crate::receiver::statsd::factory::StatsdReceiverFactory;
 use crate::receiver::prometheus::factory::PrometheusReceiverFactory;
+use crate::receiver::statsd::factory::StatsdReceiverFactory;
 
 /// A factory of one kind (connectors will be a fifth arm).
 #[derive(Clone, Copy)]

@@ -159,7 +159,8 @@ service:
     );
     let ox = Oxidot::start(&yaml);
     assert!(
-        eventually(15, || !metrics_named(&sink, "jobs_processed_total").is_empty() && !gauge_values(&sink, "up").is_empty()),
+        eventually(15, || !metrics_named(&sink, "jobs_processed_total").is_empty()
+            && !gauge_values(&sink, "up").is_empty()),
         "no scrape arrived: {}",
         ox.stderr()
     );
@@ -200,7 +201,10 @@ service:
     assert_eq!(lat.unit, "seconds");
     let Some(metric::Data::Histogram(h)) = lat.data else { panic!() };
     let hp = &h.data_points[0];
-    assert_eq!((hp.count, hp.sum, hp.bucket_counts.clone(), hp.explicit_bounds.clone()), (5, Some(4.5), vec![3, 2], vec![0.5]));
+    assert_eq!(
+        (hp.count, hp.sum, hp.bucket_counts.clone(), hp.explicit_bounds.clone()),
+        (5, Some(4.5), vec![3, 2], vec![0.5])
+    );
     assert_eq!(hp.start_time_unix_nano, 1_700_000_001_000_000_000);
 
     // Meta-metrics: up 1, samples scraped (9 sample lines, _created included), 8 after
@@ -219,11 +223,15 @@ service:
     assert!(eventually(10, || metrics_named(&sink, "plain_total").len() >= 1));
     // queue_depth kept; jobs_processed_total went away: a stale point (no recorded value).
     assert!(
-        eventually(10, || metrics_named(&sink, "jobs_processed_total").iter().any(|(_, m)| matches!(&m.data, Some(metric::Data::Sum(s)) if s.data_points[0].flags == 1 && s.data_points[0].value.is_none()))),
+        eventually(10, || {
+            metrics_named(&sink, "jobs_processed_total").iter().any(|(_, m)| matches!(&m.data, Some(metric::Data::Sum(s)) if s.data_points[0].flags == 1 && s.data_points[0].value.is_none()))
+        }),
         "no stale marker for the series that went away"
     );
     target.set("text/plain; version=0.0.4", "# TYPE plain_total counter\nplain_total 15\n");
-    assert!(eventually(10, || metrics_named(&sink, "plain_total").iter().any(|(_, m)| matches!(&m.data, Some(metric::Data::Sum(s)) if s.data_points[0].value == Some(number_data_point::Value::AsDouble(15.0))))));
+    assert!(eventually(10, || {
+        metrics_named(&sink, "plain_total").iter().any(|(_, m)| matches!(&m.data, Some(metric::Data::Sum(s)) if s.data_points[0].value == Some(number_data_point::Value::AsDouble(15.0))))
+    }));
     let plain: Vec<(u64, u64, Option<number_data_point::Value>)> = metrics_named(&sink, "plain_total")
         .into_iter()
         .filter_map(|(_, m)| match m.data {
@@ -247,8 +255,13 @@ service:
         ox.stderr()
     );
     assert!(ox.stderr().contains("Failed to scrape Prometheus endpoint"), "{}", ox.stderr());
-    let accepted = ox.metric("otelcol_receiver_accepted_metric_points", &[("receiver", "prometheus"), ("transport", "http")]);
-    assert!(accepted >= sink.data_points() as f64 && accepted > 0.0, "accepted {accepted}, sink {}", sink.data_points());
+    let accepted =
+        ox.metric("otelcol_receiver_accepted_metric_points", &[("receiver", "prometheus"), ("transport", "http")]);
+    assert!(
+        accepted >= sink.data_points() as f64 && accepted > 0.0,
+        "accepted {accepted}, sink {}",
+        sink.data_points()
+    );
     assert_eq!(ox.metric("otelcol_receiver_refused_metric_points", &[("receiver", "prometheus")]), 0.0);
 }
 
@@ -311,7 +324,8 @@ service:
     assert!(prom.query("scrape_duration_seconds{job=\"prom\"}").len() == 1, "meta-metrics are not relabeled");
     // oxidot scraping its own :8888 (kept by relabel_configs on its target label).
     let own = prom.wait_for("otelcol_receiver_accepted_metric_points_total{job=\"self\"}", 30);
-    let own = if own.is_empty() { prom.wait_for("otelcol_receiver_accepted_metric_points{job=\"self\"}", 5) } else { own };
+    let own =
+        if own.is_empty() { prom.wait_for("otelcol_receiver_accepted_metric_points{job=\"self\"}", 5) } else { own };
     assert!(!own.is_empty(), "own self-metrics not scraped: {}", ox.stderr());
     assert_eq!(own[0]["metric"]["role"], "collector");
     assert_eq!(own[0]["metric"]["receiver"], "prometheus");

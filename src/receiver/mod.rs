@@ -1,7 +1,7 @@
 //! Receivers: where data enters oxidot.
 
-pub mod awsxray;
 pub mod awsecscontainermetrics;
+pub mod awsxray;
 pub mod otlp;
-pub mod statsd;
 pub mod prometheus;
+pub mod statsd;

@@ -159,13 +159,15 @@ impl Loop {
                 };
                 use base64::Engine;
                 let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{pw}"));
-                let mut v = http::HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| "invalid basic_auth credentials".to_string())?;
+                let mut v = http::HeaderValue::from_str(&format!("Basic {token}"))
+                    .map_err(|_| "invalid basic_auth credentials".to_string())?;
                 v.set_sensitive(true);
                 b = b.header(http::header::AUTHORIZATION, v);
             }
             Some(Auth::Header { typ, credentials }) => {
                 let c = Self::secret(credentials).await?;
-                let mut v = http::HeaderValue::from_str(&format!("{typ} {c}")).map_err(|_| "invalid authorization credentials".to_string())?;
+                let mut v = http::HeaderValue::from_str(&format!("{typ} {c}"))
+                    .map_err(|_| "invalid authorization credentials".to_string())?;
                 v.set_sensitive(true);
                 b = b.header(http::header::AUTHORIZATION, v);
             }
@@ -288,7 +290,10 @@ impl Loop {
         if self.job.extra_scrape_metrics || self.shared.report_extra {
             report.push(("scrape_timeout_seconds", self.job.timeout.as_secs_f64()));
             report.push(("scrape_sample_limit", self.job.sample_limit as f64));
-            report.push(("scrape_body_size_bytes", if err.is_none() { bytes_read as f64 } else { bytes_read.min(0) as f64 }));
+            report.push((
+                "scrape_body_size_bytes",
+                if err.is_none() { bytes_read as f64 } else { bytes_read.min(0) as f64 },
+            ));
         }
         for (name, v) in report {
             samples.push((report_labels(name, &self.target), t, v, None));
@@ -347,7 +352,11 @@ impl Loop {
         Ok(parsed.metadata)
     }
 
-    async fn commit(&self, samples: Vec<(Labels, i64, f64, Option<Exemplar>)>, metadata: &HashMap<String, textparse::Metadata>) {
+    async fn commit(
+        &self,
+        samples: Vec<(Labels, i64, f64, Option<Exemplar>)>,
+        metadata: &HashMap<String, textparse::Metadata>,
+    ) {
         let info = TargetInfo {
             job: self.target.labels.get(super::labels::JOB).to_string(),
             instance: self.target.labels.get(super::labels::INSTANCE).to_string(),
@@ -388,11 +397,22 @@ impl Loop {
 /// scrape.go verifyLabelLimits.
 fn check_label_limits(ls: &Labels, job: &Job) -> Result<(), String> {
     if job.label_limit > 0 && ls.len() as u64 > job.label_limit {
-        return Err(format!("label_limit exceeded (metric: {:.50}, number of labels: {}, limit: {})", ls.get("__name__"), ls.len(), job.label_limit));
+        return Err(format!(
+            "label_limit exceeded (metric: {:.50}, number of labels: {}, limit: {})",
+            ls.get("__name__"),
+            ls.len(),
+            job.label_limit
+        ));
     }
     for (k, v) in ls.iter() {
         if job.label_name_length_limit > 0 && k.len() as u64 > job.label_name_length_limit {
-            return Err(format!("label_name_length_limit exceeded (metric: {:.50}, label name: {:.50}, length: {}, limit: {})", ls.get("__name__"), k, k.len(), job.label_name_length_limit));
+            return Err(format!(
+                "label_name_length_limit exceeded (metric: {:.50}, label name: {:.50}, length: {}, limit: {})",
+                ls.get("__name__"),
+                k,
+                k.len(),
+                job.label_name_length_limit
+            ));
         }
         if job.label_value_length_limit > 0 && v.len() as u64 > job.label_value_length_limit {
             return Err(format!("label_value_length_limit exceeded (metric: {:.50}, label name: {:.50}, value: {:.50}, length: {}, limit: {})", ls.get("__name__"), k, v, v.len(), job.label_value_length_limit));

@@ -160,7 +160,8 @@ fn comment(rest: &str, om: bool, md: &mut HashMap<String, Metadata>) -> Result<(
     match kw {
         "HELP" => entry.help = unescape_help(text),
         "TYPE" => {
-            entry.typ = MetricType::parse(text.trim()).ok_or_else(|| format!("invalid metric type {:?}", text.trim()))?
+            entry.typ =
+                MetricType::parse(text.trim()).ok_or_else(|| format!("invalid metric type {:?}", text.trim()))?
         }
         _ => entry.unit = text.trim().to_string(),
     }
