@@ -159,7 +159,8 @@ service:
     );
     let ox = Oxidot::start(&yaml);
     assert!(
-        eventually(15, || !metrics_named(&sink, "jobs_processed_total").is_empty() && !gauge_values(&sink, "up").is_empty()),
+        eventually(15, || !metrics_named(&sink, "jobs_processed_total").is_empty()
+            && !gauge_values(&sink, "up").is_empty()),
         "no scrape arrived: {}",
         ox.stderr()
     );
@@ -200,7 +201,10 @@ service:
     assert_eq!(lat.unit, "seconds");
     let Some(metric::Data::Histogram(h)) = lat.data else { panic!() };
     let hp = &h.data_points[0];
-    assert_eq!((hp.count, hp.sum, hp.bucket_counts.clone(), hp.explicit_bounds.clone()), (5, Some(4.5), vec![3, 2], vec![0.5]));
+    assert_eq!(
+        (hp.count, hp.sum, hp.bucket_counts.clone(), hp.explicit_bounds.clone()),
+        (5, Some(4.5), vec![3, 2], vec![0.5])
+    );
     assert_eq!(hp.start_time_unix_nano, 1_700_000_001_000_000_000);
 
     // Meta-metrics: up 1, samples scraped (9 sample lines, _created included), 8 after
@@ -216,14 +220,18 @@ service:
         "text/plain; version=0.0.4",
         "# TYPE plain_total counter\nplain_total 10\n# TYPE queue_depth gauge\nqueue_depth{queue=\"a\"} 8\n",
     );
-    assert!(eventually(10, || metrics_named(&sink, "plain_total").len() >= 1));
+    assert!(eventually(10, || !metrics_named(&sink, "plain_total").is_empty()));
     // queue_depth kept; jobs_processed_total went away: a stale point (no recorded value).
     assert!(
-        eventually(10, || metrics_named(&sink, "jobs_processed_total").iter().any(|(_, m)| matches!(&m.data, Some(metric::Data::Sum(s)) if s.data_points[0].flags == 1 && s.data_points[0].value.is_none()))),
+        eventually(10, || {
+            metrics_named(&sink, "jobs_processed_total").iter().any(|(_, m)| matches!(&m.data, Some(metric::Data::Sum(s)) if s.data_points[0].flags == 1 && s.data_points[0].value.is_none()))
+        }),
         "no stale marker for the series that went away"
     );
     target.set("text/plain; version=0.0.4", "# TYPE plain_total counter\nplain_total 15\n");
-    assert!(eventually(10, || metrics_named(&sink, "plain_total").iter().any(|(_, m)| matches!(&m.data, Some(metric::Data::Sum(s)) if s.data_points[0].value == Some(number_data_point::Value::AsDouble(15.0))))));
+    assert!(eventually(10, || {
+        metrics_named(&sink, "plain_total").iter().any(|(_, m)| matches!(&m.data, Some(metric::Data::Sum(s)) if s.data_points[0].value == Some(number_data_point::Value::AsDouble(15.0))))
+    }));
     let plain: Vec<(u64, u64, Option<number_data_point::Value>)> = metrics_named(&sink, "plain_total")
         .into_iter()
         .filter_map(|(_, m)| match m.data {
@@ -247,8 +255,13 @@ service:
         ox.stderr()
     );
     assert!(ox.stderr().contains("Failed to scrape Prometheus endpoint"), "{}", ox.stderr());
-    let accepted = ox.metric("otelcol_receiver_accepted_metric_points", &[("receiver", "prometheus"), ("transport", "http")]);
-    assert!(accepted >= sink.data_points() as f64 && accepted > 0.0, "accepted {accepted}, sink {}", sink.data_points());
+    let accepted =
+        ox.metric("otelcol_receiver_accepted_metric_points", &[("receiver", "prometheus"), ("transport", "http")]);
+    assert!(
+        accepted >= sink.data_points() as f64 && accepted > 0.0,
+        "accepted {accepted}, sink {}",
+        sink.data_points()
+    );
     assert_eq!(ox.metric("otelcol_receiver_refused_metric_points", &[("receiver", "prometheus")]), 0.0);
 }
 
@@ -311,7 +324,8 @@ service:
     assert!(prom.query("scrape_duration_seconds{job=\"prom\"}").len() == 1, "meta-metrics are not relabeled");
     // oxidot scraping its own :8888 (kept by relabel_configs on its target label).
     let own = prom.wait_for("otelcol_receiver_accepted_metric_points_total{job=\"self\"}", 30);
-    let own = if own.is_empty() { prom.wait_for("otelcol_receiver_accepted_metric_points{job=\"self\"}", 5) } else { own };
+    let own =
+        if own.is_empty() { prom.wait_for("otelcol_receiver_accepted_metric_points{job=\"self\"}", 5) } else { own };
     assert!(!own.is_empty(), "own self-metrics not scraped: {}", ox.stderr());
     assert_eq!(own[0]["metric"]["role"], "collector");
     assert_eq!(own[0]["metric"]["receiver"], "prometheus");
@@ -320,4 +334,88 @@ service:
     let gone = prom.wait_for("up{job=\"gone\"} == 0", 20);
     assert_eq!(gone.len(), 1, "{}", ox.stderr());
     assert!(eventually(10, || value(&prom.query("up{job=\"prom\"}")[0]) == 1.0));
+}
+
+/// Gauge values of `name` from the resource of job `job`.
+fn gauge_for(sink: &GrpcSink, name: &str, job: &str) -> Vec<f64> {
+    metrics_named(sink, name)
+        .into_iter()
+        .filter(|(res, _)| str_attr(res, "service.name").as_deref() == Some(job))
+        .flat_map(|(_, m)| match m.data {
+            Some(metric::Data::Gauge(g)) => g.data_points,
+            _ => vec![],
+        })
+        .filter_map(|p| match p.value {
+            Some(number_data_point::Value::AsDouble(d)) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sample_limit_body_limit_basic_auth_and_params() {
+    let target = Target::start("text/plain; version=0.0.4", "a 1\nb 2\nc 3\n");
+    let big = Target::start("text/plain; version=0.0.4", &"x 1\n".repeat(100));
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("password");
+    std::fs::write(&pw, "s3cret\n").unwrap();
+    let sink = GrpcSink::start();
+    let yaml = format!(
+        r#"
+receivers:
+  prometheus:
+    config:
+      global: {{scrape_interval: 1s, scrape_timeout: 1s}}
+      scrape_configs:
+        - job_name: limited
+          sample_limit: 2
+          basic_auth: {{username: u, password_file: '{pw}'}}
+          static_configs: [{{targets: ['127.0.0.1:{t}']}}]
+        - job_name: bodylimit
+          body_size_limit: 100B
+          static_configs: [{{targets: ['127.0.0.1:{big}']}}]
+        - job_name: fine
+          params: {{module: [m1]}}
+          metrics_path: /probe
+          static_configs: [{{targets: ['127.0.0.1:{t}']}}]
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:{sink}
+    tls: {{insecure: true}}
+extensions:
+  health_check: {{endpoint: 127.0.0.1:$HEALTH}}
+service:
+  extensions: [health_check]
+  telemetry: {{metrics: {{address: 127.0.0.1:$METRICS}}}}
+  pipelines:
+    metrics: {{receivers: [prometheus], exporters: [otlp]}}
+"#,
+        pw = pw.display(),
+        t = target.port,
+        big = big.port,
+        sink = sink.port
+    );
+    let ox = Oxidot::start(&yaml);
+    assert!(
+        eventually(15, || !gauge_for(&sink, "up", "limited").is_empty()
+            && !gauge_for(&sink, "up", "bodylimit").is_empty()
+            && !gauge_for(&sink, "a", "fine").is_empty()),
+        "{}",
+        ox.stderr()
+    );
+    // sample_limit 2 with 3 samples: the scrape fails whole (up 0, none of its samples), as Prometheus.
+    assert_eq!(gauge_for(&sink, "up", "limited")[0], 0.0);
+    assert_eq!(gauge_for(&sink, "scrape_samples_scraped", "limited")[0], 3.0);
+    assert!(gauge_for(&sink, "a", "limited").is_empty());
+    // body_size_limit: 100 bytes of a 400-byte body.
+    assert_eq!(gauge_for(&sink, "up", "bodylimit")[0], 0.0);
+    assert!(ox.stderr().contains("body size limit exceeded"), "{}", ox.stderr());
+    // The other job on the same target scrapes fine, with its params and path.
+    assert_eq!(gauge_for(&sink, "up", "fine")[0], 1.0);
+    assert_eq!(gauge_for(&sink, "a", "fine")[0], 1.0);
+    let reqs = target.headers.lock().unwrap().clone();
+    assert!(reqs.iter().any(|r| r.starts_with("GET /probe?module=m1 HTTP/1.1")), "{reqs:?}");
+    // basic_auth from password_file (trimmed), as Prometheus sends it; never logged.
+    assert!(reqs.iter().any(|r| r.to_ascii_lowercase().contains("authorization: basic dtpzm2nyzxq=")), "{reqs:?}");
+    assert!(!ox.stderr().contains("s3cret"));
 }

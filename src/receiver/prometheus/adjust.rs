@@ -111,7 +111,9 @@ impl Adjuster {
                                     None => 0.0,
                                 };
                                 let key = (name.clone(), signature(&p.attributes));
-                                if let Seen::Start(s) = Self::see(series, key, p.start_time_unix_nano, p.flags & 1 != 0, v, 0.0, now) {
+                                if let Seen::Start(s) =
+                                    Self::see(series, key, p.start_time_unix_nano, p.flags & 1 != 0, v, 0.0, now)
+                                {
                                     p.start_time_unix_nano = s;
                                 }
                             }
@@ -123,7 +125,15 @@ impl Adjuster {
                                 }
                                 let key = (name.clone(), signature(&p.attributes));
                                 let stale = p.flags & 1 != 0;
-                                if let Seen::Start(s) = Self::see(series, key, p.start_time_unix_nano, stale, p.count as f64, p.sum.unwrap_or(0.0), now) {
+                                if let Seen::Start(s) = Self::see(
+                                    series,
+                                    key,
+                                    p.start_time_unix_nano,
+                                    stale,
+                                    p.count as f64,
+                                    p.sum.unwrap_or(0.0),
+                                    now,
+                                ) {
                                     p.start_time_unix_nano = s;
                                 }
                             }
@@ -135,7 +145,9 @@ impl Adjuster {
                                 }
                                 let key = (name.clone(), signature(&p.attributes));
                                 let stale = p.flags & 1 != 0;
-                                if let Seen::Start(s) = Self::see(series, key, p.start_time_unix_nano, stale, p.count as f64, p.sum, now) {
+                                if let Seen::Start(s) =
+                                    Self::see(series, key, p.start_time_unix_nano, stale, p.count as f64, p.sum, now)
+                                {
                                     p.start_time_unix_nano = s;
                                 }
                             }
@@ -169,12 +181,19 @@ mod tests {
     use opentelemetry_proto::tonic::resource::v1::Resource;
 
     fn kv(k: &str, v: &str) -> KeyValue {
-        KeyValue { key: k.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }), ..Default::default() }
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+            ..Default::default()
+        }
     }
 
     fn sum(v: f64, ts: u64, start: u64, flags: u32) -> Vec<ResourceMetrics> {
         vec![ResourceMetrics {
-            resource: Some(Resource { attributes: vec![kv("service.name", "j"), kv("service.instance.id", "i")], ..Default::default() }),
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "j"), kv("service.instance.id", "i")],
+                ..Default::default()
+            }),
             scope_metrics: vec![ScopeMetrics {
                 metrics: vec![Metric {
                     name: "c_total".into(),

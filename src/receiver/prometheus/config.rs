@@ -165,9 +165,15 @@ pub enum Secret {
 /// How a scrape authenticates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Auth {
-    Basic { username: String, password: Option<Secret> },
+    Basic {
+        username: String,
+        password: Option<Secret>,
+    },
     /// `Authorization: <type> <credentials>`.
-    Header { typ: String, credentials: Secret },
+    Header {
+        typ: String,
+        credentials: Secret,
+    },
 }
 
 /// One static target group.
@@ -227,7 +233,8 @@ fn protocol_header(p: &str) -> Option<(&'static str, bool)> {
     })
 }
 
-const DEFAULT_PROTOCOLS: &[&str] = &["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0", "PrometheusText0.0.4"];
+const DEFAULT_PROTOCOLS: &[&str] =
+    &["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0", "PrometheusText0.0.4"];
 
 /// The Accept header a scrape sends (scrape.acceptHeader, escaping=allow-utf-8).
 pub fn accept_header(protocols: &[String]) -> String {
@@ -326,8 +333,7 @@ fn tls_version(v: &Option<String>, key: &str) -> Result<String, String> {
 /// Decodes and resolves `config:`; errors are located under `base` (`receivers::prometheus::config`).
 pub fn parse(v: &Value, base: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<PromConfig, Vec<ConfigError>> {
     let mut errs = Vec::new();
-    let raw: PromConfigRaw = crate::config::de::from_value(v)
-        .map_err(|e| vec![ConfigError::from_de(&[base], e)])?;
+    let raw: PromConfigRaw = crate::config::de::from_value(v).map_err(|e| vec![ConfigError::from_de(&[base], e)])?;
     // Go: Config.Validate's "unsupported features", sorted.
     let mut unsupported: Vec<&str> = Vec::new();
     if raw.remote_write.is_some() {
@@ -346,7 +352,10 @@ pub fn parse(v: &Value, base: &str, env: &dyn Fn(&str) -> Option<String>) -> Res
         errs.push(ConfigError::new(base, format!("unsupported features:\n\t{}", unsupported.join("\n\t"))));
     }
     if raw.scrape_config_files.is_some() {
-        errs.push(ConfigError::new(format!("{base}::scrape_config_files"), "is not supported by oxidot yet: put the scrape configs under scrape_configs"));
+        errs.push(ConfigError::new(
+            format!("{base}::scrape_config_files"),
+            "is not supported by oxidot yet: put the scrape configs under scrape_configs",
+        ));
     }
     let g = &raw.global;
     let gpath = format!("{base}::global");
@@ -371,7 +380,10 @@ pub fn parse(v: &Value, base: &str, env: &dyn Fn(&str) -> Option<String>) -> Res
         errs.push(ConfigError::new(format!("{gpath}::scrape_failure_log_file"), "is not supported by oxidot yet"));
     }
     if g.convert_classic_histograms_to_nhcb == Some(true) {
-        errs.push(ConfigError::new(format!("{gpath}::convert_classic_histograms_to_nhcb"), "is not supported by oxidot yet"));
+        errs.push(ConfigError::new(
+            format!("{gpath}::convert_classic_histograms_to_nhcb"),
+            "is not supported by oxidot yet",
+        ));
     }
     let g_body = match g.body_size_limit.as_ref().map(parse_bytes).transpose() {
         Ok(b) => b.unwrap_or(0),
@@ -414,7 +426,10 @@ pub fn parse(v: &Value, base: &str, env: &dyn Fn(&str) -> Option<String>) -> Res
         match job(&r, &path, g, g_interval, g_timeout, g_body) {
             Ok(j) => {
                 if jobs.iter().any(|o| o.name == j.name) {
-                    errs.push(ConfigError::new(path, format!("found multiple scrape configs with job name {:?}", j.name)));
+                    errs.push(ConfigError::new(
+                        path,
+                        format!("found multiple scrape configs with job name {:?}", j.name),
+                    ));
                 } else {
                     jobs.push(j);
                 }
@@ -533,9 +548,15 @@ fn job(
     }
     for p in &protocols {
         if p == "PrometheusProto" {
-            errs.push(ConfigError::new(at("scrape_protocols"), "PrometheusProto is not supported by oxidot yet (text formats only)"));
+            errs.push(ConfigError::new(
+                at("scrape_protocols"),
+                "PrometheusProto is not supported by oxidot yet (text formats only)",
+            ));
         } else if protocol_header(p).is_none() {
-            errs.push(ConfigError::new(at("scrape_protocols"), format!("unknown scrape protocol {p:?}, supported: {}", DEFAULT_PROTOCOLS.join(", "))));
+            errs.push(ConfigError::new(
+                at("scrape_protocols"),
+                format!("unknown scrape protocol {p:?}, supported: {}", DEFAULT_PROTOCOLS.join(", ")),
+            ));
         }
     }
     // The receiver's default fallback is PrometheusText0.0.4 (prometheusreceiver config.go).
@@ -543,7 +564,10 @@ fn job(
         None | Some("") | Some("PrometheusText0.0.4") | Some("PrometheusText1.0.0") => Some(Format::PromText),
         Some("OpenMetricsText0.0.1") | Some("OpenMetricsText1.0.0") => Some(Format::OpenMetrics),
         Some(o) => {
-            errs.push(ConfigError::new(at("fallback_scrape_protocol"), format!("unsupported fallback_scrape_protocol {o:?}")));
+            errs.push(ConfigError::new(
+                at("fallback_scrape_protocol"),
+                format!("unsupported fallback_scrape_protocol {o:?}"),
+            ));
             None
         }
     };
@@ -559,21 +583,25 @@ fn job(
             0
         }
     };
-    let secret = |inline: &Option<Opaque>, file: &Option<String>, key: &str, errs: &mut Vec<ConfigError>| match (inline, file) {
-        (Some(_), Some(_)) => {
-            errs.push(ConfigError::new(at(key), format!("at most one of {key} & {key}_file must be configured")));
-            None
-        }
-        (Some(s), None) => Some(Secret::Inline(s.clone())),
-        (None, Some(f)) => Some(Secret::File(f.clone())),
-        (None, None) => None,
-    };
+    let secret =
+        |inline: &Option<Opaque>, file: &Option<String>, key: &str, errs: &mut Vec<ConfigError>| match (inline, file) {
+            (Some(_), Some(_)) => {
+                errs.push(ConfigError::new(at(key), format!("at most one of {key} & {key}_file must be configured")));
+                None
+            }
+            (Some(s), None) => Some(Secret::Inline(s.clone())),
+            (None, Some(f)) => Some(Secret::File(f.clone())),
+            (None, None) => None,
+        };
     let mut auths = 0;
     let mut auth = None;
     if let Some(b) = &r.basic_auth {
         auths += 1;
         if b.username_file.is_some() || b.username_ref.is_some() || b.password_ref.is_some() {
-            errs.push(ConfigError::new(at("basic_auth"), "username_file, username_ref and password_ref are not supported by oxidot yet"));
+            errs.push(ConfigError::new(
+                at("basic_auth"),
+                "username_file, username_ref and password_ref are not supported by oxidot yet",
+            ));
         }
         auth = Some(Auth::Basic {
             username: b.username.clone(),
@@ -587,7 +615,10 @@ fn job(
         }
         let typ = a.typ.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| "Bearer".into());
         if typ.eq_ignore_ascii_case("basic") {
-            errs.push(ConfigError::new(at("authorization::type"), "authorization type cannot be set to \"basic\", use \"basic_auth\" instead"));
+            errs.push(ConfigError::new(
+                at("authorization::type"),
+                "authorization type cannot be set to \"basic\", use \"basic_auth\" instead",
+            ));
         }
         if let Some(c) = secret(&a.credentials, &a.credentials_file, "authorization::credentials", &mut errs) {
             auth = Some(Auth::Header { typ, credentials: c });
@@ -598,12 +629,18 @@ fn job(
         auth = Some(Auth::Header { typ: "Bearer".into(), credentials: c });
     }
     if auths > 1 {
-        errs.push(ConfigError::new(path, "at most one of basic_auth, authorization and bearer_token may be configured"));
+        errs.push(ConfigError::new(
+            path,
+            "at most one of basic_auth, authorization and bearer_token may be configured",
+        ));
     }
     let mut tls = TlsClientConfig::default();
     if let Some(t) = &r.tls_config {
         if t.ca_ref.is_some() || t.cert_ref.is_some() || t.key_ref.is_some() {
-            errs.push(ConfigError::new(at("tls_config"), "ca_ref, cert_ref and key_ref are not supported by oxidot yet"));
+            errs.push(ConfigError::new(
+                at("tls_config"),
+                "ca_ref, cert_ref and key_ref are not supported by oxidot yet",
+            ));
         }
         tls.ca_file = t.ca_file.clone();
         tls.ca_pem = t.ca.clone();
@@ -613,7 +650,9 @@ fn job(
         tls.key_pem = t.key.clone();
         tls.server_name_override = t.server_name.clone();
         tls.insecure_skip_verify = t.insecure_skip_verify;
-        match tls_version(&t.min_version, "min_version").and_then(|a| Ok((a, tls_version(&t.max_version, "max_version")?))) {
+        match tls_version(&t.min_version, "min_version")
+            .and_then(|a| Ok((a, tls_version(&t.max_version, "max_version")?)))
+        {
             Ok((min, max)) => {
                 tls.min_version = min;
                 tls.max_version = max;
@@ -624,7 +663,10 @@ fn job(
         for (k, f) in [("cert_file", &t.cert_file), ("key_file", &t.key_file), ("ca_file", &t.ca_file)] {
             if let Some(f) = f.as_deref().filter(|f| !f.is_empty()) {
                 if std::fs::metadata(f).is_err() {
-                    errs.push(ConfigError::new(at(&format!("tls_config::{k}")), format!("error checking file {f:?}: no such file")));
+                    errs.push(ConfigError::new(
+                        at(&format!("tls_config::{k}")),
+                        format!("error checking file {f:?}: no such file"),
+                    ));
                 }
             }
         }

@@ -5,7 +5,9 @@ use super::adjust::Adjuster;
 use super::scrape::{Loop, Shared};
 use super::PrometheusReceiverConfig;
 use crate::component::factory::{base, beta, decode, done, Parsed, ReceiverConfig, ReceiverFactory};
-use crate::component::{BuildError, Component, ComponentId, Factory, Host, Kind, Settings, Signal, StartError, TypeInfo};
+use crate::component::{
+    BuildError, Component, ComponentId, Factory, Host, Kind, Settings, Signal, StartError, TypeInfo,
+};
 use crate::pipeline::consumer::SignalConsumers;
 use crate::telemetry::component::ReceiverTelemetry;
 use async_trait::async_trait;
@@ -48,10 +50,9 @@ impl ReceiverFactory for PrometheusReceiverFactory {
 
 impl ReceiverConfig for PrometheusReceiverConfig {
     fn build(&self, set: &Settings, consumers: SignalConsumers) -> Result<Arc<dyn Component>, BuildError> {
-        let consumer = consumers
-            .metrics
-            .clone()
-            .ok_or_else(|| BuildError::component(Kind::Receiver, set.id, "the prometheus receiver needs a metrics pipeline"))?;
+        let consumer = consumers.metrics.clone().ok_or_else(|| {
+            BuildError::component(Kind::Receiver, set.id, "the prometheus receiver needs a metrics pipeline")
+        })?;
         // Go: the adjuster forgets series after max(1m, the longest scrape interval).
         let gc = self.resolved.jobs.iter().map(|j| j.interval).max().unwrap_or_default().max(Duration::from_secs(60));
         let shared = Arc::new(Shared {

@@ -53,7 +53,10 @@ impl PrometheusReceiverConfig {
             ));
         }
         if self.endpoint.as_deref().is_some_and(|e| !e.is_empty()) {
-            errs.push(ConfigError::new(format!("{base}::endpoint"), "is only for receiver_creator and must not be set"));
+            errs.push(ConfigError::new(
+                format!("{base}::endpoint"),
+                "is only for receiver_creator and must not be set",
+            ));
         }
         match &self.config {
             None | Some(Value::Null) => {

@@ -23,7 +23,15 @@ pub fn prom_duration_string(d: std::time::Duration) -> String {
         return "0s".into();
     }
     let mut out = String::new();
-    for (unit, size) in [("y", 31_536_000_000u64), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+    for (unit, size) in [
+        ("y", 31_536_000_000u64),
+        ("w", 604_800_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+        ("ms", 1),
+    ] {
         if ms >= size {
             out.push_str(&format!("{}{unit}", ms / size));
             ms %= size;
@@ -90,7 +98,8 @@ pub fn targets(job: &Job) -> (Vec<Target>, Vec<String>) {
                 lb.set(INSTANCE.into(), address.clone());
             }
             // The query: the config's params, then __param_ labels replacing a first value.
-            let mut params: Vec<(String, Vec<String>)> = job.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut params: Vec<(String, Vec<String>)> =
+                job.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             for (k, v) in lb.iter() {
                 if let Some(p) = k.strip_prefix(PARAM_PREFIX) {
                     match params.iter_mut().find(|(n, _)| n == p) {

@@ -140,7 +140,7 @@ fn comment(rest: &str, om: bool, md: &mut HashMap<String, Metadata>) -> Result<(
         Some((k, a)) => (k, a),
         None => (rest, ""),
     };
-    if !matches!(kw, "HELP" | "TYPE") && !(om && kw == "UNIT") {
+    if !(matches!(kw, "HELP" | "TYPE") || om && kw == "UNIT") {
         return Ok(());
     }
     let after = after.trim_start_matches([' ', '\t']);
@@ -160,7 +160,8 @@ fn comment(rest: &str, om: bool, md: &mut HashMap<String, Metadata>) -> Result<(
     match kw {
         "HELP" => entry.help = unescape_help(text),
         "TYPE" => {
-            entry.typ = MetricType::parse(text.trim()).ok_or_else(|| format!("invalid metric type {:?}", text.trim()))?
+            entry.typ =
+                MetricType::parse(text.trim()).ok_or_else(|| format!("invalid metric type {:?}", text.trim()))?
         }
         _ => entry.unit = text.trim().to_string(),
     }

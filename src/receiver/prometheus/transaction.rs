@@ -41,7 +41,9 @@ fn internal_metadata(name: &str) -> Option<Metadata> {
         "scrape_duration_seconds" => ("Duration of the scrape", "seconds"),
         "scrape_samples_scraped" => ("The number of samples the target exposed", ""),
         "scrape_series_added" => ("The approximate number of new series in this scrape", ""),
-        "scrape_samples_post_metric_relabeling" => ("The number of samples remaining after metric relabeling was applied", ""),
+        "scrape_samples_post_metric_relabeling" => {
+            ("The number of samples remaining after metric relabeling was applied", "")
+        }
         _ => return None,
     };
     Some(Metadata { typ: MetricType::Gauge, help: help.into(), unit: unit.into() })
@@ -63,7 +65,9 @@ fn normalize(name: &str) -> &str {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Sum { monotonic: bool },
+    Sum {
+        monotonic: bool,
+    },
     Gauge,
     Histogram,
     Summary,
@@ -169,7 +173,10 @@ impl Family {
                     let (label, what) = if kind == Kind::Histogram { (BUCKET, "le") } else { (QUANTILE, "quantile") };
                     let b = ls.get(label);
                     if b.is_empty() {
-                        return Err(format!("'{what}' label on {} metric is missing or empty", if kind == Kind::Histogram { "histogram" } else { "summary" }));
+                        return Err(format!(
+                            "'{what}' label on {} metric is missing or empty",
+                            if kind == Kind::Histogram { "histogram" } else { "summary" }
+                        ));
                     }
                     let boundary = parse_go_float(b).ok_or_else(|| format!("invalid {what} value {b:?}"))?;
                     g.complex.push((boundary, v));
@@ -216,6 +223,9 @@ struct ResourceState {
     scopes: Vec<(ScopeKey, Vec<Family>)>,
 }
 
+/// (resource, scope name, version, schema URL).
+type ScopeInfoKey = (ResourceKey, String, String, String);
+
 /// How the scrape's target is named when a sample lacks `job`/`instance`, and its scheme.
 #[derive(Debug, Clone, Default)]
 pub struct TargetInfo {
@@ -233,7 +243,7 @@ pub struct Transaction<'a> {
     trim_suffixes: bool,
     resources: Vec<(ResourceKey, ResourceState)>,
     /// `otel_scope_info` attributes by (resource, name, version, schema): legacy scope info.
-    scope_info: HashMap<(ResourceKey, String, String, String), Vec<(String, String)>>,
+    scope_info: HashMap<ScopeInfoKey, Vec<(String, String)>>,
 }
 
 fn kv(k: &str, v: &str) -> KeyValue {
@@ -395,7 +405,9 @@ impl<'a> Transaction<'a> {
                 let fname = if has_exact { name.as_str() } else { normalize(&name) };
                 // An OpenMetrics `<family>_created` belongs to its counter/histogram/summary.
                 let created_of = name.strip_suffix("_created").and_then(|base| {
-                    families.iter().position(|f| f.md_family == base && matches!(f.kind, Kind::Sum { .. } | Kind::Histogram | Kind::Summary))
+                    families.iter().position(|f| {
+                        f.md_family == base && matches!(f.kind, Kind::Sum { .. } | Kind::Histogram | Kind::Summary)
+                    })
                 });
                 match families.iter().position(|f| f.name == fname && f.includes(&name)).or(created_of) {
                     Some(i) => i,
@@ -442,13 +454,21 @@ impl<'a> Transaction<'a> {
                 if metrics.is_empty() {
                     continue;
                 }
-                let empty = skey.name.is_empty() && skey.version.is_empty() && skey.schema_url.is_empty() && skey.attributes.is_empty();
+                let empty = skey.name.is_empty()
+                    && skey.version.is_empty()
+                    && skey.schema_url.is_empty()
+                    && skey.attributes.is_empty();
                 let scope = if empty {
                     InstrumentationScope { name: SCOPE_NAME.into(), version: version.into(), ..Default::default() }
                 } else {
                     let mut attrs: Vec<KeyValue> = Vec::new();
                     // Legacy otel_scope_info attributes first, otel_scope_ labels win.
-                    if let Some(info) = self.scope_info.get(&(rkey.clone(), skey.name.clone(), skey.version.clone(), skey.schema_url.clone())) {
+                    if let Some(info) = self.scope_info.get(&(
+                        rkey.clone(),
+                        skey.name.clone(),
+                        skey.version.clone(),
+                        skey.schema_url.clone(),
+                    )) {
                         for (k, v) in info {
                             put(&mut attrs, k, v);
                         }
@@ -456,7 +476,12 @@ impl<'a> Transaction<'a> {
                     for (k, v) in &skey.attributes {
                         put(&mut attrs, k, v);
                     }
-                    InstrumentationScope { name: skey.name.clone(), version: skey.version.clone(), attributes: attrs, ..Default::default() }
+                    InstrumentationScope {
+                        name: skey.name.clone(),
+                        version: skey.version.clone(),
+                        attributes: attrs,
+                        ..Default::default()
+                    }
                 };
                 scope_metrics.push(ScopeMetrics { scope: Some(scope), metrics, schema_url: skey.schema_url.clone() });
             }

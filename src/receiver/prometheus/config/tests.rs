@@ -41,7 +41,9 @@ scrape_configs:
 
 #[test]
 fn global_defaults_and_inheritance() {
-    let c = p("scrape_configs: [{job_name: a, static_configs: [{targets: ['h:1']}]}, {job_name: b, scrape_interval: 5s}]").unwrap();
+    let c =
+        p("scrape_configs: [{job_name: a, static_configs: [{targets: ['h:1']}]}, {job_name: b, scrape_interval: 5s}]")
+            .unwrap();
     assert_eq!(c.jobs[0].interval, Duration::from_secs(60));
     assert_eq!(c.jobs[0].timeout, Duration::from_secs(10));
     // The timeout defaults to min(global timeout, interval).
@@ -62,12 +64,18 @@ fn errors_name_the_key() {
     );
     assert!(errs("global: {scrape_interval: 5s, scrape_timeout: 6s}\nscrape_configs: [{job_name: a}]")[0]
         .ends_with("global scrape timeout greater than scrape interval"));
-    assert!(errs("scrape_configs: [{job_name: a}, {job_name: a}]")[0].contains("found multiple scrape configs with job name \"a\""));
+    assert!(errs("scrape_configs: [{job_name: a}, {job_name: a}]")[0]
+        .contains("found multiple scrape configs with job name \"a\""));
     assert!(errs("scrape_configs: []")[0].ends_with("no Prometheus scrape_configs or target_allocator set"));
-    assert!(errs("remote_write: [{url: x}]\nscrape_configs: [{job_name: a}]")[0].contains("unsupported features:\n\tremote_write"));
-    assert!(errs("scrape_configs: [{job_name: a, static_configs: [{targets: ['http://h:1/metrics']}]}]")[0].contains("is not a valid hostname"));
+    assert!(errs("remote_write: [{url: x}]\nscrape_configs: [{job_name: a}]")[0]
+        .contains("unsupported features:\n\tremote_write"));
+    assert!(errs("scrape_configs: [{job_name: a, static_configs: [{targets: ['http://h:1/metrics']}]}]")[0]
+        .contains("is not a valid hostname"));
     let unknown = errs("scrape_configs: [{job_name: a, scrape_intervall: 5s}]");
-    assert!(unknown[0].contains("scrape_configs::0::scrape_intervall: unknown key \"scrape_intervall\""), "{unknown:?}");
+    assert!(
+        unknown[0].contains("scrape_configs::0::scrape_intervall: unknown key \"scrape_intervall\""),
+        "{unknown:?}"
+    );
     assert!(unknown[0].contains("did you mean \"scrape_interval\""), "{unknown:?}");
     assert!(errs("scrape_configs: [{job_name: a, relabel_configs: [{action: hashmod, target_label: x}]}]")[0]
         .contains("relabel_configs::0: relabel configuration for hashmod requires non-zero modulus"));

@@ -54,9 +54,15 @@ fn drop_and_keep() {
         Some(labels(&[("a", "foo")]))
     );
     // Anchored: "f|o" matches neither whole "foo".
-    assert_eq!(run(&[("a", "foo")], "[{source_labels: [a], regex: 'f|o', action: drop}]"), Some(labels(&[("a", "foo")])));
+    assert_eq!(
+        run(&[("a", "foo")], "[{source_labels: [a], regex: 'f|o', action: drop}]"),
+        Some(labels(&[("a", "foo")]))
+    );
     assert_eq!(run(&[("a", "foo")], "[{source_labels: [a], regex: no-match, action: keep}]"), None);
-    assert_eq!(run(&[("a", "foo")], "[{source_labels: [a], regex: 'f.*', action: keep}]"), Some(labels(&[("a", "foo")])));
+    assert_eq!(
+        run(&[("a", "foo")], "[{source_labels: [a], regex: 'f.*', action: keep}]"),
+        Some(labels(&[("a", "foo")]))
+    );
 }
 
 #[test]
@@ -75,7 +81,10 @@ fn replace_partial_match_and_no_match() {
 #[test]
 fn blank_replacement_deletes_the_label() {
     assert_eq!(
-        run(&[("a", "foo"), ("f", "baz")], "[{source_labels: [a], regex: '(f).*', target_label: '$1', replacement: '$2'}]"),
+        run(
+            &[("a", "foo"), ("f", "baz")],
+            "[{source_labels: [a], regex: '(f).*', target_label: '$1', replacement: '$2'}]"
+        ),
         Some(labels(&[("a", "foo")]))
     );
 }
@@ -98,7 +107,10 @@ fn hashmod_matches_prometheus() {
 #[test]
 fn labelmap() {
     assert_eq!(
-        run(&[("a", "foo"), ("b1", "bar"), ("b2", "baz")], "[{regex: '(b.*)', replacement: 'bar_${1}', action: labelmap}]"),
+        run(
+            &[("a", "foo"), ("b1", "bar"), ("b2", "baz")],
+            "[{regex: '(b.*)', replacement: 'bar_${1}', action: labelmap}]"
+        ),
         Some(labels(&[("a", "foo"), ("b1", "bar"), ("b2", "baz"), ("bar_b1", "bar"), ("bar_b2", "baz")]))
     );
     assert_eq!(
@@ -171,7 +183,10 @@ fn real_life_sd_tags() {
 #[test]
 fn issue_12283_labeldrop_then_replace_then_keep() {
     let out = run(
-        &[("__meta_kubernetes_pod_container_port_name", "foo"), ("__meta_kubernetes_pod_annotation_XXX_metrics_port", "9091")],
+        &[
+            ("__meta_kubernetes_pod_container_port_name", "foo"),
+            ("__meta_kubernetes_pod_annotation_XXX_metrics_port", "9091"),
+        ],
         r#"
 - {regex: '^__meta_kubernetes_pod_container_port_name$', action: labeldrop}
 - {source_labels: [__meta_kubernetes_pod_annotation_XXX_metrics_port], regex: '(.+)', action: replace, replacement: metrics, target_label: __meta_kubernetes_pod_container_port_name}
@@ -220,7 +235,10 @@ fn dot_matches_newline_and_utf8_names() {
         Some(labels(&[("a", "line1\nline2"), ("b", "bar"), ("c", "baz"), ("d", "match")]))
     );
     assert_eq!(
-        run(&input, "[{source_labels: [a], regex: 'line1.*line2', target_label: 'utf-8.label${1}', replacement: 'match${1}'}]"),
+        run(
+            &input,
+            "[{source_labels: [a], regex: 'line1.*line2', target_label: 'utf-8.label${1}', replacement: 'match${1}'}]"
+        ),
         Some(labels(&[("a", "line1\nline2"), ("b", "bar"), ("c", "baz"), ("utf-8.label", "match")]))
     );
     assert_eq!(
@@ -258,18 +276,30 @@ fn validate_errors_as_prometheus() {
     };
     assert!(err("{action: replace}").contains("requires 'target_label' value"), "{}", err("{action: replace}"));
     assert!(err("{action: lowercase}").contains("requires 'target_label' value"));
-    assert_eq!(err("{action: hashmod, target_label: x}"), "relabel configuration for hashmod requires non-zero modulus");
+    assert_eq!(
+        err("{action: hashmod, target_label: x}"),
+        "relabel configuration for hashmod requires non-zero modulus"
+    );
     assert_eq!(err("{action: bogus}"), "unknown relabel action \"bogus\"");
-    assert_eq!(err("{action: labeldrop, regex: x, target_label: y}"), "labeldrop action requires only 'regex', and no other fields");
+    assert_eq!(
+        err("{action: labeldrop, regex: x, target_label: y}"),
+        "labeldrop action requires only 'regex', and no other fields"
+    );
     assert_eq!(
         err("{action: keepequal, source_labels: [a], target_label: b, regex: x}"),
         "keepequal action requires only 'source_labels' and `target_label`, and no other fields"
     );
-    assert_eq!(err("{action: uppercase, target_label: b, replacement: x}"), "'replacement' can not be set for uppercase action");
+    assert_eq!(
+        err("{action: uppercase, target_label: b, replacement: x}"),
+        "'replacement' can not be set for uppercase action"
+    );
     assert!(err("{regex: '(', target_label: b}").starts_with("invalid regex \"(\""));
     // Valid under UTF-8 names (TestRelabelValidate).
     assert_eq!(err("{action: lowercase, target_label: '${3}'}"), "");
-    assert_eq!(err("{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', target_label: '0${3}'}"), "");
+    assert_eq!(
+        err("{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', target_label: '0${3}'}"),
+        ""
+    );
     assert_eq!(err("{regex: '__meta_(.+)', action: labelmap, replacement: '${1}'}"), "");
     // Actions are case-insensitive, as Action.UnmarshalYAML lower-cases them.
     assert_eq!(err("{action: Keep, source_labels: [a]}"), "");

@@ -124,7 +124,10 @@ fn summary_quantiles() {
     let p = &s.data_points[0];
     assert_eq!(p.count, 30);
     assert_eq!(p.sum, 9.0);
-    assert_eq!(p.quantile_values.iter().map(|q| (q.quantile, q.value)).collect::<Vec<_>>(), vec![(0.0, 0.1), (0.5, 0.2)]);
+    assert_eq!(
+        p.quantile_values.iter().map(|q| (q.quantile, q.value)).collect::<Vec<_>>(),
+        vec![(0.0, 0.1), (0.5, 0.2)]
+    );
 }
 
 #[test]
