@@ -536,7 +536,7 @@ fn convert_exemplar(e: &Exemplar, t: i64) -> OtlpExemplar {
 /// decodeAndCopyToLowerBytes: a longer id keeps its first bytes, a shorter one is left-padded.
 fn hex_id<const N: usize>(s: &str) -> Option<[u8; N]> {
     let mut out = [0u8; N];
-    let src = if s.len() > 2 * N { &s[..2 * N] } else { s };
+    let src = if s.len() > 2 * N { s.get(..2 * N)? } else { s };
     let bytes = hex::decode(src).ok()?;
     out[N - bytes.len()..].copy_from_slice(&bytes);
     Some(out)

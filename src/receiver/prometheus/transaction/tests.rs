@@ -202,3 +202,40 @@ fn trim_suffixes_as_translator() {
     assert_eq!(trim_suffixes("rpc_duration_seconds", Kind::Histogram, "seconds"), "rpc_duration");
     assert_eq!(trim_suffixes("temp", Kind::Gauge, ""), "temp");
 }
+
+#[test]
+fn mutated_scrapes_never_panic_in_translation() {
+    let seed = "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 0\nh_sum NaN\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_count 1\n# TYPE c counter\nc_total 1\nc_created -5\ntarget_info{a=\"b\"} 1\notel_scope_info{otel_scope_name=\"x\",k=\"v\"} 1\nm{otel_scope_name=\"x\"} 1\n# EOF\n";
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b"{}\",= #\n_+-9.leqI";
+    for _ in 0..5_000 {
+        let mut b = seed.as_bytes().to_vec();
+        for _ in 0..(next() % 4 + 1) {
+            let i = (next() as usize) % b.len();
+            match next() % 3 {
+                0 => b[i] = alphabet[(next() as usize) % alphabet.len()],
+                1 => {
+                    b.remove(i);
+                }
+                _ => b.insert(i, alphabet[(next() as usize) % alphabet.len()]),
+            }
+        }
+        let text = String::from_utf8_lossy(&b);
+        for format in [Format::OpenMetrics, Format::PromText] {
+            let Ok(p) = parse(&text, format) else { continue };
+            let ext = Labels::new();
+            let info = target();
+            let mut tx = Transaction::new(&p.metadata, &ext, &info, true);
+            for s in &p.samples {
+                let _ = tx.append(s.labels.clone(), s.timestamp_ms.unwrap_or(T), s.value, s.exemplar.as_ref());
+            }
+            let _ = tx.into_metrics("v");
+        }
+    }
+}
