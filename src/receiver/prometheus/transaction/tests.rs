@@ -239,3 +239,37 @@ fn mutated_scrapes_never_panic_in_translation() {
         }
     }
 }
+
+/// metricfamily_test.go TestMetricGroupData_toDistributionUnitTest / toSummary cases.
+#[test]
+fn histogram_and_summary_edge_cases_as_metricfamily_test() {
+    // No +Inf bucket: the count closes the last bucket.
+    let (rms, _) =
+        build("# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 3\nh_count 5\nh_sum 7\n", Format::PromText);
+    let Some(metric::Data::Histogram(h)) = &metric(&rms, "h").data else { panic!() };
+    assert_eq!(
+        (h.data_points[0].explicit_bounds.clone(), h.data_points[0].bucket_counts.clone()),
+        (vec![1.0, 2.0], vec![2, 1, 2])
+    );
+    // Only count and sum: one bucket holding everything.
+    let (rms, _) = build("# TYPE h histogram\nh_count 4\nh_sum 1\n", Format::PromText);
+    let Some(metric::Data::Histogram(h)) = &metric(&rms, "h").data else { panic!() };
+    assert_eq!((h.data_points[0].explicit_bounds.clone(), h.data_points[0].bucket_counts.clone()), (vec![], vec![4]));
+    // Without _count neither a histogram nor a summary point is made.
+    let (_, points) = build(
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_sum 1\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\n",
+        Format::PromText,
+    );
+    assert_eq!(points, 0);
+    // Buckets out of order are sorted by bound.
+    let (rms, _) = build(
+        "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 9\nh_bucket{le=\"5\"} 6\nh_bucket{le=\"1\"} 1\nh_count 9\n",
+        Format::PromText,
+    );
+    let Some(metric::Data::Histogram(h)) = &metric(&rms, "h").data else { panic!() };
+    assert_eq!(
+        (h.data_points[0].explicit_bounds.clone(), h.data_points[0].bucket_counts.clone()),
+        (vec![1.0, 5.0], vec![1, 5, 3])
+    );
+    assert_eq!(h.data_points[0].sum, None);
+}
