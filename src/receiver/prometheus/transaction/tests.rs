@@ -273,3 +273,15 @@ fn histogram_and_summary_edge_cases_as_metricfamily_test() {
     );
     assert_eq!(h.data_points[0].sum, None);
 }
+
+#[test]
+fn otel_scope_info_attributes_join_their_scope() {
+    let (rms, points) = build(
+        "otel_scope_info{otel_scope_name=\"lib\",otel_scope_version=\"1\",team=\"a\",owner=\"o\"} 1\nm{otel_scope_name=\"lib\",otel_scope_version=\"1\",otel_scope_team=\"b\"} 1\n",
+        Format::PromText,
+    );
+    assert_eq!(points, 1, "otel_scope_info is not a metric of its own (legacy mode, the Go default)");
+    let scope = rms[0].scope_metrics[0].scope.as_ref().unwrap();
+    assert_eq!(attr(&scope.attributes, "owner").as_deref(), Some("o"));
+    assert_eq!(attr(&scope.attributes, "team").as_deref(), Some("b"), "otel_scope_ labels win");
+}
