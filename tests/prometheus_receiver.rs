@@ -220,7 +220,7 @@ service:
         "text/plain; version=0.0.4",
         "# TYPE plain_total counter\nplain_total 10\n# TYPE queue_depth gauge\nqueue_depth{queue=\"a\"} 8\n",
     );
-    assert!(eventually(10, || metrics_named(&sink, "plain_total").len() >= 1));
+    assert!(eventually(10, || !metrics_named(&sink, "plain_total").is_empty()));
     // queue_depth kept; jobs_processed_total went away: a stale point (no recorded value).
     assert!(
         eventually(10, || {
@@ -334,4 +334,88 @@ service:
     let gone = prom.wait_for("up{job=\"gone\"} == 0", 20);
     assert_eq!(gone.len(), 1, "{}", ox.stderr());
     assert!(eventually(10, || value(&prom.query("up{job=\"prom\"}")[0]) == 1.0));
+}
+
+/// Gauge values of `name` from the resource of job `job`.
+fn gauge_for(sink: &GrpcSink, name: &str, job: &str) -> Vec<f64> {
+    metrics_named(sink, name)
+        .into_iter()
+        .filter(|(res, _)| str_attr(res, "service.name").as_deref() == Some(job))
+        .flat_map(|(_, m)| match m.data {
+            Some(metric::Data::Gauge(g)) => g.data_points,
+            _ => vec![],
+        })
+        .filter_map(|p| match p.value {
+            Some(number_data_point::Value::AsDouble(d)) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sample_limit_body_limit_basic_auth_and_params() {
+    let target = Target::start("text/plain; version=0.0.4", "a 1\nb 2\nc 3\n");
+    let big = Target::start("text/plain; version=0.0.4", &"x 1\n".repeat(100));
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("password");
+    std::fs::write(&pw, "s3cret\n").unwrap();
+    let sink = GrpcSink::start();
+    let yaml = format!(
+        r#"
+receivers:
+  prometheus:
+    config:
+      global: {{scrape_interval: 1s, scrape_timeout: 1s}}
+      scrape_configs:
+        - job_name: limited
+          sample_limit: 2
+          basic_auth: {{username: u, password_file: '{pw}'}}
+          static_configs: [{{targets: ['127.0.0.1:{t}']}}]
+        - job_name: bodylimit
+          body_size_limit: 100B
+          static_configs: [{{targets: ['127.0.0.1:{big}']}}]
+        - job_name: fine
+          params: {{module: [m1]}}
+          metrics_path: /probe
+          static_configs: [{{targets: ['127.0.0.1:{t}']}}]
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:{sink}
+    tls: {{insecure: true}}
+extensions:
+  health_check: {{endpoint: 127.0.0.1:$HEALTH}}
+service:
+  extensions: [health_check]
+  telemetry: {{metrics: {{address: 127.0.0.1:$METRICS}}}}
+  pipelines:
+    metrics: {{receivers: [prometheus], exporters: [otlp]}}
+"#,
+        pw = pw.display(),
+        t = target.port,
+        big = big.port,
+        sink = sink.port
+    );
+    let ox = Oxidot::start(&yaml);
+    assert!(
+        eventually(15, || !gauge_for(&sink, "up", "limited").is_empty()
+            && !gauge_for(&sink, "up", "bodylimit").is_empty()
+            && !gauge_for(&sink, "a", "fine").is_empty()),
+        "{}",
+        ox.stderr()
+    );
+    // sample_limit 2 with 3 samples: the scrape fails whole (up 0, none of its samples), as Prometheus.
+    assert_eq!(gauge_for(&sink, "up", "limited")[0], 0.0);
+    assert_eq!(gauge_for(&sink, "scrape_samples_scraped", "limited")[0], 3.0);
+    assert!(gauge_for(&sink, "a", "limited").is_empty());
+    // body_size_limit: 100 bytes of a 400-byte body.
+    assert_eq!(gauge_for(&sink, "up", "bodylimit")[0], 0.0);
+    assert!(ox.stderr().contains("body size limit exceeded"), "{}", ox.stderr());
+    // The other job on the same target scrapes fine, with its params and path.
+    assert_eq!(gauge_for(&sink, "up", "fine")[0], 1.0);
+    assert_eq!(gauge_for(&sink, "a", "fine")[0], 1.0);
+    let reqs = target.headers.lock().unwrap().clone();
+    assert!(reqs.iter().any(|r| r.starts_with("GET /probe?module=m1 HTTP/1.1")), "{reqs:?}");
+    // basic_auth from password_file (trimmed), as Prometheus sends it; never logged.
+    assert!(reqs.iter().any(|r| r.to_ascii_lowercase().contains("authorization: basic dtpzm2nyzxq=")), "{reqs:?}");
+    assert!(!ox.stderr().contains("s3cret"));
 }

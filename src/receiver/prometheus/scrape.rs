@@ -220,10 +220,7 @@ impl Loop {
                 }
             })?
             .to_bytes();
-        let body = crate::receiver::otlp::decode::decompress(&encoding, body, limit).map_err(|e| match e {
-            crate::receiver::otlp::decode::DecodeError::TooLarge(_) => FetchError::BodyTooLarge,
-            o => FetchError::Other(o.to_string()),
-        })?;
+        let body = decompress(&encoding, body, limit)?;
         Ok(Fetched { content_type, body })
     }
 
@@ -433,5 +430,63 @@ fn resolve(base: &str, loc: &str) -> String {
     } else {
         let dir_end = base.rfind('/').filter(|i| *i >= host_end).map_or(host_end, |i| i);
         format!("{}/{loc}", &base[..dir_end])
+    }
+}
+
+/// The body as sent with `Content-Encoding` gzip (what the scrape asks for) or none, at most
+/// `limit` bytes after decompression.
+fn decompress(encoding: &str, body: Bytes, limit: u64) -> Result<Bytes, FetchError> {
+    use std::io::Read;
+    match encoding.trim().to_ascii_lowercase().as_str() {
+        "" | "identity" => Ok(body),
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(&body[..])
+                .take(limit.saturating_add(1))
+                .read_to_end(&mut out)
+                .map_err(|e| FetchError::Other(format!("gzip: {e}")))?;
+            if out.len() as u64 > limit {
+                return Err(FetchError::BodyTooLarge);
+            }
+            Ok(Bytes::from(out))
+        }
+        o => Err(FetchError::Other(format!("unsupported Content-Encoding {o:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn gzip_bodies_are_bounded_after_decompression() {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&b"x 1\n".repeat(1000)).unwrap();
+        let gz = Bytes::from(e.finish().unwrap());
+        assert_eq!(decompress("gzip", gz.clone(), 4000).unwrap().len(), 4000);
+        assert!(matches!(decompress("gzip", gz, 3999), Err(FetchError::BodyTooLarge)));
+        assert!(matches!(decompress("br", Bytes::new(), 10), Err(FetchError::Other(_))));
+    }
+
+    #[test]
+    fn redirects_resolve_against_the_target() {
+        assert_eq!(resolve("http://h:1/metrics", "/other"), "http://h:1/other");
+        assert_eq!(resolve("http://h:1/a/metrics", "m2"), "http://h:1/a/m2");
+        assert_eq!(resolve("http://h:1/metrics", "https://x/y"), "https://x/y");
+    }
+
+    #[test]
+    fn offset_is_within_the_interval_and_stable() {
+        let t = Target {
+            labels: Labels::from_pairs([("job", "j")]),
+            url: "http://h:1/metrics".into(),
+            discovered_scheme: "http".into(),
+        };
+        let now = SystemTime::now();
+        let iv = Duration::from_secs(20);
+        let a = offset(iv, &t, now);
+        assert!(a <= iv);
+        assert_eq!(a, offset(iv, &t, now));
     }
 }

@@ -140,7 +140,7 @@ fn comment(rest: &str, om: bool, md: &mut HashMap<String, Metadata>) -> Result<(
         Some((k, a)) => (k, a),
         None => (rest, ""),
     };
-    if !matches!(kw, "HELP" | "TYPE") && !(om && kw == "UNIT") {
+    if !(matches!(kw, "HELP" | "TYPE") || om && kw == "UNIT") {
         return Ok(());
     }
     let after = after.trim_start_matches([' ', '\t']);

@@ -223,6 +223,9 @@ struct ResourceState {
     scopes: Vec<(ScopeKey, Vec<Family>)>,
 }
 
+/// (resource, scope name, version, schema URL).
+type ScopeInfoKey = (ResourceKey, String, String, String);
+
 /// How the scrape's target is named when a sample lacks `job`/`instance`, and its scheme.
 #[derive(Debug, Clone, Default)]
 pub struct TargetInfo {
@@ -240,7 +243,7 @@ pub struct Transaction<'a> {
     trim_suffixes: bool,
     resources: Vec<(ResourceKey, ResourceState)>,
     /// `otel_scope_info` attributes by (resource, name, version, schema): legacy scope info.
-    scope_info: HashMap<(ResourceKey, String, String, String), Vec<(String, String)>>,
+    scope_info: HashMap<ScopeInfoKey, Vec<(String, String)>>,
 }
 
 fn kv(k: &str, v: &str) -> KeyValue {
@@ -533,7 +536,7 @@ fn convert_exemplar(e: &Exemplar, t: i64) -> OtlpExemplar {
 /// decodeAndCopyToLowerBytes: a longer id keeps its first bytes, a shorter one is left-padded.
 fn hex_id<const N: usize>(s: &str) -> Option<[u8; N]> {
     let mut out = [0u8; N];
-    let src = if s.len() > 2 * N { &s[..2 * N] } else { s };
+    let src = if s.len() > 2 * N { s.get(..2 * N)? } else { s };
     let bytes = hex::decode(src).ok()?;
     out[N - bytes.len()..].copy_from_slice(&bytes);
     Some(out)

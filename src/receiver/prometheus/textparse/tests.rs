@@ -145,3 +145,32 @@ fn content_type_negotiation() {
     assert_eq!(format_of("application/json", fb), Ok(Format::PromText));
     assert!(format_of("", None).unwrap_err().contains("blank Content-Type"));
 }
+
+#[test]
+fn mutated_bodies_never_panic() {
+    let seed = "# HELP a_total x\\n\n# TYPE a counter\n# UNIT a s\na_total{b=\"c\",\"d.e\"=\"é\"} 1.5e3 1700000000 # {trace_id=\"ab\"} 1 2\na_created 17\n{\"q.r\"} NaN\n# EOF\n";
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b"{}\",= #\\\n_aE.0+-";
+    for _ in 0..20_000 {
+        let mut b = seed.as_bytes().to_vec();
+        for _ in 0..(next() % 4 + 1) {
+            let i = (next() as usize) % b.len();
+            match next() % 3 {
+                0 => b[i] = alphabet[(next() as usize) % alphabet.len()],
+                1 => {
+                    b.remove(i);
+                }
+                _ => b.insert(i, alphabet[(next() as usize) % alphabet.len()]),
+            }
+        }
+        let text = String::from_utf8_lossy(&b);
+        let _ = parse(&text, Format::PromText);
+        let _ = parse(&text, Format::OpenMetrics);
+    }
+}

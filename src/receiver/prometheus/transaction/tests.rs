@@ -202,3 +202,86 @@ fn trim_suffixes_as_translator() {
     assert_eq!(trim_suffixes("rpc_duration_seconds", Kind::Histogram, "seconds"), "rpc_duration");
     assert_eq!(trim_suffixes("temp", Kind::Gauge, ""), "temp");
 }
+
+#[test]
+fn mutated_scrapes_never_panic_in_translation() {
+    let seed = "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 0\nh_sum NaN\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_count 1\n# TYPE c counter\nc_total 1\nc_created -5\ntarget_info{a=\"b\"} 1\notel_scope_info{otel_scope_name=\"x\",k=\"v\"} 1\nm{otel_scope_name=\"x\"} 1\n# EOF\n";
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b"{}\",= #\n_+-9.leqI";
+    for _ in 0..5_000 {
+        let mut b = seed.as_bytes().to_vec();
+        for _ in 0..(next() % 4 + 1) {
+            let i = (next() as usize) % b.len();
+            match next() % 3 {
+                0 => b[i] = alphabet[(next() as usize) % alphabet.len()],
+                1 => {
+                    b.remove(i);
+                }
+                _ => b.insert(i, alphabet[(next() as usize) % alphabet.len()]),
+            }
+        }
+        let text = String::from_utf8_lossy(&b);
+        for format in [Format::OpenMetrics, Format::PromText] {
+            let Ok(p) = parse(&text, format) else { continue };
+            let ext = Labels::new();
+            let info = target();
+            let mut tx = Transaction::new(&p.metadata, &ext, &info, true);
+            for s in &p.samples {
+                let _ = tx.append(s.labels.clone(), s.timestamp_ms.unwrap_or(T), s.value, s.exemplar.as_ref());
+            }
+            let _ = tx.into_metrics("v");
+        }
+    }
+}
+
+/// metricfamily_test.go TestMetricGroupData_toDistributionUnitTest / toSummary cases.
+#[test]
+fn histogram_and_summary_edge_cases_as_metricfamily_test() {
+    // No +Inf bucket: the count closes the last bucket.
+    let (rms, _) =
+        build("# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 3\nh_count 5\nh_sum 7\n", Format::PromText);
+    let Some(metric::Data::Histogram(h)) = &metric(&rms, "h").data else { panic!() };
+    assert_eq!(
+        (h.data_points[0].explicit_bounds.clone(), h.data_points[0].bucket_counts.clone()),
+        (vec![1.0, 2.0], vec![2, 1, 2])
+    );
+    // Only count and sum: one bucket holding everything.
+    let (rms, _) = build("# TYPE h histogram\nh_count 4\nh_sum 1\n", Format::PromText);
+    let Some(metric::Data::Histogram(h)) = &metric(&rms, "h").data else { panic!() };
+    assert_eq!((h.data_points[0].explicit_bounds.clone(), h.data_points[0].bucket_counts.clone()), (vec![], vec![4]));
+    // Without _count neither a histogram nor a summary point is made.
+    let (_, points) = build(
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_sum 1\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\n",
+        Format::PromText,
+    );
+    assert_eq!(points, 0);
+    // Buckets out of order are sorted by bound.
+    let (rms, _) = build(
+        "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 9\nh_bucket{le=\"5\"} 6\nh_bucket{le=\"1\"} 1\nh_count 9\n",
+        Format::PromText,
+    );
+    let Some(metric::Data::Histogram(h)) = &metric(&rms, "h").data else { panic!() };
+    assert_eq!(
+        (h.data_points[0].explicit_bounds.clone(), h.data_points[0].bucket_counts.clone()),
+        (vec![1.0, 5.0], vec![1, 5, 3])
+    );
+    assert_eq!(h.data_points[0].sum, None);
+}
+
+#[test]
+fn otel_scope_info_attributes_join_their_scope() {
+    let (rms, points) = build(
+        "otel_scope_info{otel_scope_name=\"lib\",otel_scope_version=\"1\",team=\"a\",owner=\"o\"} 1\nm{otel_scope_name=\"lib\",otel_scope_version=\"1\",otel_scope_team=\"b\"} 1\n",
+        Format::PromText,
+    );
+    assert_eq!(points, 1, "otel_scope_info is not a metric of its own (legacy mode, the Go default)");
+    let scope = rms[0].scope_metrics[0].scope.as_ref().unwrap();
+    assert_eq!(attr(&scope.attributes, "owner").as_deref(), Some("o"));
+    assert_eq!(attr(&scope.attributes, "team").as_deref(), Some("b"), "otel_scope_ labels win");
+}
