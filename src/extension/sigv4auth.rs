@@ -43,15 +43,16 @@ impl SigV4AuthConfig {
     pub fn signer(&self, endpoint: &str) -> Result<Signer, String> {
         let host = endpoint.parse::<http::Uri>().ok().and_then(|u| u.host().map(str::to_string)).unwrap_or_default();
         let (svc, reg) = crate::aws::infer_service_and_region(&host);
-        let region = Some(self.region.clone())
-            .filter(|r| !r.is_empty())
-            .or(reg)
-            .or_else(crate::aws::env_region)
-            .ok_or("sigv4auth: no region: set `region` (it cannot be inferred from the endpoint or AWS_REGION)")?;
-        let service = Some(self.service.clone())
-            .filter(|s| !s.is_empty())
-            .or(svc)
-            .ok_or("sigv4auth: no service: set `service` (it cannot be inferred from the endpoint)")?;
+        // Go's signing round tripper warns and signs with whatever it has (an empty scope part)
+        // rather than refusing to start: ADOT's AMP configs set only `region`, and a
+        // remote write endpoint that is not AMP's (a local Prometheus) must still run.
+        let region = Some(self.region.clone()).filter(|r| !r.is_empty()).or(reg).or_else(crate::aws::env_region);
+        let service = Some(self.service.clone()).filter(|s| !s.is_empty()).or(svc);
+        if region.is_none() || service.is_none() {
+            tracing::warn!(endpoint = %host, region = region.as_deref().unwrap_or(""), service = service.as_deref().unwrap_or(""),
+                "sigv4auth: unable to infer region and/or service from the URL; set `region` and `service` in the configuration");
+        }
+        let (region, service) = (region.unwrap_or_default(), service.unwrap_or_default());
         let role = AssumeRole {
             arn: self.assume_role.arn.clone(),
             session_name: self.assume_role.session_name.clone(),
