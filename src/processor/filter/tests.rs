@@ -149,6 +149,7 @@ fn ottl_keys_are_errors_that_name_the_key() {
 fn error_mode_is_checked_and_unknown_keys_refused() {
     assert!(errors("error_mode: ignore").is_empty());
     assert!(errors("error_mode: propagate").is_empty());
+    assert!(errors("error_mode: IGNORE").is_empty());
     assert_eq!(errors("error_mode: loud").len(), 1);
     assert!(serde_yaml_ng::from_str::<FilterConfig>("metrics: {include: {match_typ: strict}}").is_err());
 }
