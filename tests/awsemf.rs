@@ -202,3 +202,65 @@ fn adot_ecs_cloudwatch_config_runs_unchanged_into_cloudwatch_logs() {
     );
     assert_eq!(doc, Value::Object(want));
 }
+
+/// The PutLogEvents call as sent (target, content type, SigV4 scope, body), and how answers are
+/// handled: throttling and 5xx retried `max_retries` times inside the call, a missing stream
+/// created then the call made again, InvalidParameterException failing the batch for good.
+#[test]
+fn put_log_events_wire_format_retries_stream_creation_and_permanent_errors() {
+    use support::sinks::{Answer, HttpSink};
+    let err = |status: u16, kind: &str| Answer {
+        status,
+        headers: vec![("content-type", "application/x-amz-json-1.1".into())],
+        body: format!(r#"{{"__type":"{kind}","message":"scripted"}}"#).into_bytes(),
+    };
+    let sink = HttpSink::start();
+    let exporter = format!(
+        "  awsemf:\n    region: eu-west-1\n    endpoint: http://127.0.0.1:{}\n    namespace: N\n    \
+         log_group_name: /g\n    log_stream_name: s\n",
+        sink.port
+    );
+    let env = [("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "secret")];
+    let o = Oxidot::start_with(&emf_config(&exporter), &env);
+    let sent = || o.metric("otelcol_exporter_sent_metric_points", &[("exporter", "awsemf")]);
+    let failed = || o.metric("otelcol_exporter_send_failed_metric_points", &[("exporter", "awsemf")]);
+    let t = now_ns() / 1_000_000 * 1_000_000;
+
+    // 1. Two retryable answers, then success: one batch sent.
+    sink.script.lock().unwrap().extend([err(503, "ServiceUnavailableException"), err(400, "ThrottlingException")]);
+    send(o.ports.grpc, vec![gauge("g", "", 1.0, t, vec![])]);
+    assert!(eventually(20, || sent() == 1.0), "{}", o.stderr());
+    let r = sink.requests();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].header("x-amz-target"), Some("Logs_20140328.PutLogEvents"));
+    assert_eq!(r[0].header("content-type"), Some("application/x-amz-json-1.1"));
+    let auth = r[0].header("authorization").unwrap();
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") && auth.contains("/eu-west-1/logs/aws4_request"),
+        "{auth}"
+    );
+    let body: Value = serde_json::from_slice(&r[0].body).unwrap();
+    assert_eq!((body["logGroupName"].as_str(), body["logStreamName"].as_str()), (Some("/g"), Some("s")));
+    assert_eq!(body["logEvents"][0]["timestamp"], json!((t / 1_000_000) as i64));
+    assert!(body.get("sequenceToken").is_none());
+    let doc: Value = serde_json::from_str(body["logEvents"][0]["message"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["g"], json!(1));
+
+    // 2. The stream is missing: CreateLogStream, then PutLogEvents again.
+    sink.script.lock().unwrap().push_back(err(400, "ResourceNotFoundException"));
+    send(o.ports.grpc, vec![gauge("g", "", 2.0, t + 1_000_000_000, vec![])]);
+    assert!(eventually(20, || sent() == 2.0), "{}", o.stderr());
+    let r = sink.requests();
+    let targets: Vec<&str> = r.iter().map(|x| x.header("x-amz-target").unwrap()).collect();
+    assert_eq!(targets, ["Logs_20140328.PutLogEvents", "Logs_20140328.CreateLogStream", "Logs_20140328.PutLogEvents"]);
+    let create: Value = serde_json::from_slice(&r[1].body).unwrap();
+    assert_eq!(create, json!({"logGroupName": "/g", "logStreamName": "s"}));
+
+    // 3. InvalidParameterException: not retried, counted as failed, logged.
+    sink.script.lock().unwrap().push_back(err(400, "InvalidParameterException"));
+    send(o.ports.grpc, vec![gauge("g", "", 3.0, t + 2_000_000_000, vec![])]);
+    assert!(eventually(20, || failed() == 1.0), "{}", o.stderr());
+    assert_eq!(sink.requests().len(), 3);
+    assert_eq!(sent(), 2.0);
+    assert!(o.stderr().contains("InvalidParameterException"), "{}", o.stderr());
+}

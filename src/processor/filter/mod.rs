@@ -118,7 +118,6 @@ pub struct LogFilters {
 #[serde(deny_unknown_fields, default)]
 pub struct LogMatchProperties {
     pub match_type: String,
-    pub regexp: Option<RegexpConfig>,
     pub resource_attributes: Vec<Attribute>,
     pub record_attributes: Vec<Attribute>,
     pub severity_texts: Vec<String>,
@@ -170,7 +169,8 @@ impl FilterConfig {
             errs.push(ConfigError::new(p(k), OTTL));
         }
         if let Some(m) = &self.error_mode {
-            if !["ignore", "propagate", "silent"].contains(&m.as_str()) {
+            // ottl.ErrorMode UnmarshalText lower-cases the value first.
+            if !["ignore", "propagate", "silent"].contains(&m.to_ascii_lowercase().as_str()) {
                 errs.push(ConfigError::new(
                     p("error_mode"),
                     format!("{m:?} is not a valid error mode (valid: ignore, propagate, silent)"),

@@ -149,6 +149,7 @@ fn ottl_keys_are_errors_that_name_the_key() {
 fn error_mode_is_checked_and_unknown_keys_refused() {
     assert!(errors("error_mode: ignore").is_empty());
     assert!(errors("error_mode: propagate").is_empty());
+    assert!(errors("error_mode: IGNORE").is_empty());
     assert_eq!(errors("error_mode: loud").len(), 1);
     assert!(serde_yaml_ng::from_str::<FilterConfig>("metrics: {include: {match_typ: strict}}").is_err());
 }
@@ -313,4 +314,68 @@ fn no_rule_for_a_signal_keeps_it_untouched() {
     }]);
     assert!(!apply(&c, &mut b));
     assert_eq!(b.items(), 1);
+}
+
+/// filterlog_test.go TestLogRecord_Matching_True / _False: a string body and a map body
+/// (matched as its JSON text), severity TRACE/DEBUG, attribute abc=def.
+#[test]
+fn log_matching_cases_of_filterlog_test() {
+    let map_body = AnyValue {
+        value: Some(any_value::Value::KvlistValue(opentelemetry_proto::tonic::common::v1::KeyValueList {
+            values: vec![kv("message", s("AUTHENTICATION FAILED"))],
+        })),
+    };
+    let matches = |props: &str, lr: &LogRecord| {
+        let c = compiled(&format!("logs: {{include: {props}}}"));
+        !c.logs.unwrap().skip(lr, &None, None)
+    };
+    // Matching_False: severity TRACE, no attributes.
+    let lr = LogRecord { severity_number: 1, ..log("AUTHENTICATION FAILED", 1, "", vec![]) };
+    let lrm = LogRecord { body: Some(map_body.clone()), ..lr.clone() };
+    for p in [
+        "{match_type: regexp, record_attributes: [{key: abc, value: def}]}",
+        "{match_type: regexp, record_attributes: [{key: 'ab.*c', value: def}]}",
+        "{match_type: regexp, severity_texts: ['debug.*']}",
+        "{match_type: regexp, severity_number: {min: INFO}}",
+        "{match_type: regexp, bodies: ['.*TEST.*']}",
+    ] {
+        assert!(!matches(p, &lr), "{p}");
+        assert!(!matches(p, &lrm), "{p} (map body)");
+    }
+    // Matching_True: abc=def, severity text "debug", DEBUG.
+    let lr = log("AUTHENTICATION FAILED", 5, "debug", vec![kv("abc", s("def"))]);
+    let lrm = LogRecord { body: Some(map_body), ..lr.clone() };
+    for p in [
+        "{match_type: strict, record_attributes: [{key: abc, value: def}]}",
+        "{match_type: regexp, record_attributes: [{key: abc, value: 'd.f'}]}",
+        "{match_type: regexp, bodies: ['AUTH.*']}",
+        "{match_type: regexp, severity_texts: ['debug.*']}",
+        "{match_type: regexp, severity_number: {min: DEBUG}}",
+    ] {
+        assert!(matches(p, &lr), "{p}");
+        assert!(matches(p, &lrm), "{p} (map body)");
+    }
+}
+
+/// filterlog_test.go TestLogRecord_validateMatchesConfiguration_InvalidConfig.
+#[test]
+fn log_config_errors_of_filterlog_test() {
+    for (props, want) in [
+        (
+            "{match_type: wrong_match_type, record_attributes: [{key: abc, value: def}]}",
+            "error creating attribute filters: unrecognized match_type: 'wrong_match_type', valid types are: [regexp strict]",
+        ),
+        (
+            "{record_attributes: [{key: abc, value: def}]}",
+            "error creating attribute filters: unrecognized match_type: '', valid types are: [regexp strict]",
+        ),
+        ("{match_type: regexp, record_attributes: [{key: abc, value: '['}]}", "error creating attribute filters: error parsing regexp"),
+    ] {
+        let e = errors(&format!("logs: {{exclude: {props}}}"));
+        assert_eq!(e.len(), 1, "{props}: {e:?}");
+        assert!(e[0].starts_with("processors::filter::logs::exclude: failed to build skip matcher: "), "{e:?}");
+        assert!(e[0].contains(want), "{props}: {e:?}");
+    }
+    // A key alone needs no match type (Go builds no value filter).
+    assert!(errors("logs: {include: {record_attributes: [{key: abc}]}}").is_empty());
 }
