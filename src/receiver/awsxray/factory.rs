@@ -81,6 +81,13 @@ impl XrayReceiver {
                 "X-Ray proxy: no region in proxy_server::region, AWS_DEFAULT_REGION, AWS_REGION or the ECS metadata file; sampling calls will be answered 502"
             );
         }
+        // conn.go `getProxyAddress`: Go sends through `HTTPS_PROXY` when `proxy_address` is unset.
+        if cfg.proxy_address.is_empty() && std::env::var("HTTPS_PROXY").is_ok_and(|v| !v.is_empty()) {
+            tracing::warn!(
+                receiver = %self.id,
+                "X-Ray proxy: HTTPS_PROXY is set but not used: oxidot connects to the X-Ray API directly"
+            );
+        }
         let target = proxy::target(cfg, region);
         let p = match Proxy::new(cfg, target) {
             Ok(p) => Arc::new(p),

@@ -62,7 +62,7 @@ pub fn split_header_body(buf: &[u8]) -> Result<&[u8], String> {
     Ok(body)
 }
 
-/// Rate limits of the two warnings (one message per 10 s each; every drop is counted).
+/// Rate limits of the warnings (one message per 10 s each; every drop is counted).
 #[derive(Default)]
 struct Logs {
     bad_datagram: RateLimit,
@@ -72,7 +72,7 @@ struct Logs {
 
 /// Reads datagrams until `stop`.
 pub async fn run(id: ComponentId, sock: UdpSocket, entry: Entry, mut stop: watch::Receiver<bool>) {
-    let logs = Arc::new(Logs::default());
+    let logs = Logs::default();
     let mut buf = vec![0u8; BUFFER];
     loop {
         let r = tokio::select! {
