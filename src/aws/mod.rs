@@ -2,6 +2,7 @@
 //! `sigv4auth` extension and the X-Ray exporter.
 
 pub mod credentials;
+pub mod ecs_metadata;
 pub mod sign;
 
 pub use credentials::CredentialsCache;
