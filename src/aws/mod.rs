@@ -2,6 +2,7 @@
 //! `sigv4auth` extension, the X-Ray exporter and receiver; the X-Ray attribute names both share.
 
 pub mod credentials;
+pub mod ecs_metadata;
 pub mod sign;
 pub mod xray;
 

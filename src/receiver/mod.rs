@@ -2,6 +2,7 @@
 
 pub mod awsecscontainermetrics;
 pub mod awsxray;
+pub mod helper;
 pub mod otlp;
 pub mod prometheus;
 pub mod statsd;

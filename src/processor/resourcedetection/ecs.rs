@@ -253,11 +253,7 @@ pub fn endpoint(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Option<String>
 }
 
 /// ecsutil clientImpl.Get: GET base+path; a status other than 200 is an error.
-pub(crate) async fn get(
-    client: &crate::http_client::HttpClient,
-    url: &str,
-    deadline: Instant,
-) -> Result<bytes::Bytes, String> {
+async fn get(client: &crate::http_client::HttpClient, url: &str, deadline: Instant) -> Result<bytes::Bytes, String> {
     use http_body_util::BodyExt;
     let uri: http::Uri = url.parse().map_err(|e| format!("parse {}: {e}", super::go_quote(url)))?;
     let req = http::Request::get(uri)

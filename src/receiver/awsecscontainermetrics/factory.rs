@@ -4,14 +4,14 @@
 use super::model::{TaskMetadata, TaskStats};
 use super::translate::metrics_data;
 use super::EcsContainerMetricsConfig;
+use crate::aws::ecs_metadata;
 use crate::component::factory::{base, beta, decode, done, Parsed, ReceiverConfig, ReceiverFactory};
 use crate::component::{
     BuildError, Component, ComponentId, Factory, Host, Kind, Settings, Signal, StartError, TypeInfo,
 };
 use crate::pipeline::consumer::SignalConsumers;
 use crate::pipeline::data::Batch;
-use crate::processor::resourcedetection::ecs;
-use crate::receiver::otlp::Entry;
+use crate::receiver::helper::Delivery;
 use crate::telemetry::component::ReceiverTelemetry;
 use crate::telemetry::logging::RateLimit;
 use async_trait::async_trait;
@@ -30,8 +30,8 @@ const TYPES: &[TypeInfo] = &[beta(
     "ECS task and container resource usage from the task metadata endpoint v4",
 )];
 
-/// The variable the ECS agent sets in every container (ecsutil/endpoints TaskMetadataEndpointV4EnvVar).
-pub const ENDPOINT_ENV: &str = "ECS_CONTAINER_METADATA_URI_V4";
+/// The variable the ECS agent sets in every container.
+pub const ENDPOINT_ENV: &str = ecs_metadata::V4_ENV;
 /// The longest one collection may take (Go's client has no timeout).
 const MAX_FETCH: Duration = Duration::from_secs(10);
 
@@ -63,7 +63,6 @@ impl ReceiverConfig for EcsContainerMetricsConfig {
         })?;
         // Go reads the variable when the receiver is created (endpoints.GetTMEV4FromEnv): the
         // environment the ECS agent gives the container, not a tunable.
-        let env = |k: &str| if k == ENDPOINT_ENV { std::env::var(k).ok() } else { None };
         let client = crate::http_client::build(&Default::default())
             .map_err(|e| BuildError::component(Kind::Receiver, set.id, e))?;
         let (stop, _) = watch::channel(false);
@@ -71,9 +70,9 @@ impl ReceiverConfig for EcsContainerMetricsConfig {
             inner: Arc::new(Inner {
                 id: set.id.clone(),
                 interval: self.collection_interval.0,
-                endpoint: ecs::endpoint(&env),
+                endpoint: ecs_metadata::v4_endpoint(std::env::var(ENDPOINT_ENV).ok()),
                 client,
-                entry: Entry {
+                entry: Delivery {
                     consumer,
                     telemetry: ReceiverTelemetry::new(set.telemetry, set.id, "http", Signal::Metrics),
                 },
@@ -90,7 +89,7 @@ struct Inner {
     interval: Duration,
     endpoint: Option<String>,
     client: crate::http_client::HttpClient,
-    entry: Entry,
+    entry: Delivery,
     log: RateLimit,
 }
 
@@ -109,11 +108,11 @@ impl Inner {
     async fn fetch(&self, base: &str) -> Result<(TaskStats, TaskMetadata), String> {
         let deadline = tokio::time::Instant::now() + self.interval.min(MAX_FETCH);
         let read = |e: String| format!("cannot read data from task metadata endpoint: {e}");
-        let body = ecs::get(&self.client, &format!("{base}/task"), deadline).await.map_err(read)?;
+        let body = ecs_metadata::get(&self.client, &format!("{base}/task"), deadline).await.map_err(read)?;
         let md: TaskMetadata = serde_json::from_slice(&body).map_err(|e| {
             read(format!("encountered unexpected error reading response from ECS Task Metadata Endpoint: {e}"))
         })?;
-        let body = ecs::get(&self.client, &format!("{base}/task/stats"), deadline).await.map_err(read)?;
+        let body = ecs_metadata::get(&self.client, &format!("{base}/task/stats"), deadline).await.map_err(read)?;
         let stats: TaskStats =
             serde_json::from_slice(&body).map_err(|e| format!("cannot unmarshall task stats: {e}"))?;
         Ok((stats, md))

@@ -9,7 +9,7 @@ use crate::component::{
 };
 use crate::pipeline::consumer::SignalConsumers;
 use crate::pipeline::data::Batch;
-use crate::receiver::otlp::Entry;
+use crate::receiver::helper::Delivery;
 use crate::telemetry::component::ReceiverTelemetry;
 use crate::telemetry::logging::RateLimit;
 use crate::telemetry::metrics::Counter;
@@ -83,7 +83,7 @@ impl ReceiverConfig for StatsdConfig {
             inner: Arc::new(Inner {
                 id: set.id.clone(),
                 config: self.clone(),
-                entry: Entry { consumer, telemetry },
+                entry: Delivery { consumer, telemetry },
                 stats: StatsdTelemetry::new(set),
                 agg: Mutex::new(Aggregator::new(Options::from_config(self), now_ns())),
                 bad_line_log: RateLimit::new(),
@@ -102,7 +102,7 @@ fn now_ns() -> u64 {
 struct Inner {
     id: ComponentId,
     config: StatsdConfig,
-    entry: Entry,
+    entry: Delivery,
     stats: StatsdTelemetry,
     agg: Mutex<Aggregator>,
     bad_line_log: RateLimit,
