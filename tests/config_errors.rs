@@ -64,41 +64,6 @@ fn the_seeds_phase1_config_is_accepted_as_is() {
 }
 
 #[test]
-fn adot_shipped_configs_fail_only_on_component_types_never_on_keys() {
-    // Copies in the repository (tests/fixtures/adot-configs/README.md names their origin).
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/adot-configs");
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}"));
-    let mut n = 0;
-    for e in entries {
-        let p = e.unwrap().path();
-        if p.extension().and_then(|e| e.to_str()) != Some("yaml") {
-            continue;
-        }
-        n += 1;
-        let (code, _, stderr) = validate(
-            &["--config", p.to_str().unwrap()],
-            &[("AWS_REGION", "us-east-1"), ("AWS_PROMETHEUS_ENDPOINT", "https://aps.example/api/v1/remote_write")],
-        );
-        if p.file_name().unwrap() == "ecs-xray.yaml" {
-            // Every component of this one is implemented: it must run unchanged.
-            assert_eq!(code, 0, "{p:?}: {stderr}");
-            continue;
-        }
-        if code == 0 {
-            continue;
-        }
-        assert_eq!(code, 1, "{p:?}: {stderr}");
-        for l in stderr.lines().filter(|l| !l.contains("\twarn\t") && !l.contains("\tinfo\t")).skip(1) {
-            assert!(
-                l.contains("unknown type") || l.contains("is not implemented in this version of oxidot yet"),
-                "{p:?}: {l}"
-            );
-        }
-    }
-    assert!(n >= 5);
-}
-
-#[test]
 fn env_expansion_defaults_and_ignored_debug_extensions() {
     let health = free_port();
     let grpc = free_port();
