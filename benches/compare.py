@@ -32,7 +32,12 @@ WORKLOADS = [
     ("traces → X-Ray API", "traces", 300_000, "xray.yaml", ["--exporter", "aws-xray"], "xray_segments"),
     ("metrics → remote write", "metrics", 600_000, "remotewrite.yaml", None, "remote_write_samples"),
     ("logs → Loki", "logs", 600_000, "loki.yaml", None, "loki_entries"),
+    # The gateway tier: CPU and RSS are the sidecar's plus its two gateways' (the whole path).
+    ("traces → loadbalancing → 2 gateways → OTLP", "traces", 1_000_000, "lb.yaml", None, "spans"),
 ]
+
+# Configs whose sidecar sends to a tier of oxidot gateways (each runs otlp.yaml to the sink).
+TIERED = {"lb.yaml": 2}
 
 
 def free_port():
@@ -82,8 +87,8 @@ def self_metric(port, name):
     return total
 
 
-def start_collector(kind, config, rotel_args, sink, grpc_port, http_port, metrics_port, log):
-    env = dict(os.environ, BENCH_SINK=sink, BENCH_GRPC_PORT=str(grpc_port), BENCH_HTTP_PORT=str(http_port),
+def start_collector(kind, config, rotel_args, sink, grpc_port, http_port, metrics_port, log, extra_env=None):
+    env = dict(os.environ, **(extra_env or {}), BENCH_SINK=sink, BENCH_GRPC_PORT=str(grpc_port), BENCH_HTTP_PORT=str(http_port),
                BENCH_METRICS_PORT=str(metrics_port), AWS_ACCESS_KEY_ID="AKIDBENCH", AWS_SECRET_ACCESS_KEY="bench",
                AWS_REGION="us-east-1")
     if kind == "oxidot":
@@ -108,13 +113,21 @@ def one_run(kind, workload, logdir, run):
     grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
     tag = f"{kind}-{signal}-{config.split('.')[0]}-{run}"
     with open(os.path.join(logdir, tag + ".log"), "w") as log:
-        col = start_collector(kind, config, rotel_args, addr, grpc_port, http_port, metrics_port, log)
+        gateways, extra = [], {}
+        for g in range(TIERED.get(config, 0)):
+            gp = free_port()
+            gateways.append(start_collector(kind, "otlp.yaml", None, addr, gp, free_port(), free_port(), log))
+            if not wait_port(gp):
+                raise RuntimeError(f"gateway {g} did not listen on {gp}; see {log.name}")
+            extra[f"BENCH_GW{g + 1}"] = f"127.0.0.1:{gp}"
+        col = start_collector(kind, config, rotel_args, addr, grpc_port, http_port, metrics_port, log, extra)
+        procs = [col, *gateways]
         try:
             if not wait_port(grpc_port):
                 raise RuntimeError(f"{kind} did not listen on {grpc_port}; see {log.name}")
             time.sleep(1.0)
-            idle_kb = proc_status_kb(col.pid, "VmRSS")
-            cpu0 = proc_cpu_s(col.pid)
+            idle_kb = sum(proc_status_kb(p.pid, "VmRSS") for p in procs)
+            cpu0 = sum(proc_cpu_s(p.pid) for p in procs)
             t0 = time.time()
             lg = subprocess.run([os.path.join(BIN, "oxidot-loadgen"), "--json", "--signal", signal,
                                  "--endpoint", f"127.0.0.1:{grpc_port}", "--total", str(items), "--batch", "100",
@@ -132,8 +145,8 @@ def one_run(kind, workload, logdir, run):
                 last = c
                 time.sleep(0.1)
             elapsed = time.time() - t0
-            cpu = proc_cpu_s(col.pid) - cpu0
-            peak_kb = proc_status_kb(col.pid, "VmHWM")
+            cpu = sum(proc_cpu_s(p.pid) for p in procs) - cpu0
+            peak_kb = sum(proc_status_kb(p.pid, "VmHWM") for p in procs)
             delivered = counts(addr)[counter]
             if counter == "remote_write_samples":
                 # Samples are not items (a histogram point is 13 series): loss from self-metrics.
@@ -147,11 +160,13 @@ def one_run(kind, workload, logdir, run):
                 "acked": gen["acked"], "sent": gen["sent"], "delivered": delivered,
             }
         finally:
-            col.terminate()
-            try:
-                col.wait(10)
-            except subprocess.TimeoutExpired:
-                col.kill()
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
             sink.kill()
 
 

@@ -76,6 +76,8 @@ fn every_collector_config_in_the_repository_validates() {
         ("BENCH_GRPC_PORT", "4317"),
         ("BENCH_HTTP_PORT", "4318"),
         ("BENCH_METRICS_PORT", "8888"),
+        ("BENCH_GW1", "127.0.0.1:4327"),
+        ("BENCH_GW2", "127.0.0.1:4337"),
     ];
     let mut n = 0;
     for dir in ["config", "benches/configs"] {
@@ -86,7 +88,7 @@ fn every_collector_config_in_the_repository_validates() {
             n += 1;
         }
     }
-    assert_eq!(n, 7 + 4);
+    assert_eq!(n, 7 + 5);
 }
 
 #[test]
