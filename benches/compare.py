@@ -264,7 +264,7 @@ def write_report(rows):
     kept = []
     if os.path.exists(path):
         old = open(path).read()
-        for head in ("\n## Soak", "\n## Quarter core", "\n## Targets missed"):
+        for head in ("\n## Soak", "\n## Quarter core", "\n## Targets missed", "\n## Scaling out"):
             if head in old:
                 i = old.index(head) + 1
                 j = old.find("\n## ", i)
