@@ -43,6 +43,13 @@ rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
 command -v cc >/dev/null 2>&1 ||
   die "no C compiler (cc): some crates build C code; install gcc (apt-get install gcc) or clang"
 
+# OpenSSL headers: rdkafka-sys builds librdkafka with TLS and SCRAM against the system OpenSSL
+# (the kafka exporter and receiver); pkg-config finds it.
+if ! { dpkg -s libssl-dev >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; }; then
+  is_root || die "libssl-dev and pkg-config are missing and installing them needs root: run 'sudo apt-get install libssl-dev pkg-config', or run this script as root"
+  apt_install libssl-dev pkg-config
+fi
+
 # Prometheus: the remote-write tests and the end-to-end test write to a real one.
 if ! command -v prometheus >/dev/null 2>&1; then
   is_root || die "prometheus is missing and installing it needs root: run 'sudo apt-get install prometheus' (or put a Prometheus ≥ 2.40 binary on PATH), or run this script as root"

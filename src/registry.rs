@@ -8,6 +8,7 @@ use crate::component::{ComponentId, Kind, Signal, TypeInfo};
 use crate::config::ConfigError;
 use crate::exporter::awsxray::factory::XrayFactory;
 use crate::exporter::debug::factory::DebugFactory;
+use crate::exporter::kafka::factory::KafkaExporterFactory;
 use crate::exporter::loadbalancing::factory::LoadBalancingFactory;
 use crate::exporter::loki::factory::LokiFactory;
 use crate::exporter::otlp::factory::{OtlpGrpcFactory, OtlpHttpFactory};
@@ -21,6 +22,7 @@ use crate::processor::batch::factory::BatchFactory;
 use crate::processor::memory_limiter::factory::MemoryLimiterFactory;
 use crate::processor::resource::factory::ResourceFactory;
 use crate::processor::resourcedetection::factory::ResourceDetectionFactory;
+use crate::receiver::kafka::factory::KafkaReceiverFactory;
 use crate::receiver::otlp::factory::OtlpReceiverFactory;
 
 /// A factory of one kind (connectors will be a fifth arm).
@@ -49,6 +51,7 @@ use AnyFactory::{Exporter as E, Extension as X, Processor as P, Receiver as R};
 #[rustfmt::skip]
 pub const FACTORIES: &[AnyFactory] = &[
     R(&OtlpReceiverFactory),
+    R(&KafkaReceiverFactory),
     P(&BatchFactory),
     P(&MemoryLimiterFactory),
     P(&ResourceDetectionFactory),
@@ -61,6 +64,7 @@ pub const FACTORIES: &[AnyFactory] = &[
     E(&LokiFactory),
     E(&PrwFactory),
     E(&LoadBalancingFactory),
+    E(&KafkaExporterFactory),
     X(&FileStorageFactory),
     X(&HealthCheckFactory),
     X(&PPROF),

@@ -1,3 +1,4 @@
 //! Receivers: where data enters oxidot.
 
+pub mod kafka;
 pub mod otlp;

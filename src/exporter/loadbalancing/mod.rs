@@ -205,9 +205,8 @@ impl LoadBalancingConfig {
             (None, None) if self.resolver.k8s.is_none() && self.resolver.aws_cloud_map.is_none() => {
                 errs.push(ConfigError::new(format!("{base}::resolver"), "no resolvers specified for the exporter"))
             }
-            (Some(_), Some(_)) => {
-                errs.push(ConfigError::new(format!("{base}::resolver"), "multiple resolvers specified for the exporter"))
-            }
+            (Some(_), Some(_)) => errs
+                .push(ConfigError::new(format!("{base}::resolver"), "multiple resolvers specified for the exporter")),
             (Some(s), None) if s.hostnames.iter().all(|h| h.trim().is_empty()) => errs.push(ConfigError::new(
                 format!("{base}::resolver::static::hostnames"),
                 "no endpoints specified for the static resolver",
@@ -224,10 +223,15 @@ impl LoadBalancingConfig {
                 "routing_key: attributes needs at least one entry in routing_attributes",
             ));
         }
-        if !["", "traceID", "service", "resource", "metric", "streamID", "attributes"].contains(&self.routing_key.as_str()) {
+        if !["", "traceID", "service", "resource", "metric", "streamID", "attributes"]
+            .contains(&self.routing_key.as_str())
+        {
             errs.push(ConfigError::new(
                 format!("{base}::routing_key"),
-                format!("unsupported routing_key {:?}: traceID, service, resource, metric, streamID or attributes", self.routing_key),
+                format!(
+                    "unsupported routing_key {:?}: traceID, service, resource, metric, streamID or attributes",
+                    self.routing_key
+                ),
             ));
         }
         // The backends' endpoint comes from the resolver: validate the rest of protocol.otlp.
@@ -320,7 +324,12 @@ pub struct Core {
 }
 
 impl Core {
-    fn new(cfg: &LoadBalancingConfig, id: &ComponentId, signal: Signal, reg: &Arc<Registry>) -> Result<Arc<Core>, String> {
+    fn new(
+        cfg: &LoadBalancingConfig,
+        id: &ComponentId,
+        signal: Signal,
+        reg: &Arc<Registry>,
+    ) -> Result<Arc<Core>, String> {
         let key = cfg.key(signal)?;
         let resolver = if cfg.resolver.dns.is_some() { "dns" } else { "static" };
         let labels = vec![("resolver", resolver.to_string())];
@@ -376,7 +385,9 @@ impl Core {
                         Ok(h) => {
                             st.backends.insert(e.clone(), h);
                         }
-                        Err(err) => tracing::error!(exporter = %self.id, endpoint = %e, error = %err, "Cannot build the backend's exporter"),
+                        Err(err) => {
+                            tracing::error!(exporter = %self.id, endpoint = %e, error = %err, "Cannot build the backend's exporter")
+                        }
                     }
                 }
             }
@@ -402,7 +413,10 @@ impl Core {
         cfg.endpoint = endpoint.to_string();
         let inner = OtlpGrpcExporter::new(&cfg)?;
         let exporter = Arc::new(Backend { inner, endpoint: endpoint.to_string(), core: self.me.clone() });
-        let id = ComponentId { type_: self.id.type_.clone(), name: Some(format!("{}{endpoint}", self.id.name.as_deref().map(|n| format!("{n}/")).unwrap_or_default())) };
+        let id = ComponentId {
+            type_: self.id.type_.clone(),
+            name: Some(format!("{}{endpoint}", self.id.name.as_deref().map(|n| format!("{n}/")).unwrap_or_default())),
+        };
         let tel = ExporterTelemetry::new(&self.backend_reg, &id, self.signal, &[]);
         let settings = HelperSettings {
             queue: cfg.sending_queue.clone(),
@@ -607,7 +621,12 @@ pub struct LoadBalancer {
 }
 
 impl LoadBalancer {
-    pub fn new(cfg: &LoadBalancingConfig, id: &ComponentId, signal: Signal, reg: &Arc<Registry>) -> Result<Self, String> {
+    pub fn new(
+        cfg: &LoadBalancingConfig,
+        id: &ComponentId,
+        signal: Signal,
+        reg: &Arc<Registry>,
+    ) -> Result<Self, String> {
         let core = Core::new(cfg, id, signal, reg)?;
         let task = resolver::start(&cfg.resolver, &core)?;
         Ok(LoadBalancer { core, resolver: Mutex::new(task) })

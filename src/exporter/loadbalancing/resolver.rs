@@ -64,13 +64,19 @@ mod tests {
 
     #[test]
     fn addresses_become_sorted_endpoints_with_the_port() {
-        let addrs: Vec<SocketAddr> = vec!["10.0.0.2:4317".parse().unwrap(), "[::1]:4317".parse().unwrap(), "10.0.0.1:4317".parse().unwrap()];
+        let addrs: Vec<SocketAddr> =
+            vec!["10.0.0.2:4317".parse().unwrap(), "[::1]:4317".parse().unwrap(), "10.0.0.1:4317".parse().unwrap()];
         assert_eq!(endpoints(addrs.into_iter()), vec!["10.0.0.1:4317", "10.0.0.2:4317", "[::1]:4317"]);
     }
 
     #[tokio::test]
     async fn localhost_resolves_and_a_bad_port_is_an_error() {
-        let d = DnsResolver { hostname: "localhost".into(), port: "4999".into(), interval: GoDuration::from_secs(5), timeout: GoDuration::from_secs(2) };
+        let d = DnsResolver {
+            hostname: "localhost".into(),
+            port: "4999".into(),
+            interval: GoDuration::from_secs(5),
+            timeout: GoDuration::from_secs(2),
+        };
         let eps = resolve(&d).await.unwrap();
         assert!(eps.contains(&"127.0.0.1:4999".to_string()), "{eps:?}");
         let bad = DnsResolver { port: "x".into(), ..d };

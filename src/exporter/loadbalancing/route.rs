@@ -62,7 +62,12 @@ fn index(ring: &Ring, key: &[u8]) -> Result<usize, String> {
 
 /// The composite key of `routing_attributes`: each named attribute's value, looked up on the
 /// resource then on the item (the pseudo attributes `span.name`, `span.kind` on spans).
-fn attributes_key(names: &[String], resource: &Option<Resource>, item: &[KeyValue], pseudo: &dyn Fn(&str) -> Option<String>) -> Vec<u8> {
+fn attributes_key(
+    names: &[String],
+    resource: &Option<Resource>,
+    item: &[KeyValue],
+    pseudo: &dyn Fn(&str) -> Option<String>,
+) -> Vec<u8> {
     let mut out = Vec::new();
     let res: &[KeyValue] = resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[]);
     for n in names {
@@ -77,7 +82,12 @@ fn attributes_key(names: &[String], resource: &Option<Resource>, item: &[KeyValu
     out
 }
 
-pub fn traces(rss: Vec<ResourceSpans>, key: Key, attrs: &[String], ring: &Ring) -> Result<Parts<ResourceSpans>, String> {
+pub fn traces(
+    rss: Vec<ResourceSpans>,
+    key: Key,
+    attrs: &[String],
+    ring: &Ring,
+) -> Result<Parts<ResourceSpans>, String> {
     let mut parts: Parts<ResourceSpans> = BTreeMap::new();
     for rs in rss {
         match key {
@@ -169,7 +179,13 @@ pub fn logs(rls: Vec<ResourceLogs>, key: Key, ring: &Ring) -> Result<Parts<Resou
 fn split_points(m: Metric, prefix: &[u8], ring: &Ring) -> Result<BTreeMap<usize, Metric>, String> {
     let Metric { name, description, unit, data, metadata } = m;
     let mut out: BTreeMap<usize, Metric> = BTreeMap::new();
-    let shell = |data| Metric { name: name.clone(), description: description.clone(), unit: unit.clone(), data, metadata: metadata.clone() };
+    let shell = |data| Metric {
+        name: name.clone(),
+        description: description.clone(),
+        unit: unit.clone(),
+        data,
+        metadata: metadata.clone(),
+    };
     let key = |attrs: &[KeyValue]| {
         let mut k = prefix.to_vec();
         k.extend_from_slice(name.as_bytes());
@@ -245,7 +261,11 @@ pub fn metrics(rms: Vec<ResourceMetrics>, key: Key, ring: &Ring) -> Result<Parts
                             scope_metrics: Vec::new(),
                             schema_url: schema_url.clone(),
                         });
-                        r.scope_metrics.push(ScopeMetrics { scope: scope.clone(), metrics, schema_url: sm_schema.clone() });
+                        r.scope_metrics.push(ScopeMetrics {
+                            scope: scope.clone(),
+                            metrics,
+                            schema_url: sm_schema.clone(),
+                        });
                     }
                 }
                 for (i, r) in per {
@@ -264,7 +284,11 @@ mod tests {
     use opentelemetry_proto::tonic::trace::v1::Span;
 
     fn kv(k: &str, v: &str) -> KeyValue {
-        KeyValue { key: k.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }), ..Default::default() }
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+            ..Default::default()
+        }
     }
 
     fn rs(service: &str, traces: &[u8]) -> ResourceSpans {
@@ -320,10 +344,19 @@ mod tests {
     fn stream_routing_splits_points_and_keeps_the_metric() {
         use opentelemetry_proto::tonic::metrics::v1::{Gauge, NumberDataPoint};
         let r = ring();
-        let points: Vec<NumberDataPoint> =
-            (0..30).map(|n| NumberDataPoint { attributes: vec![kv("n", &n.to_string())], ..Default::default() }).collect();
-        let m = Metric { name: "m".into(), unit: "1".into(), data: Some(Data::Gauge(Gauge { data_points: points })), ..Default::default() };
-        let rm = ResourceMetrics { scope_metrics: vec![ScopeMetrics { metrics: vec![m], ..Default::default() }], ..Default::default() };
+        let points: Vec<NumberDataPoint> = (0..30)
+            .map(|n| NumberDataPoint { attributes: vec![kv("n", &n.to_string())], ..Default::default() })
+            .collect();
+        let m = Metric {
+            name: "m".into(),
+            unit: "1".into(),
+            data: Some(Data::Gauge(Gauge { data_points: points })),
+            ..Default::default()
+        };
+        let rm = ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics { metrics: vec![m], ..Default::default() }],
+            ..Default::default()
+        };
         let parts = metrics(vec![rm.clone()], Key::StreamId, &r).unwrap();
         assert!(parts.len() > 1);
         let total: usize = parts
