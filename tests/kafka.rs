@@ -56,7 +56,7 @@ fn sidecar(brokers: &str) -> Oxidot {
 }
 
 /// Gateway: kafka in (group `gateway`, from the earliest offset, marked after the pipeline
-/// accepted), OTLP/gRPC out to the sink.
+/// accepted), OTLP/gRPC out to the sink without an in-memory queue.
 fn gateway(brokers: &str, sink: u16) -> Oxidot {
     let yaml = format!(
         r#"extensions:
@@ -76,6 +76,10 @@ exporters:
     endpoint: 127.0.0.1:{sink}
     tls:
       insecure: true
+    # The pipeline answers when the sink has the data, so an offset is never committed for
+    # data still queued in memory (what a SIGKILL would lose).
+    sending_queue:
+      enabled: false
     retry_on_failure:
       initial_interval: 100ms
       max_interval: 1s
@@ -207,20 +211,54 @@ fn sidecar_to_gateway_through_kafka_survives_a_gateway_kill() {
     let side = sidecar(&brokers);
     let mut gw = gateway(&brokers, sink.port);
 
-    // First part; the gateway is killed once data flows through it, while more is sent.
+    // A first part, to see the gateway consuming (its group formed); then the rest is sent
+    // while the gateway is killed with a third of the data through it (past its first offset
+    // commits).
     let port = side.ports.grpc;
-    let sender = std::thread::spawn(move || send(port, 0..REQUESTS, Duration::from_millis(40)));
+    const FIRST: usize = 5;
+    send(port, 0..FIRST, Duration::ZERO);
     assert!(
-        eventually(30, || sink.spans() >= 2 * PER_REQUEST && sink.log_records() > 0),
+        eventually(30, || sink.spans() >= FIRST * PER_REQUEST && sink.log_records() >= FIRST * PER_REQUEST),
         "nothing reached the sink through kafka\nsidecar:\n{}\ngateway:\n{}",
         side.stderr(),
         gw.stderr()
     );
+    // Past one commit interval (1 s): the first part's offsets are committed.
+    std::thread::sleep(Duration::from_millis(1500));
+    let sender = std::thread::spawn(move || send(port, FIRST..REQUESTS, Duration::from_millis(60)));
+    assert!(eventually(30, || sink.spans() >= TOTAL / 3), "{}", gw.stderr());
     let accepted_before = gw.metric("otelcol_receiver_accepted_spans", &[("transport", "kafka")]);
     let mut child = gw.child.take().unwrap();
     child.kill().unwrap(); // SIGKILL: no commit, no leaving the group
     child.wait().unwrap();
     let at_kill = sink.spans();
+    {
+        let q: BaseConsumer =
+            ClientConfig::new().set("bootstrap.servers", &brokers).set("group.id", "gateway").create().unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for t in ["otlp_spans", "otlp_logs"] {
+            for p in 0..PARTITIONS {
+                tpl.add_partition(t, p);
+            }
+        }
+        eprintln!(
+            "COMMITTED: {:?}",
+            q.committed_offsets(tpl, Duration::from_secs(5)).map(|t| t
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition(), e.offset()))
+                .collect::<Vec<_>>())
+        );
+        let e = std::fs::read_to_string(&gw.stderr_path).unwrap_or_default();
+        eprintln!(
+            "GW1: {}",
+            e.lines()
+                .filter(|l| l.contains("kafka") || l.contains("warn") || l.contains("error"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    assert!(at_kill < TOTAL, "the gateway was killed after everything arrived: not mid-stream");
     sender.join().unwrap();
 
     // Everything was acknowledged by the broker before the sidecar said so.
@@ -264,6 +302,13 @@ fn sidecar_to_gateway_through_kafka_survives_a_gateway_kill() {
         gw2.stderr()
     );
     assert_eq!(got.len(), 3 * TOTAL, "only the items sent arrive");
+    // The restart resumed from the last commit: the first part, committed before the kill, is
+    // not read again.
+    for p in ["span-", "metric-", "log-"] {
+        for n in 0..FIRST * PER_REQUEST {
+            assert_eq!(got.get(&format!("{p}{n}")), Some(&1), "{p}{n} replayed from before the last commit");
+        }
+    }
     // Exact: every unique item once, plus exactly the duplicates counted above.
     assert_eq!(sink.spans(), TOTAL + dup["span-"]);
     assert_eq!(sink.data_points(), TOTAL + dup["metric-"]);

@@ -1,7 +1,8 @@
 //! One consumer-group member per signal: read a message, decode it, hand it to the pipeline,
-//! then mark it (store its offset; the next commit, automatic every `autocommit.interval` or
-//! right away with `autocommit.enable: false`, sends it to the broker). Go: kafkareceiver
-//! consumer_franz.go `processMessage`/`handleMessage` and MessageMarking.
+//! then mark it (store its offset); oxidot commits the stored offsets every
+//! `autocommit.interval`, or after each message with `autocommit.enable: false`, and once more
+//! on shutdown. Go: kafkareceiver consumer_franz.go `processMessage`/`handleMessage` and
+//! MessageMarking.
 
 use super::KafkaReceiverConfig;
 use crate::component::{ComponentId, Signal};
@@ -17,6 +18,7 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message as _};
 use rdkafka::statistics::Statistics;
 use std::sync::Arc;
@@ -56,6 +58,17 @@ impl ClientContext for Ctx {
 }
 
 impl ConsumerContext for Ctx {
+    /// Before partitions go to another member, commit what was marked on them, so the new
+    /// owner starts after it (Go: franz-go's commit on revoke).
+    fn pre_rebalance(&self, c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
+        if let Rebalance::Revoke(_) = r {
+            match c.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+                Err(e) => tracing::debug!(component = %self.id, error = %e, "kafka receiver: commit on revoke failed"),
+            }
+        }
+    }
+
     fn post_rebalance(&self, _c: &BaseConsumer<Self>, r: &Rebalance<'_>) {
         match r {
             Rebalance::Assign(tpl) => self.partition_start.add(tpl.count() as u64),
@@ -78,8 +91,9 @@ pub fn consumer_properties(c: &KafkaReceiverConfig) -> Vec<(&'static str, String
         ("heartbeat.interval.ms", ms(c.heartbeat_interval.0)),
         // Offsets are stored by oxidot once the pipeline answered, never by librdkafka on read.
         ("enable.auto.offset.store", "false".to_string()),
-        ("enable.auto.commit", c.autocommit.enable.to_string()),
-        ("auto.commit.interval.ms", ms(c.autocommit.interval.0)),
+        // oxidot commits the stored offsets itself (see `SignalLoop::run`): librdkafka's
+        // timer-driven auto commit committed nothing against the mock cluster in tests/kafka.rs.
+        ("enable.auto.commit", "false".to_string()),
         ("fetch.min.bytes", c.min_fetch_size.max(1).to_string()),
         ("fetch.wait.max.ms", ms(c.max_fetch_wait.0)),
         ("max.partition.fetch.bytes", c.max_partition_fetch_size.max(1).to_string()),
@@ -115,7 +129,9 @@ pub struct SignalLoop {
     pub after: bool,
     pub on_error: bool,
     pub on_permanent_error: bool,
+    /// `autocommit.enable`: commit every `commit_interval`; otherwise after each message.
     pub autocommit: bool,
+    pub commit_interval: Duration,
     pub headers: Option<Vec<String>>,
     pub backoff: (Duration, Duration),
 }
@@ -160,12 +176,20 @@ enum Fate {
 impl SignalLoop {
     /// Reads and hands on messages until `stop`, then commits what was marked.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.commit_interval.max(Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if *stop.borrow() {
                 break;
             }
             let msg = tokio::select! {
                 _ = stop.changed() => break,
+                // Every tick, not only after new marks: a commit refused during a rebalance is
+                // carried by the next one (nothing new to commit costs no request).
+                _ = tick.tick(), if self.autocommit => {
+                    self.commit(CommitMode::Async);
+                    continue;
+                }
                 m = self.consumer.recv() => m,
             };
             let msg = match msg {
@@ -188,6 +212,16 @@ impl SignalLoop {
         self.finish().await;
     }
 
+    /// Commits the stored offsets of this member's partitions.
+    fn commit(&self, mode: CommitMode) {
+        match self.consumer.commit_consumer_state(mode) {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            // A rebalance in progress, a broker away: the next commit carries these offsets.
+            Err(e) => tracing::debug!(component = %self.id, error = %e, "kafka receiver: commit failed"),
+        }
+    }
+
+    /// Stores the message's offset (and commits it without autocommit).
     fn mark(&self, msg: &BorrowedMessage<'_>) {
         self.registry
             .gauge(
@@ -206,9 +240,7 @@ impl SignalLoop {
             return;
         }
         if !self.autocommit {
-            if let Err(e) = self.consumer.commit_message(msg, CommitMode::Async) {
-                tracing::debug!(component = %self.id, error = %e, "kafka receiver: commit failed; the next one carries it");
-            }
+            self.commit(CommitMode::Async);
         }
     }
 
@@ -305,8 +337,7 @@ impl SignalLoop {
         drop(self);
         let _ = tokio::task::spawn_blocking(move || {
             match c.commit_consumer_state(CommitMode::Sync) {
-                Ok(()) => {}
-                Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
                 Err(e) => tracing::warn!(component = %id, error = %e, "kafka receiver: final commit failed; those messages will be read again"),
             }
             c.unsubscribe();

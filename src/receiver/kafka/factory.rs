@@ -91,6 +91,7 @@ impl Component for KafkaReceiver {
                 on_error: c.message_marking.on_error,
                 on_permanent_error: c.mark_on_permanent_error(),
                 autocommit: c.autocommit.enable,
+                commit_interval: c.autocommit.interval.0,
                 headers: headers.clone(),
                 backoff,
             };
