@@ -5,6 +5,7 @@
 #
 #   cargo ≥ 1.85 + a C compiler  builds oxidot and the demo API (rustup; gcc or clang as `cc`)
 #   prometheus                   the tests' real remote-write receiver (Debian's package, via apt)
+#   libssl-dev, pkg-config       rdkafka-sys builds librdkafka with TLS/SCRAM against them (apt)
 #   python3 (3.11) with venv     .venv with tests/requirements.txt: the OpenTelemetry Python SDK,
 #                                botocore (independent SigV4 check), moto + boto3 (X-Ray API),
 #                                python-hcl2 (parses terraform/*.tf)
