@@ -58,7 +58,18 @@ fn sidecar(brokers: &str) -> Oxidot {
 /// Gateway: kafka in (group `gateway`, from the earliest offset, marked after the pipeline
 /// accepted), OTLP/gRPC out to the sink without an in-memory queue.
 fn gateway(brokers: &str, sink: u16) -> Oxidot {
-    let yaml = format!(
+    // No in-memory queue: the pipeline answers when the sink has the data, so an offset is never
+    // committed for data still queued in memory (what a SIGKILL would lose).
+    let no_queue = "    sending_queue:\n      enabled: false\n";
+    let marking = "    message_marking:\n      after: true\n";
+    Oxidot::start(&gateway_yaml(brokers, sink, marking, no_queue, &["traces", "metrics", "logs"]))
+}
+
+/// `queue`: the otlp exporter's `sending_queue` block (indented by four spaces).
+fn gateway_yaml(brokers: &str, sink: u16, marking: &str, queue: &str, signals: &[&str]) -> String {
+    let pipelines: String =
+        signals.iter().map(|s| format!("    {s}: {{receivers: [kafka], exporters: [otlp]}}\n")).collect();
+    format!(
         r#"extensions:
   health_check:
     endpoint: 127.0.0.1:$HEALTH
@@ -69,32 +80,22 @@ receivers:
     initial_offset: earliest
     session_timeout: 6s
     heartbeat_interval: 1s
-    message_marking:
-      after: true
-exporters:
+{marking}exporters:
   otlp:
     endpoint: 127.0.0.1:{sink}
     tls:
       insecure: true
-    # The pipeline answers when the sink has the data, so an offset is never committed for
-    # data still queued in memory (what a SIGKILL would lose).
-    sending_queue:
-      enabled: false
-    retry_on_failure:
+{queue}    retry_on_failure:
       initial_interval: 100ms
       max_interval: 1s
 service:
   extensions: [health_check]
   pipelines:
-    traces: {{receivers: [kafka], exporters: [otlp]}}
-    metrics: {{receivers: [kafka], exporters: [otlp]}}
-    logs: {{receivers: [kafka], exporters: [otlp]}}
-  telemetry:
+{pipelines}  telemetry:
     metrics:
       address: 127.0.0.1:$METRICS
 "#
-    );
-    Oxidot::start(&yaml)
+    )
 }
 
 fn trace_id(seq: usize) -> Vec<u8> {
@@ -343,4 +344,36 @@ fn partition_traces_by_id_keeps_a_trace_in_one_partition() {
     }
     let used: BTreeSet<i32> = where_.values().flatten().copied().collect();
     assert!(used.len() > 1, "40 keys over {PARTITIONS} partitions use more than one: {used:?}");
+}
+
+/// A retryable pipeline error (the exporter's queue full: a slow backend behind a queue of one
+/// request) leaves the message unmarked: the receiver hands it on again after a backoff, so
+/// every log record arrives exactly once and the refusals are counted. With the default
+/// `message_marking` (Go would have marked, and so lost, these messages before the pipeline).
+#[test]
+fn a_refused_message_is_handed_on_again_not_skipped() {
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let sink = GrpcSink::start();
+    *sink.delay.lock().unwrap() = Duration::from_millis(300);
+    let side = sidecar(&brokers);
+    let queue = "    sending_queue:\n      num_consumers: 1\n      queue_size: 1\n";
+    let gw = Oxidot::start(&gateway_yaml(&brokers, sink.port, "", queue, &["logs"]));
+    const N: usize = 8;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut l = LogsServiceClient::connect(format!("http://127.0.0.1:{}", side.ports.grpc)).await.unwrap();
+        for seq in 0..N {
+            l.export(logs(seq)).await.unwrap();
+        }
+    });
+    assert!(eventually(40, || sink.log_records() >= N * PER_REQUEST), "{}", gw.stderr());
+    std::thread::sleep(Duration::from_millis(800));
+    let got = received(&sink);
+    assert_eq!(got.len(), N * PER_REQUEST);
+    assert!(got.values().all(|n| *n == 1), "each log record once: {got:?}");
+    let t = [("transport", "kafka")];
+    assert!(gw.metric("otelcol_receiver_refused_log_records", &t) > 0.0, "the full queue refused some");
+    assert_eq!(gw.metric("otelcol_receiver_accepted_log_records", &t), (N * PER_REQUEST) as f64);
+    assert_eq!(gw.metric("otelcol_exporter_enqueue_failed_log_records", &[]), 0.0, "refusals retried, not lost");
 }

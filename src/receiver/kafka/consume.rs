@@ -7,7 +7,7 @@
 use super::KafkaReceiverConfig;
 use crate::component::{ComponentId, Signal};
 use crate::kafka::encoding::Encoding;
-use crate::pipeline::consumer::{ConsumeError, Consumer};
+use crate::pipeline::consumer::{consume_will_retry, ConsumeError, Consumer};
 use crate::pipeline::data::Batch;
 use crate::telemetry::component::{ReceiveOutcome, ReceiverTelemetry};
 use crate::telemetry::logging::RateLimit;
@@ -299,7 +299,14 @@ impl SignalLoop {
         let batch = Arc::new(batch);
         let (mut wait, max_wait) = self.backoff;
         loop {
-            let err = match self.next.consume(Arc::clone(&batch)).await {
+            // When a refusal will be retried here, the stages downstream are told so (it is not a
+            // loss for the exporters' `enqueue_failed`).
+            let result = if self.after && self.on_error {
+                self.next.consume(Arc::clone(&batch)).await
+            } else {
+                consume_will_retry(self.next.as_ref(), Arc::clone(&batch)).await
+            };
+            let err = match result {
                 Ok(()) => {
                     self.telemetry.record(items, ReceiveOutcome::Success);
                     return Fate::Mark;
