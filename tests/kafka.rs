@@ -377,3 +377,66 @@ fn a_refused_message_is_handed_on_again_not_skipped() {
     assert_eq!(gw.metric("otelcol_receiver_accepted_log_records", &t), (N * PER_REQUEST) as f64);
     assert_eq!(gw.metric("otelcol_exporter_enqueue_failed_log_records", &[]), 0.0, "refusals retried, not lost");
 }
+
+/// The exporter's send succeeds only once the broker acknowledged: with the broker down nothing
+/// counts as sent (the batches wait in the queue and retry); once it is back every span is
+/// delivered and counted once as sent.
+#[test]
+fn exporter_counts_sent_only_when_the_broker_acknowledged() {
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let side = sidecar(&brokers);
+    // Let the producer learn the topics first, so the outage is the broker's, not a lookup's.
+    send(side.ports.grpc, 0..1, Duration::ZERO);
+    let l = [("exporter", "kafka")];
+    assert!(
+        eventually(20, || side.metric("otelcol_exporter_sent_spans", &l) == PER_REQUEST as f64),
+        "{}",
+        side.stderr()
+    );
+    cluster.broker_down(1).unwrap();
+    send(side.ports.grpc, 1..11, Duration::ZERO);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        side.metric("otelcol_exporter_sent_spans", &l),
+        PER_REQUEST as f64,
+        "nothing is sent while the broker is down"
+    );
+    cluster.broker_up(1).unwrap();
+    assert!(
+        eventually(60, || side.metric("otelcol_exporter_sent_spans", &l) == (11 * PER_REQUEST) as f64),
+        "sent {} of {}\n{}",
+        side.metric("otelcol_exporter_sent_spans", &l),
+        11 * PER_REQUEST,
+        side.stderr()
+    );
+    assert_eq!(side.metric("otelcol_exporter_send_failed_spans", &l), 0.0);
+
+    // Read the topic back: every span there.
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset("otlp_spans", p, Offset::Beginning).unwrap();
+    }
+    reader.assign(&tpl).unwrap();
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while names.len() < 11 * PER_REQUEST && Instant::now() < deadline {
+        let Some(m) = reader.poll(Duration::from_millis(200)) else { continue };
+        let req = ExportTraceServiceRequest::decode(m.unwrap().payload().unwrap()).unwrap();
+        for s in req.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
+            *names.entry(s.name.clone()).or_insert(0) += 1;
+        }
+    }
+    let dup: usize = names.values().map(|n| n - 1).sum();
+    eprintln!(
+        "kafka broker outage: {} spans in the topic, {dup} duplicates (a retried send the broker had taken)",
+        names.len()
+    );
+    assert_eq!(names.len(), 11 * PER_REQUEST);
+}
