@@ -253,7 +253,7 @@ fn sidecar_to_gateway_through_kafka_survives_a_gateway_kill() {
     );
 
     // The restarted gateway rejoins the group and resumes from the last commit.
-    let gw2 = gateway(&brokers, sink.port);
+    let mut gw2 = gateway(&brokers, sink.port);
     let done = eventually(90, || {
         let got = received(&sink);
         unique(&got, "span-") == TOTAL && unique(&got, "metric-") == TOTAL && unique(&got, "log-") == TOTAL
@@ -294,6 +294,11 @@ fn sidecar_to_gateway_through_kafka_survives_a_gateway_kill() {
     assert!(gw2.metric("otelcol_kafka_receiver_partition_start", &[]) >= 3.0 * PARTITIONS as f64);
     assert!(gw2.metric("otelcol_kafka_receiver_records", &[("topic", "otlp_logs"), ("outcome", "success")]) > 0.0);
     assert!(gw2.metric("otelcol_kafka_receiver_current_offset", &[("topic", "otlp_spans")]) > 0.0);
+    // SIGTERM: the gateway commits, leaves the group and exits cleanly, promptly.
+    let t0 = Instant::now();
+    let st = gw2.stop();
+    assert!(st.success(), "{st}");
+    assert!(t0.elapsed() < Duration::from_secs(15), "shutdown took {:?}", t0.elapsed());
 }
 
 /// `partition_traces_by_id`: every span of one trace is in one partition, under the trace id's
