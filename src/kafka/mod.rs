@@ -10,6 +10,16 @@ use crate::secret::Opaque;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
+/// The default topic of each signal (kafkaexporter and kafkareceiver factory.go).
+pub fn default_topic(signal: crate::component::Signal) -> &'static str {
+    use crate::component::Signal;
+    match signal {
+        Signal::Traces => "otlp_spans",
+        Signal::Metrics => "otlp_metrics",
+        Signal::Logs => "otlp_logs",
+    }
+}
+
 /// configkafka's defaults (`NewDefaultClientConfig`).
 pub const DEFAULT_BROKER: &str = "localhost:9092";
 pub const DEFAULT_CLIENT_ID: &str = "otel-collector";

@@ -11,7 +11,7 @@ use crate::config::{ConfigError, GoDuration};
 use crate::exporter::helper::config::{QueueConfig, RetryConfig};
 use crate::http_client::TlsClientConfig;
 use crate::kafka::encoding::{Encoding, DEFAULT_ENCODING};
-use crate::kafka::{AuthConfig, ClientView, MetadataConfig, DEFAULT_BROKER, DEFAULT_CLIENT_ID};
+use crate::kafka::{default_topic, AuthConfig, ClientView, MetadataConfig, DEFAULT_BROKER, DEFAULT_CLIENT_ID};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -137,15 +137,6 @@ impl RequiredAcks {
             RequiredAcks::Int(n) => Err(format!("expected 'all' (-1), 0, or 1; configured value is {n}")),
             RequiredAcks::Name(s) => Err(format!("expected 'all' (-1), 0, or 1; configured value is {s}")),
         }
-    }
-}
-
-/// Go's per-signal default topics (kafkaexporter factory.go).
-pub fn default_topic(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Traces => "otlp_spans",
-        Signal::Metrics => "otlp_metrics",
-        Signal::Logs => "otlp_logs",
     }
 }
 

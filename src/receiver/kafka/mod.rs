@@ -11,7 +11,7 @@ use crate::config::{ConfigError, GoDuration};
 use crate::exporter::helper::config::RetryConfig;
 use crate::http_client::TlsClientConfig;
 use crate::kafka::encoding::{Encoding, DEFAULT_ENCODING};
-use crate::kafka::{AuthConfig, ClientView, MetadataConfig, DEFAULT_BROKER, DEFAULT_CLIENT_ID};
+use crate::kafka::{default_topic, AuthConfig, ClientView, MetadataConfig, DEFAULT_BROKER, DEFAULT_CLIENT_ID};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -135,11 +135,6 @@ pub struct MessageMarking {
 pub struct HeaderExtraction {
     pub extract_headers: bool,
     pub headers: Vec<String>,
-}
-
-/// Go's per-signal default topics (kafkareceiver factory.go), the same as the exporter's.
-pub fn default_topic(signal: Signal) -> &'static str {
-    crate::exporter::kafka::default_topic(signal)
 }
 
 impl KafkaReceiverConfig {
