@@ -5,6 +5,7 @@
 #
 #   cargo ≥ 1.85 + a C compiler  builds oxidot and the demo API (rustup; gcc or clang as `cc`)
 #   prometheus                   the tests' real remote-write receiver (Debian's package, via apt)
+#   libssl-dev, pkg-config       rdkafka-sys builds librdkafka with TLS/SCRAM against them (apt)
 #   python3 (3.11) with venv     .venv with tests/requirements.txt: the OpenTelemetry Python SDK,
 #                                botocore (independent SigV4 check), moto + boto3 (X-Ray API),
 #                                python-hcl2 (parses terraform/*.tf)
@@ -42,6 +43,13 @@ rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
   die "Rust ≥ 1.85 is needed (Cargo.toml rust-version; dependencies need it), found $(rustc --version): run 'rustup update stable'"
 command -v cc >/dev/null 2>&1 ||
   die "no C compiler (cc): some crates build C code; install gcc (apt-get install gcc) or clang"
+
+# OpenSSL headers: rdkafka-sys builds librdkafka with TLS and SCRAM against the system OpenSSL
+# (the kafka exporter and receiver); pkg-config finds it.
+if ! { dpkg -s libssl-dev >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; }; then
+  is_root || die "libssl-dev and pkg-config are missing and installing them needs root: run 'sudo apt-get install libssl-dev pkg-config', or run this script as root"
+  apt_install libssl-dev pkg-config
+fi
 
 # Prometheus: the remote-write tests and the end-to-end test write to a real one.
 if ! command -v prometheus >/dev/null 2>&1; then

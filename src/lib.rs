@@ -13,6 +13,7 @@ pub mod featuregate;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http_client;
+pub mod kafka;
 pub mod memory;
 pub mod net;
 pub mod pipeline;

@@ -9,6 +9,7 @@ use crate::config::ConfigError;
 use crate::exporter::awsemf::factory::EmfFactory;
 use crate::exporter::awsxray::factory::XrayFactory;
 use crate::exporter::debug::factory::DebugFactory;
+use crate::exporter::kafka::factory::KafkaExporterFactory;
 use crate::exporter::loadbalancing::factory::LoadBalancingFactory;
 use crate::exporter::loki::factory::LokiFactory;
 use crate::exporter::otlp::factory::{OtlpGrpcFactory, OtlpHttpFactory};
@@ -25,6 +26,7 @@ use crate::processor::resource::factory::ResourceFactory;
 use crate::processor::resourcedetection::factory::ResourceDetectionFactory;
 use crate::receiver::awsecscontainermetrics::factory::EcsContainerMetricsFactory;
 use crate::receiver::awsxray::factory::XrayReceiverFactory;
+use crate::receiver::kafka::factory::KafkaReceiverFactory;
 use crate::receiver::otlp::factory::OtlpReceiverFactory;
 use crate::receiver::prometheus::factory::PrometheusReceiverFactory;
 use crate::receiver::statsd::factory::StatsdReceiverFactory;
@@ -59,6 +61,7 @@ pub const FACTORIES: &[AnyFactory] = &[
     R(&StatsdReceiverFactory),
     R(&EcsContainerMetricsFactory),
     R(&PrometheusReceiverFactory),
+    R(&KafkaReceiverFactory),
     P(&BatchFactory),
     P(&MemoryLimiterFactory),
     P(&ResourceDetectionFactory),
@@ -73,6 +76,7 @@ pub const FACTORIES: &[AnyFactory] = &[
     E(&PrwFactory),
     E(&LoadBalancingFactory),
     E(&EmfFactory),
+    E(&KafkaExporterFactory),
     X(&FileStorageFactory),
     X(&HealthCheckFactory),
     X(&PPROF),

@@ -168,6 +168,8 @@ fn components_and_version() {
     for r in ["otlp", "awsxray"] {
         assert!(names("receivers").contains(&r.to_string()), "{r}");
     }
+    assert!(names("receivers").contains(&"kafka".to_string()));
+    assert!(names("exporters").contains(&"kafka".to_string()));
     assert!(names("exporters").contains(&"otlphttp".to_string()));
     assert!(names("extensions").contains(&"health_check".to_string()));
     let (code, out, _) = run_cli(&["--version"], &[]);

@@ -5,6 +5,7 @@ pub mod awsemf;
 pub mod awsxray;
 pub mod debug;
 pub mod helper;
+pub mod kafka;
 pub mod loadbalancing;
 pub mod loki;
 pub mod otlp;

@@ -180,3 +180,23 @@ impl FilterNames {
         }
     }
 }
+// exporter/kafkaexporter and receiver/kafkareceiver metadata.yaml telemetry. Labels `topic`,
+// `partition`, `outcome` as Go's (Go also has node_id and server.address, which librdkafka does
+// not report per record), plus the component id as the loki exporter's metric has.
+pub const LABEL_TOPIC: &str = "topic";
+pub const LABEL_PARTITION: &str = "partition";
+pub const KAFKA_EXPORTER_RECORDS: &str = "otelcol_kafka_exporter_records";
+pub const KAFKA_EXPORTER_MESSAGES: &str = "otelcol_kafka_exporter_messages";
+pub const KAFKA_EXPORTER_BYTES_UNCOMPRESSED: &str = "otelcol_kafka_exporter_bytes_uncompressed";
+pub const KAFKA_RECEIVER_RECORDS: &str = "otelcol_kafka_receiver_records";
+pub const KAFKA_RECEIVER_MESSAGES: &str = "otelcol_kafka_receiver_messages";
+pub const KAFKA_RECEIVER_BYTES_UNCOMPRESSED: &str = "otelcol_kafka_receiver_bytes_uncompressed";
+pub const KAFKA_RECEIVER_CURRENT_OFFSET: &str = "otelcol_kafka_receiver_current_offset";
+pub const KAFKA_RECEIVER_OFFSET_LAG: &str = "otelcol_kafka_receiver_offset_lag";
+pub const KAFKA_RECEIVER_PARTITION_START: &str = "otelcol_kafka_receiver_partition_start";
+pub const KAFKA_RECEIVER_PARTITION_CLOSE: &str = "otelcol_kafka_receiver_partition_close";
+pub const KAFKA_RECEIVER_UNMARSHAL_FAILED: SignalNames = SignalNames {
+    traces: "otelcol_kafka_receiver_unmarshal_failed_spans",
+    metrics: "otelcol_kafka_receiver_unmarshal_failed_metric_points",
+    logs: "otelcol_kafka_receiver_unmarshal_failed_log_records",
+};
