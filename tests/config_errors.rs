@@ -200,7 +200,9 @@ fn components_and_version() {
     let names = |k: &str| -> Vec<String> {
         y[k].as_sequence().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect()
     };
-    assert_eq!(names("receivers"), vec!["otlp"]);
+    for r in ["otlp", "statsd", "awsecscontainermetrics"] {
+        assert!(names("receivers").contains(&r.to_string()), "{r}");
+    }
     assert!(names("exporters").contains(&"otlphttp".to_string()));
     assert!(names("extensions").contains(&"health_check".to_string()));
     let (code, out, _) = run_cli(&["--version"], &[]);
