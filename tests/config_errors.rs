@@ -165,11 +165,13 @@ fn components_and_version() {
     let names = |k: &str| -> Vec<String> {
         y[k].as_sequence().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect()
     };
-    for r in ["otlp", "awsxray"] {
+    for r in ["otlp", "awsxray", "statsd", "awsecscontainermetrics", "prometheus", "kafka"] {
         assert!(names("receivers").contains(&r.to_string()), "{r}");
     }
-    assert!(names("receivers").contains(&"kafka".to_string()));
-    assert!(names("exporters").contains(&"kafka".to_string()));
+    for e in ["awsemf", "loadbalancing", "kafka"] {
+        assert!(names("exporters").contains(&e.to_string()), "{e}");
+    }
+    assert!(names("processors").contains(&"filter".to_string()));
     assert!(names("exporters").contains(&"otlphttp".to_string()));
     assert!(names("extensions").contains(&"health_check".to_string()));
     let (code, out, _) = run_cli(&["--version"], &[]);

@@ -175,7 +175,7 @@ impl Inner {
 
 /// Binds `endpoint` (host:port) keeping only the address family `transport` asks for.
 async fn bind(endpoint: &str, transport: &str) -> Result<UdpSocket, String> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(endpoint)
+    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(endpoint)
         .await
         .map_err(|e| format!("starting to listen {transport} socket: {e}"))?
         .filter(|a| match transport {
@@ -184,6 +184,9 @@ async fn bind(endpoint: &str, transport: &str) -> Result<UdpSocket, String> {
             _ => true,
         })
         .collect();
+    // Go's ListenPacket("udp", host:port) takes the first IPv4 address of a name
+    // (`localhost` → 127.0.0.1, not ::1); a stable sort keeps the resolver's order otherwise.
+    addrs.sort_by_key(|a| !a.is_ipv4());
     let mut last = format!("no {transport} address for {endpoint:?}");
     for a in addrs {
         match UdpSocket::bind(a).await {
