@@ -28,6 +28,11 @@ fn compose_parses_and_everything_it_mounts_or_builds_exists() {
     // config for it mounted next to the default one.
     assert_eq!(c["services"]["gateway"]["profiles"][0].as_str(), Some("gateway"));
     assert_eq!(c["services"]["gateway"]["deploy"]["replicas"].as_u64(), Some(2));
+    assert_eq!(c["services"]["kafka"]["profiles"][0].as_str(), Some("gateway"));
+    let gw = yaml("config/local-gateway.yaml");
+    assert_eq!(gw["receivers"]["kafka"]["brokers"][0].as_str(), Some("kafka:9092"));
+    let side = yaml("config/local-sidecar-kafka.yaml");
+    assert_eq!(side["exporters"]["kafka"]["brokers"][0].as_str(), Some("kafka:9092"));
     assert_eq!(c["services"]["collector"]["command"][1].as_str(), Some("/etc/oxidot/${COLLECTOR_CONFIG:-local.yaml}"));
     let lb = yaml("config/local-sidecar-lb.yaml");
     assert_eq!(
@@ -88,7 +93,7 @@ fn every_collector_config_in_the_repository_validates() {
             n += 1;
         }
     }
-    assert_eq!(n, 7 + 5);
+    assert_eq!(n, 8 + 5);
 }
 
 #[test]

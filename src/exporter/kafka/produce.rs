@@ -7,6 +7,7 @@ use super::{KafkaExporterConfig, Partitioning};
 use crate::component::Signal;
 use crate::exporter::{ExportError, Exporter};
 use crate::kafka::encoding::Encoding;
+use crate::kafka::LogContext;
 use crate::pipeline::data::Batch;
 use crate::telemetry::names::{
     KAFKA_EXPORTER_BYTES_UNCOMPRESSED, KAFKA_EXPORTER_MESSAGES, KAFKA_EXPORTER_RECORDS, LABEL_EXPORTER, LABEL_OUTCOME,
@@ -24,7 +25,10 @@ use std::time::{Duration, Instant};
 
 pub struct KafkaExporter {
     id: String,
-    producer: FutureProducer,
+    /// Created at the first export (Go: the producer is made in Start): building the exporter,
+    /// as `validate` does, must not connect to the brokers.
+    producer: std::sync::OnceLock<FutureProducer<LogContext>>,
+    client_config: ClientConfig,
     topic: String,
     topic_from_attribute: String,
     encoding: Encoding,
@@ -69,11 +73,12 @@ impl KafkaExporter {
         for (k, v) in producer_properties(c) {
             cfg.set(k, v);
         }
-        let producer: FutureProducer = cfg.create().map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
-        tracing::debug!(component = %id, properties = %crate::kafka::redacted(&producer_properties(c)), "kafka producer created");
+        // librdkafka checks every property here without starting a client.
+        cfg.create_native_config().map_err(|e| format!("invalid Kafka producer settings: {e}"))?;
         Ok(KafkaExporter {
             id,
-            producer,
+            producer: std::sync::OnceLock::new(),
+            client_config: cfg,
             topic: c.topic(signal),
             topic_from_attribute: c.topic_from_attribute.clone(),
             encoding,
@@ -133,6 +138,20 @@ impl KafkaExporter {
             .add(bytes as u64);
     }
 
+    fn producer(&self) -> Result<&FutureProducer<LogContext>, ExportError> {
+        if let Some(p) = self.producer.get() {
+            return Ok(p);
+        }
+        let p: FutureProducer<LogContext> = self
+            .client_config
+            .create_with_context(LogContext::new(self.id.clone()))
+            .map_err(|e| ExportError::retryable(format!("cannot create the Kafka producer: {e}")))?;
+        tracing::debug!(component = %self.id, "kafka producer created");
+        // Two first exports at once: one producer wins, the other is dropped unused.
+        let _ = self.producer.set(p);
+        self.producer.get().ok_or_else(|| ExportError::retryable("the Kafka producer is not available"))
+    }
+
     /// Hands every message to librdkafka; waits while its local queue is full, until `deadline`.
     async fn enqueue(
         &self,
@@ -140,6 +159,7 @@ impl KafkaExporter {
         msgs: &[Message],
         deadline: Instant,
     ) -> Result<Vec<rdkafka::producer::DeliveryFuture>, ExportError> {
+        let producer = self.producer()?;
         let mut out = Vec::with_capacity(msgs.len());
         for m in msgs {
             let mut rec = FutureRecord::<[u8], [u8]>::to(topic).payload(&m.value[..]);
@@ -147,7 +167,7 @@ impl KafkaExporter {
                 rec = rec.key(&k[..]);
             }
             loop {
-                match self.producer.send_result(rec) {
+                match producer.send_result(rec) {
                     Ok(f) => {
                         out.push(f);
                         break;
@@ -234,7 +254,7 @@ impl Exporter for KafkaExporter {
     }
 
     async fn shutdown(&self) {
-        let p = self.producer.clone();
+        let Some(p) = self.producer.get().cloned() else { return };
         let t = self.timeout;
         // Everything exported was already acknowledged; this only lets librdkafka finish cleanly.
         let _ = tokio::task::spawn_blocking(move || p.flush(t)).await;

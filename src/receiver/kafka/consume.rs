@@ -31,9 +31,18 @@ pub struct Ctx {
     registry: Arc<Registry>,
     partition_start: Counter,
     partition_close: Counter,
+    log: crate::kafka::LogContext,
 }
 
 impl ClientContext for Ctx {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.log.log_line(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.log.error_line(&error, reason);
+    }
+
     fn stats(&self, s: Statistics) {
         // consumer_lag_stored: high watermark minus the offset stored (marked) by this member.
         for (topic, t) in &s.topics {
@@ -153,6 +162,7 @@ pub fn create(
         registry: Arc::clone(registry),
         partition_start: registry.counter(KAFKA_RECEIVER_PARTITION_START, "Number of started partitions", labels()),
         partition_close: registry.counter(KAFKA_RECEIVER_PARTITION_CLOSE, "Number of finished partitions", labels()),
+        log: crate::kafka::LogContext::new(id.to_string()),
     };
     let consumer: StreamConsumer<Ctx> =
         cfg.create_with_context(ctx).map_err(|e| format!("{id}: cannot create the Kafka consumer: {e}"))?;
