@@ -259,6 +259,58 @@ pub fn redacted(props: &[(&'static str, String)]) -> String {
         .join(" ")
 }
 
+/// librdkafka's own log lines and client errors, through oxidot's log and rate-limited: a
+/// broker that is down makes librdkafka report every reconnect attempt, for every client.
+pub struct LogContext {
+    component: String,
+    logs: crate::telemetry::logging::RateLimit,
+    errors: crate::telemetry::logging::RateLimit,
+}
+
+impl LogContext {
+    pub fn new(component: String) -> LogContext {
+        LogContext {
+            component,
+            logs: crate::telemetry::logging::RateLimit::new(),
+            errors: crate::telemetry::logging::RateLimit::new(),
+        }
+    }
+
+    /// A librdkafka log line (its syslog level: 0–3 error, 4 warning, 5–6 info, 7 debug).
+    pub fn log_line(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
+        use rdkafka::config::RDKafkaLogLevel as L;
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error | L::Warning => {
+                if self.logs.allow(30) {
+                    tracing::warn!(component = %self.component, facility = fac, message = msg,
+                        "librdkafka (repeats within 30 s not logged)");
+                }
+            }
+            L::Notice | L::Info | L::Debug => {
+                tracing::debug!(component = %self.component, facility = fac, message = msg, "librdkafka")
+            }
+        }
+    }
+
+    /// A client-wide error (all brokers down, resolution failed, authentication failed).
+    pub fn error_line(&self, error: &rdkafka::error::KafkaError, reason: &str) {
+        if self.errors.allow(30) {
+            tracing::error!(component = %self.component, error = %error, reason,
+                "Kafka client error (repeats within 30 s not logged)");
+        }
+    }
+}
+
+impl rdkafka::client::ClientContext for LogContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.log_line(level, fac, log_message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.error_line(&error, reason);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,57 +391,5 @@ mod tests {
         let mut errs = vec![];
         view(&AuthConfig::default(), &None, &md, &[]).validate("x", &mut errs);
         assert!(errs[0].to_string().contains("brokers must be specified"));
-    }
-}
-
-/// librdkafka's own log lines and client errors, through oxidot's log and rate-limited: a
-/// broker that is down makes librdkafka report every reconnect attempt, for every client.
-pub struct LogContext {
-    component: String,
-    logs: crate::telemetry::logging::RateLimit,
-    errors: crate::telemetry::logging::RateLimit,
-}
-
-impl LogContext {
-    pub fn new(component: String) -> LogContext {
-        LogContext {
-            component,
-            logs: crate::telemetry::logging::RateLimit::new(),
-            errors: crate::telemetry::logging::RateLimit::new(),
-        }
-    }
-
-    /// A librdkafka log line (its syslog level: 0–3 error, 4 warning, 5–6 info, 7 debug).
-    pub fn log_line(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
-        use rdkafka::config::RDKafkaLogLevel as L;
-        match level {
-            L::Emerg | L::Alert | L::Critical | L::Error | L::Warning => {
-                if self.logs.allow(30) {
-                    tracing::warn!(component = %self.component, facility = fac, message = msg,
-                        "librdkafka (repeats within 30 s not logged)");
-                }
-            }
-            L::Notice | L::Info | L::Debug => {
-                tracing::debug!(component = %self.component, facility = fac, message = msg, "librdkafka")
-            }
-        }
-    }
-
-    /// A client-wide error (all brokers down, resolution failed, authentication failed).
-    pub fn error_line(&self, error: &rdkafka::error::KafkaError, reason: &str) {
-        if self.errors.allow(30) {
-            tracing::error!(component = %self.component, error = %error, reason,
-                "Kafka client error (repeats within 30 s not logged)");
-        }
-    }
-}
-
-impl rdkafka::client::ClientContext for LogContext {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
-        self.log_line(level, fac, log_message);
-    }
-
-    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        self.error_line(&error, reason);
     }
 }
