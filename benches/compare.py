@@ -34,10 +34,12 @@ WORKLOADS = [
     ("logs → Loki", "logs", 600_000, "loki.yaml", None, "loki_entries"),
     # The gateway tier: CPU and RSS are the sidecar's plus its two gateways' (the whole path).
     ("traces → loadbalancing → 2 gateways → OTLP", "traces", 1_000_000, "lb.yaml", None, "spans"),
+    ("traces → Kafka → gateway → OTLP", "traces", 1_000_000, "kafka.yaml", None, "spans"),
 ]
 
-# Configs whose sidecar sends to a tier of oxidot gateways (each runs otlp.yaml to the sink).
-TIERED = {"lb.yaml": 2}
+# Configs whose sidecar sends to a tier of oxidot gateways: (gateway config, how many, whether
+# a Kafka broker, oxidot-kafka-mock, runs between them).
+TIERED = {"lb.yaml": ("otlp.yaml", 2, False), "kafka.yaml": ("kafka-gateway.yaml", 1, True)}
 
 
 def free_port():
@@ -114,9 +116,15 @@ def one_run(kind, workload, logdir, run):
     tag = f"{kind}-{signal}-{config.split('.')[0]}-{run}"
     with open(os.path.join(logdir, tag + ".log"), "w") as log:
         gateways, extra = [], {}
-        for g in range(TIERED.get(config, 0)):
+        gw_config, n_gw, broker = TIERED.get(config, (None, 0, False))
+        if broker:
+            # The broker's CPU is not counted: it stands in for a Kafka cluster.
+            kafka = subprocess.Popen([os.path.join(BIN, "oxidot-kafka-mock")], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+            extra["BENCH_KAFKA"] = kafka.stdout.readline().strip()
+        for g in range(n_gw):
             gp = free_port()
-            gateways.append(start_collector(kind, "otlp.yaml", None, addr, gp, free_port(), free_port(), log))
+            gateways.append(start_collector(kind, gw_config, None, addr, gp, free_port(), free_port(), log, extra))
             if not wait_port(gp):
                 raise RuntimeError(f"gateway {g} did not listen on {gp}; see {log.name}")
             extra[f"BENCH_GW{g + 1}"] = f"127.0.0.1:{gp}"
@@ -168,6 +176,8 @@ def one_run(kind, workload, logdir, run):
                 except subprocess.TimeoutExpired:
                     p.kill()
             sink.kill()
+            if broker:
+                kafka.kill()
 
 
 def machine():

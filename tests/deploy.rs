@@ -83,6 +83,7 @@ fn every_collector_config_in_the_repository_validates() {
         ("BENCH_METRICS_PORT", "8888"),
         ("BENCH_GW1", "127.0.0.1:4327"),
         ("BENCH_GW2", "127.0.0.1:4337"),
+        ("BENCH_KAFKA", "127.0.0.1:9092"),
     ];
     let mut n = 0;
     for dir in ["config", "benches/configs"] {
@@ -93,7 +94,7 @@ fn every_collector_config_in_the_repository_validates() {
             n += 1;
         }
     }
-    assert_eq!(n, 8 + 5);
+    assert_eq!(n, 8 + 7);
 }
 
 #[test]
